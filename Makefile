@@ -1,0 +1,60 @@
+# beatmq — see README.md. `make run` starts the broker; `make test` installs what
+# the tests need and runs all of them.
+GO      ?= go
+BIN     := bin
+PKGS    := ./...
+
+.PHONY: all build run deps test check unit integration suite interop-rabbitmq \
+        bench bench-compare fuzz generate clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/beatmq ./cmd/beatmq
+	$(GO) build -o $(BIN)/beatmqctl ./cmd/beatmqctl
+	$(GO) build -o $(BIN)/beatbench ./cmd/beatbench
+
+run: build
+	./$(BIN)/beatmq $(ARGS)
+
+deps:
+	bash scripts/install-deps.sh
+
+generate:
+	$(GO) generate ./amqp
+
+# Everything CI runs: static checks, unit tests with -race, the interop suite with
+# real clients against the built binary, and the amqp091-go integration suite.
+test: deps check unit integration suite
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v /integration)
+
+integration: build
+	$(GO) test -count=1 -timeout 15m -v ./integration/...
+
+# The amqp091-go v1.16.0 integration suite against a fresh beatmq (needs port 15672).
+suite: build
+	bash scripts/amqp091-suite.sh
+
+interop-rabbitmq:
+	WITH_RABBITMQ=1 bash scripts/install-deps.sh
+	BEATMQ_TARGET=rabbitmq $(GO) test -count=1 -timeout 20m -v ./integration/...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v /integration)
+
+bench-compare: build
+	WITH_RABBITMQ=1 bash scripts/install-deps.sh
+	bash scripts/bench-compare.sh
+
+fuzz:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf $(BIN)

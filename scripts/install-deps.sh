@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the test suites need on a fresh Debian machine: the real AMQP
+# clients used by integration/ (Python, Java, Ruby, command line), Node's amqplib
+# and the Go modules. Safe to run again: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pkgs=(python3-pika python3-amqp librabbitmq-client-java libslf4j-java ruby-bunny amqp-tools)
+if [ "${WITH_RABBITMQ:-0}" = 1 ]; then pkgs+=(rabbitmq-server); fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  # policy-rc.d keeps a freshly installed rabbitmq-server from starting a system node.
+  DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ -f integration/node/package.json ] && [ ! -d integration/node/node_modules/amqplib ]; then
+  (cd integration/node && npm ci --no-audit --no-fund --silent)
+fi
+
+go mod download
