@@ -1,0 +1,192 @@
+package mgmt
+
+import "time"
+
+// Broker is what the management API needs from the broker. The broker
+// implements it with a small adapter; every method must be safe for
+// concurrent use, because each HTTP request runs on its own goroutine.
+//
+// Methods return snapshots: the handler does not keep or modify what they
+// return.
+type Broker interface {
+	// Overview describes the node: product version, node name, start time and
+	// listeners. Object and message totals are computed by the handler from
+	// Connections, Queues and Exchanges.
+	Overview() Overview
+
+	// Connections lists the open AMQP connections: those that have completed
+	// connection.open and are not closing or closed. A connection must leave
+	// this list as soon as it starts to close, so that a client that
+	// reconnects under the same connection_name is the only match.
+	Connections() []Connection
+
+	// CloseConnection force-closes the connection whose Connection.Name is
+	// name, as RabbitMQ's management plugin does: the broker sends
+	// connection.close with reply code 320 and reply text
+	// "CONNECTION_FORCED - " + reason, then tears the connection down as for
+	// any close (unacked messages requeued, exclusive queues deleted,
+	// consumers cancelled). It reports false when no such open connection
+	// exists. It should return once the connection's channels are torn down
+	// and connection.close is written, not when the client answers; RabbitMQ
+	// terminates the channels before it sends connection.close too, so a
+	// client that reconnects at once finds its old consumers gone.
+	CloseConnection(name, reason string) bool
+
+	// Queues lists the queues of every virtual host.
+	Queues() []Queue
+
+	// Exchanges lists the exchanges of every virtual host, including the
+	// default exchange (Name "") and the amq.* exchanges. A virtual host
+	// exists, for the API, when it has at least one exchange.
+	Exchanges() []Exchange
+
+	// Memory reports memory use and the high watermark.
+	Memory() Memory
+
+	// SetMemoryHighWatermark sets the memory high watermark to fraction (0 to
+	// 1) of Memory().Total, raising or clearing the memory alarm at once if
+	// the new limit calls for it. The handler has already checked that
+	// fraction is within [0, 1]; an error is reported to the caller as 400.
+	SetMemoryHighWatermark(fraction float64) error
+
+	// Authenticate checks a user's password and returns the user's tags
+	// ("administrator", "monitoring", "policymaker", "management", as
+	// RabbitMQ's user tags). The default user guest/guest should have
+	// []string{"administrator"}: the amqp091-go suite reads and deletes
+	// connections as guest. A user without any of those four tags may not use
+	// the API at all.
+	Authenticate(user, pass string) (tags []string, ok bool)
+}
+
+// Overview describes the node for GET /api/overview and GET /api/nodes.
+type Overview struct {
+	// ProductVersion is beatmq's version ("product_version").
+	ProductVersion string
+	// Node is the node name, e.g. "beatmq@hostname" ("node").
+	Node string
+	// ClusterName is shown as "cluster_name"; empty means Node.
+	ClusterName string
+	// StartedAt is when the broker started; the node's uptime derives from it.
+	StartedAt time.Time
+	// Listeners are the sockets the node listens on, AMQP and HTTP alike.
+	Listeners []Listener
+}
+
+// Listener is one listening socket of the node.
+type Listener struct {
+	// Protocol is "amqp" for AMQP 0-9-1 and "http" for the management API,
+	// as RabbitMQ names them.
+	Protocol string
+	// IPAddress is the address listened on ("127.0.0.1", "::").
+	IPAddress string
+	// Port is the TCP port listened on.
+	Port int
+}
+
+// Connection describes one open AMQP connection for GET /api/connections.
+type Connection struct {
+	// Name identifies the connection in URLs and is unique among open
+	// connections: "peer_host:peer_port -> host:port", e.g.
+	// "127.0.0.1:54321 -> 127.0.0.1:5672", as RabbitMQ names connections
+	// in its management API (without the " - NAME" suffix its logs add).
+	Name string
+	// Node is the node name; empty leaves "node" out.
+	Node string
+	// User is the authenticated user name.
+	User string
+	// Vhost is the virtual host opened with connection.open.
+	Vhost string
+	// PeerHost and PeerPort are the client's address.
+	PeerHost string
+	PeerPort int
+	// Host and Port are the broker's address on this connection.
+	Host string
+	Port int
+	// State is RabbitMQ's connection state: "running", "blocking" (an alarm
+	// is in effect but the connection has not published since), "blocked",
+	// or "closing". Empty means "running".
+	State string
+	// Protocol is the protocol spoken; empty means "AMQP 0-9-1".
+	Protocol string
+	// AuthMechanism is the SASL mechanism used, "PLAIN" or "AMQPLAIN".
+	AuthMechanism string
+	// ClientProperties are the client properties of connection.start-ok,
+	// converted from the AMQP field table: a nested table becomes a
+	// map[string]any, an array a []any, a decimal the float64 of
+	// RabbitMQDecimal; strings, []byte, bool, integer and float types,
+	// time.Time and nil are taken as they are. The handler renders them as RabbitMQ does (byte strings that
+	// are not UTF-8 as "Not UTF-8, base64 is: …", timestamps as seconds).
+	ClientProperties map[string]any
+	// Timeout is the negotiated heartbeat timeout in seconds (0: none).
+	Timeout uint16
+	// FrameMax and ChannelMax are the negotiated limits.
+	FrameMax   uint32
+	ChannelMax uint16
+	// Channels is the number of open channels.
+	Channels int
+	// ConnectedAt is when the TCP connection was accepted.
+	ConnectedAt time.Time
+	// RecvOct, RecvCnt, SendOct and SendCnt count octets and frames received
+	// and sent.
+	RecvOct, RecvCnt, SendOct, SendCnt uint64
+}
+
+// Queue describes one queue for GET /api/queues.
+type Queue struct {
+	// Name and Vhost identify the queue.
+	Name  string
+	Vhost string
+	// Node is the node name; empty leaves "node" out.
+	Node string
+	// Durable, AutoDelete and Exclusive are the declared properties.
+	Durable    bool
+	AutoDelete bool
+	Exclusive  bool
+	// Owner is the Name of the connection that owns an exclusive queue.
+	Owner string
+	// Arguments are the declared x-arguments, converted as
+	// Connection.ClientProperties.
+	Arguments map[string]any
+	// MessagesReady counts messages waiting for delivery;
+	// MessagesUnacknowledged those delivered and not yet acknowledged.
+	MessagesReady          int
+	MessagesUnacknowledged int
+	// MessageBytes is the total body size of those messages.
+	MessageBytes uint64
+	// Consumers is the number of consumers.
+	Consumers int
+	// ExclusiveConsumerTag is the tag of an exclusive consumer, if any.
+	ExclusiveConsumerTag string
+	// State is "running" when empty.
+	State string
+}
+
+// Exchange describes one exchange for GET /api/exchanges.
+type Exchange struct {
+	// Name and Vhost identify the exchange; the default exchange has Name "".
+	Name  string
+	Vhost string
+	// Type is "direct", "fanout", "topic" or "headers".
+	Type string
+	// Durable, AutoDelete and Internal are the declared properties.
+	Durable    bool
+	AutoDelete bool
+	Internal   bool
+	// Arguments are the declared arguments, converted as
+	// Connection.ClientProperties.
+	Arguments map[string]any
+}
+
+// Memory reports the broker's memory use against its high watermark.
+type Memory struct {
+	// Used is the memory the broker counts against the limit, in bytes.
+	Used uint64
+	// Total is the memory the watermark is a fraction of, in bytes.
+	Total uint64
+	// HighWatermark is the configured fraction of Total.
+	HighWatermark float64
+	// Limit is HighWatermark × Total, in bytes: above it the alarm is raised.
+	Limit uint64
+	// Alarm tells whether the memory alarm is in effect.
+	Alarm bool
+}

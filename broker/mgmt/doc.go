@@ -1,0 +1,50 @@
+// Package mgmt serves beatmq's HTTP management API: the subset of RabbitMQ's
+// management plugin API (rabbitmq_management, 3.10) that clients, their test
+// suites and operators rely on, with RabbitMQ's paths, JSON field names, status
+// codes and error bodies.
+//
+// The handler knows the broker only through the [Broker] interface, so it can
+// be tested with a fake and never touches the wire.
+//
+// # Endpoints
+//
+// All endpoints except the catch-all 404 require HTTP basic authentication
+// with a broker user that carries a management tag ("administrator",
+// "monitoring", "policymaker" or "management"); anything else is answered with
+// 401, a WWW-Authenticate header for realm "RabbitMQ Management" and
+// {"error":"not_authorised","reason":"Login failed"} (or "Not management user").
+//
+//	GET    /api/overview                      product, node, object and queue totals, listeners
+//	GET    /api/whoami                        the authenticated user and its tags
+//	GET    /api/nodes                         the single node: memory use, limit, alarm, uptime
+//	GET    /api/nodes/{node}
+//	GET    /api/health/checks/alarms          200 {"status":"ok"} or 503 with the alarms in effect
+//	GET    /api/vhosts                        virtual hosts (those that have exchanges)
+//	GET    /api/connections[/]                open connections (administrator and monitoring
+//	                                          users see all, others their own)
+//	GET    /api/vhosts/{vhost}/connections
+//	GET    /api/connections/{name}
+//	DELETE /api/connections/{name}            force-close: connection.close 320 CONNECTION_FORCED
+//	                                          with the X-Reason header (default
+//	                                          "Closed via management plugin"); 204, or 404
+//	GET    /api/queues[/]  /api/queues/{vhost}  /api/queues/{vhost}/{name}
+//	GET    /api/exchanges[/]  /api/exchanges/{vhost}  /api/exchanges/{vhost}/{name}
+//	                                          (the default exchange is "amq.default" in URLs)
+//
+// beatmq's own routes, not part of RabbitMQ's API, live under /api/beatmq/:
+//
+//	GET    /api/beatmq/vm_memory_high_watermark   {"fraction":0.4,"limit":…,"used":…,"total":…,"alarm":false}
+//	PUT    /api/beatmq/vm_memory_high_watermark   body {"fraction":0.4}; 204 (administrator only)
+//
+// beatmqctl's set_vm_memory_high_watermark uses the PUT; RabbitMQ does the same
+// through rabbitmqctl and Erlang distribution, which beatmq does not have.
+//
+// Names in URLs are percent-encoded path segments: connection names contain
+// spaces, '>' and ':' ("127.0.0.1:54321 -> 127.0.0.1:5672" is sent as
+// "127.0.0.1:54321%20-%3E%20127.0.0.1:5672"), and the virtual host "/" is
+// "%2F". Each segment is decoded on its own, so an encoded '/' stays inside
+// its segment.
+//
+// Unknown paths get 404 {"error":"Object Not Found","reason":"Not Found"}; a
+// known path with another method gets 405 with an Allow header.
+package mgmt

@@ -1,0 +1,127 @@
+package mgmt
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+)
+
+// defaultExchangeURLName stands for the default exchange (name "") in URLs,
+// as in RabbitMQ's API.
+const defaultExchangeURLName = "amq.default"
+
+// exchangeJSON is one element of GET /api/exchanges, with RabbitMQ's field
+// names. Rates are left out.
+type exchangeJSON struct {
+	Arguments              map[string]any `json:"arguments"`
+	AutoDelete             bool           `json:"auto_delete"`
+	Durable                bool           `json:"durable"`
+	Internal               bool           `json:"internal"`
+	Name                   string         `json:"name"`
+	Type                   string         `json:"type"`
+	UserWhoPerformedAction string         `json:"user_who_performed_action"`
+	Vhost                  string         `json:"vhost"`
+}
+
+// toJSON renders x as RabbitMQ does.
+func (x *Exchange) toJSON() exchangeJSON {
+	return exchangeJSON{
+		Arguments:  jsonTable(x.Arguments),
+		AutoDelete: x.AutoDelete,
+		Durable:    x.Durable,
+		Internal:   x.Internal,
+		Name:       x.Name,
+		Type:       x.Type,
+		// RabbitMQ's name for declarations made by the broker itself; beatmq
+		// does not record who declared an exchange.
+		UserWhoPerformedAction: "rmq-internal",
+		Vhost:                  x.Vhost,
+	}
+}
+
+// getExchanges serves GET /api/exchanges, /api/exchanges/ and
+// /api/exchanges/{vhost}.
+func (h *handler) getExchanges(w http.ResponseWriter, r *http.Request, _ *user) {
+	vhost := r.PathValue("vhost")
+	onlyVhost := vhost != ""
+	xs := h.b.Exchanges()
+	out := make([]exchangeJSON, 0, len(xs))
+	for i := range xs {
+		if onlyVhost && xs[i].Vhost != vhost {
+			continue
+		}
+		out = append(out, xs[i].toJSON())
+	}
+	if onlyVhost && len(out) == 0 {
+		// Every virtual host has its default exchange, so none means no vhost.
+		writeNotFound(w)
+		return
+	}
+	slices.SortFunc(out, func(a, b exchangeJSON) int {
+		return cmp.Or(cmp.Compare(a.Vhost, b.Vhost), cmp.Compare(a.Name, b.Name))
+	})
+	writeJSON(w, http.StatusOK, out)
+}
+
+// getExchange serves GET /api/exchanges/{vhost}/{name}.
+func (h *handler) getExchange(w http.ResponseWriter, r *http.Request, _ *user) {
+	vhost, name := r.PathValue("vhost"), r.PathValue("name")
+	if name == defaultExchangeURLName {
+		name = ""
+	}
+	for _, x := range h.b.Exchanges() {
+		if x.Vhost == vhost && x.Name == name {
+			writeJSON(w, http.StatusOK, x.toJSON())
+			return
+		}
+	}
+	writeNotFound(w)
+}
+
+// vhosts returns the names of the virtual hosts, sorted: those that have an
+// exchange (each has at least its default exchange).
+func (h *handler) vhosts() []string {
+	var names []string
+	for _, x := range h.b.Exchanges() {
+		if !slices.Contains(names, x.Vhost) {
+			names = append(names, x.Vhost)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// vhostExists tells whether vhost is a virtual host.
+func (h *handler) vhostExists(vhost string) bool {
+	return slices.Contains(h.vhosts(), vhost)
+}
+
+// vhostJSON is one element of GET /api/vhosts.
+type vhostJSON struct {
+	Name                   string   `json:"name"`
+	Description            string   `json:"description"`
+	Tags                   []string `json:"tags"`
+	Tracing                bool     `json:"tracing"`
+	Messages               int      `json:"messages"`
+	MessagesReady          int      `json:"messages_ready"`
+	MessagesUnacknowledged int      `json:"messages_unacknowledged"`
+}
+
+// getVhosts serves GET /api/vhosts.
+func (h *handler) getVhosts(w http.ResponseWriter, _ *http.Request, _ *user) {
+	names := h.vhosts()
+	out := make([]vhostJSON, len(names))
+	idx := make(map[string]int, len(names))
+	for i, n := range names {
+		out[i] = vhostJSON{Name: n, Tags: []string{}}
+		idx[n] = i
+	}
+	for _, q := range h.b.Queues() {
+		if i, ok := idx[q.Vhost]; ok {
+			out[i].MessagesReady += q.MessagesReady
+			out[i].MessagesUnacknowledged += q.MessagesUnacknowledged
+			out[i].Messages += q.MessagesReady + q.MessagesUnacknowledged
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,207 @@
+// Package mgmttest provides an in-memory mgmt.Broker for tests of the
+// management API and of the tools that talk to it (beatmqctl), like
+// net/http/httptest does for HTTP.
+package mgmttest
+
+import (
+	"errors"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/beatmq/beatmq/broker/mgmt"
+)
+
+// Close records one CloseConnection call.
+type Close struct {
+	// Name is the connection's name, Reason the reply text after
+	// "CONNECTION_FORCED - ".
+	Name, Reason string
+}
+
+// Broker is an in-memory mgmt.Broker, safe for concurrent use. Set its
+// fields with the setters (or before first use); read what the API did with
+// Closes and Watermark.
+type Broker struct {
+	mu       sync.Mutex
+	overview mgmt.Overview
+	conns    []mgmt.Connection
+	queues   []mgmt.Queue
+	xs       []mgmt.Exchange
+	mem      mgmt.Memory
+	users    map[string]user
+	closes   []Close
+	setErr   error
+}
+
+// user is a broker user of the fake.
+type user struct {
+	pass string
+	tags []string
+}
+
+// New returns a Broker with node "beatmq@test", the default exchanges of
+// vhost "/", 1 GiB of memory with a 0.4 watermark, and the user guest/guest
+// tagged administrator.
+func New() *Broker {
+	b := &Broker{
+		overview: mgmt.Overview{ProductVersion: "0.0.0-test", Node: "beatmq@test"},
+		mem:      mgmt.Memory{Total: 1 << 30},
+		users:    map[string]user{"guest": {pass: "guest", tags: []string{mgmt.TagAdministrator}}},
+	}
+	b.setWatermarkLocked(0.4)
+	for _, x := range []struct{ name, typ string }{
+		{"", "direct"}, {"amq.direct", "direct"}, {"amq.fanout", "fanout"},
+		{"amq.headers", "headers"}, {"amq.match", "headers"}, {"amq.topic", "topic"},
+	} {
+		b.xs = append(b.xs, mgmt.Exchange{Name: x.name, Vhost: "/", Type: x.typ, Durable: true})
+	}
+	return b
+}
+
+// SetOverview replaces what Overview returns.
+func (b *Broker) SetOverview(o mgmt.Overview) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.overview = o
+}
+
+// AddUser adds or replaces a user.
+func (b *Broker) AddUser(name, pass string, tags ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.users[name] = user{pass: pass, tags: tags}
+}
+
+// AddConnection adds an open connection.
+func (b *Broker) AddConnection(c mgmt.Connection) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.conns = append(b.conns, c)
+}
+
+// AddQueue adds a queue.
+func (b *Broker) AddQueue(q mgmt.Queue) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.queues = append(b.queues, q)
+}
+
+// AddExchange adds an exchange.
+func (b *Broker) AddExchange(x mgmt.Exchange) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.xs = append(b.xs, x)
+}
+
+// SetUsedMemory sets the memory in use and raises or clears the alarm.
+func (b *Broker) SetUsedMemory(used uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.mem.Used = used
+	b.mem.Alarm = b.mem.Used > b.mem.Limit
+}
+
+// FailSetWatermark makes SetMemoryHighWatermark fail with err (nil: succeed).
+func (b *Broker) FailSetWatermark(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.setErr = err
+}
+
+// Closes returns the CloseConnection calls that found their connection, in
+// order.
+func (b *Broker) Closes() []Close {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.closes)
+}
+
+// Overview implements mgmt.Broker.
+func (b *Broker) Overview() mgmt.Overview {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	o := b.overview
+	o.Listeners = slices.Clone(o.Listeners)
+	return o
+}
+
+// Connections implements mgmt.Broker.
+func (b *Broker) Connections() []mgmt.Connection {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := slices.Clone(b.conns)
+	for i := range out {
+		out[i].ClientProperties = maps.Clone(out[i].ClientProperties)
+	}
+	return out
+}
+
+// CloseConnection implements mgmt.Broker: it removes the connection and
+// records the call.
+func (b *Broker) CloseConnection(name, reason string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := slices.IndexFunc(b.conns, func(c mgmt.Connection) bool { return c.Name == name })
+	if i < 0 {
+		return false
+	}
+	b.conns = slices.Delete(b.conns, i, i+1)
+	b.closes = append(b.closes, Close{Name: name, Reason: reason})
+	return true
+}
+
+// Queues implements mgmt.Broker.
+func (b *Broker) Queues() []mgmt.Queue {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.queues)
+}
+
+// Exchanges implements mgmt.Broker.
+func (b *Broker) Exchanges() []mgmt.Exchange {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.xs)
+}
+
+// Memory implements mgmt.Broker.
+func (b *Broker) Memory() mgmt.Memory {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.mem
+}
+
+// SetMemoryHighWatermark implements mgmt.Broker.
+func (b *Broker) SetMemoryHighWatermark(fraction float64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.setErr != nil {
+		return b.setErr
+	}
+	if fraction < 0 || fraction > 1 {
+		return errors.New("fraction out of range")
+	}
+	b.setWatermarkLocked(fraction)
+	return nil
+}
+
+// setWatermarkLocked sets the watermark and the alarm; b.mu is held.
+func (b *Broker) setWatermarkLocked(fraction float64) {
+	b.mem.HighWatermark = fraction
+	b.mem.Limit = uint64(fraction * float64(b.mem.Total))
+	b.mem.Alarm = b.mem.Used > b.mem.Limit
+}
+
+// Authenticate implements mgmt.Broker.
+func (b *Broker) Authenticate(name, pass string) ([]string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	u, ok := b.users[name]
+	if !ok || u.pass != pass {
+		return nil, false
+	}
+	return slices.Clone(u.tags), true
+}
+
+var _ mgmt.Broker = (*Broker)(nil)

@@ -1,0 +1,203 @@
+package mgmt
+
+import (
+	"cmp"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// overviewJSON is GET /api/overview with RabbitMQ's field names. Message
+// rates are not collected, so rates_mode is "none" and message_stats empty.
+type overviewJSON struct {
+	ManagementVersion string             `json:"management_version"`
+	RatesMode         string             `json:"rates_mode"`
+	ExchangeTypes     []exchangeTypeJSON `json:"exchange_types"`
+	ProductVersion    string             `json:"product_version"`
+	ProductName       string             `json:"product_name"`
+	RabbitMQVersion   string             `json:"rabbitmq_version"`
+	ClusterName       string             `json:"cluster_name"`
+	DisableStats      bool               `json:"disable_stats"`
+	EnableQueueTotals bool               `json:"enable_queue_totals"`
+	MessageStats      struct{}           `json:"message_stats"`
+	QueueTotals       queueTotalsJSON    `json:"queue_totals"`
+	ObjectTotals      objectTotalsJSON   `json:"object_totals"`
+	Node              string             `json:"node"`
+	Listeners         []listenerJSON     `json:"listeners"`
+	Contexts          []contextJSON      `json:"contexts"`
+}
+
+// exchangeTypeJSON is one element of "exchange_types".
+type exchangeTypeJSON struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Enabled     bool   `json:"enabled"`
+}
+
+// exchangeTypes are the exchange types beatmq implements, described as
+// RabbitMQ describes them.
+var exchangeTypes = []exchangeTypeJSON{
+	{"direct", "AMQP direct exchange, as per the AMQP specification", true},
+	{"fanout", "AMQP fanout exchange, as per the AMQP specification", true},
+	{"headers", "AMQP headers exchange, as per the AMQP specification", true},
+	{"topic", "AMQP topic exchange, as per the AMQP specification", true},
+}
+
+// queueTotalsJSON is "queue_totals".
+type queueTotalsJSON struct {
+	Messages               int `json:"messages"`
+	MessagesReady          int `json:"messages_ready"`
+	MessagesUnacknowledged int `json:"messages_unacknowledged"`
+}
+
+// objectTotalsJSON is "object_totals".
+type objectTotalsJSON struct {
+	Channels    int `json:"channels"`
+	Connections int `json:"connections"`
+	Consumers   int `json:"consumers"`
+	Exchanges   int `json:"exchanges"`
+	Queues      int `json:"queues"`
+}
+
+// listenerJSON is one element of "listeners".
+type listenerJSON struct {
+	Node       string   `json:"node"`
+	Protocol   string   `json:"protocol"`
+	IPAddress  string   `json:"ip_address"`
+	Port       int      `json:"port"`
+	SocketOpts struct{} `json:"socket_opts"`
+}
+
+// contextJSON is one element of "contexts": a web listener. RabbitMQ writes
+// its port as a string.
+type contextJSON struct {
+	Node        string `json:"node"`
+	Description string `json:"description"`
+	Path        string `json:"path"`
+	Port        string `json:"port"`
+	IP          string `json:"ip,omitempty"`
+}
+
+// getOverview serves GET /api/overview. Totals count what the user may see
+// of connections and everything of queues and exchanges.
+func (h *handler) getOverview(w http.ResponseWriter, _ *http.Request, u *user) {
+	ov := h.b.Overview()
+	j := overviewJSON{
+		ManagementVersion: CompatVersion,
+		RatesMode:         "none",
+		ExchangeTypes:     exchangeTypes,
+		ProductVersion:    ov.ProductVersion,
+		ProductName:       ProductName,
+		RabbitMQVersion:   CompatVersion,
+		ClusterName:       cmp.Or(ov.ClusterName, ov.Node),
+		EnableQueueTotals: true,
+		Node:              ov.Node,
+		Listeners:         []listenerJSON{},
+		Contexts:          []contextJSON{},
+	}
+	for _, c := range h.visibleConnections(u, "", false) {
+		j.ObjectTotals.Connections++
+		j.ObjectTotals.Channels += c.Channels
+	}
+	for _, q := range h.b.Queues() {
+		j.ObjectTotals.Queues++
+		j.ObjectTotals.Consumers += q.Consumers
+		j.QueueTotals.MessagesReady += q.MessagesReady
+		j.QueueTotals.MessagesUnacknowledged += q.MessagesUnacknowledged
+	}
+	j.QueueTotals.Messages = j.QueueTotals.MessagesReady + j.QueueTotals.MessagesUnacknowledged
+	j.ObjectTotals.Exchanges = len(h.b.Exchanges())
+	for _, l := range ov.Listeners {
+		j.Listeners = append(j.Listeners, listenerJSON{Node: ov.Node, Protocol: l.Protocol, IPAddress: l.IPAddress, Port: l.Port})
+		if l.Protocol == "http" {
+			j.Contexts = append(j.Contexts, contextJSON{
+				Node: ov.Node, Description: "RabbitMQ Management", Path: "/",
+				Port: strconv.Itoa(l.Port), IP: l.IPAddress,
+			})
+		}
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+// whoamiJSON is GET /api/whoami.
+type whoamiJSON struct {
+	Name string   `json:"name"`
+	Tags []string `json:"tags"`
+}
+
+// getWhoami serves GET /api/whoami.
+func (h *handler) getWhoami(w http.ResponseWriter, _ *http.Request, u *user) {
+	tags := append([]string{}, u.tags...)
+	writeJSON(w, http.StatusOK, whoamiJSON{Name: u.name, Tags: tags})
+}
+
+// nodeJSON is one element of GET /api/nodes, the items beatmq can report.
+type nodeJSON struct {
+	Name                  string             `json:"name"`
+	Type                  string             `json:"type"`
+	Running               bool               `json:"running"`
+	MemUsed               uint64             `json:"mem_used"`
+	MemLimit              uint64             `json:"mem_limit"`
+	MemAlarm              bool               `json:"mem_alarm"`
+	DiskFreeAlarm         bool               `json:"disk_free_alarm"`
+	Uptime                int64              `json:"uptime"`
+	ExchangeTypes         []exchangeTypeJSON `json:"exchange_types"`
+	VMMemoryHighWatermark float64            `json:"vm_memory_high_watermark"` // beatmq's own item
+	TotalMemory           uint64             `json:"total_memory"`             // beatmq's own item
+}
+
+// node describes the node for GET /api/nodes.
+func (h *handler) node() nodeJSON {
+	ov := h.b.Overview()
+	mem := h.b.Memory()
+	n := nodeJSON{
+		Name:                  ov.Node,
+		Type:                  "disc",
+		Running:               true,
+		MemUsed:               mem.Used,
+		MemLimit:              mem.Limit,
+		MemAlarm:              mem.Alarm,
+		ExchangeTypes:         exchangeTypes,
+		VMMemoryHighWatermark: mem.HighWatermark,
+		TotalMemory:           mem.Total,
+	}
+	if !ov.StartedAt.IsZero() {
+		n.Uptime = time.Since(ov.StartedAt).Milliseconds()
+	}
+	return n
+}
+
+// getNodes serves GET /api/nodes.
+func (h *handler) getNodes(w http.ResponseWriter, _ *http.Request, _ *user) {
+	writeJSON(w, http.StatusOK, []nodeJSON{h.node()})
+}
+
+// getNode serves GET /api/nodes/{node}.
+func (h *handler) getNode(w http.ResponseWriter, r *http.Request, _ *user) {
+	n := h.node()
+	if r.PathValue("node") != n.Name {
+		writeNotFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
+}
+
+// alarmJSON is one alarm in GET /api/health/checks/alarms.
+type alarmJSON struct {
+	Node     string `json:"node"`
+	Resource string `json:"resource"`
+}
+
+// getAlarms serves GET /api/health/checks/alarms: 200 {"status":"ok"}, or
+// 503 with the alarms in effect, as RabbitMQ's health check does.
+func (h *handler) getAlarms(w http.ResponseWriter, _ *http.Request, _ *user) {
+	if !h.b.Memory().Alarm {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return
+	}
+	writeJSON(w, http.StatusServiceUnavailable, struct {
+		Status string      `json:"status"`
+		Reason string      `json:"reason"`
+		Alarms []alarmJSON `json:"alarms"`
+	}{"failed", "There are alarms in effect in the cluster", []alarmJSON{{Node: h.b.Overview().Node, Resource: "memory"}}})
+}

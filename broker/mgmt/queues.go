@@ -1,0 +1,97 @@
+package mgmt
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+)
+
+// queueJSON is one element of GET /api/queues, with RabbitMQ's field names
+// for a classic queue. Rates and Erlang-only items are left out.
+type queueJSON struct {
+	Arguments              map[string]any  `json:"arguments"`
+	AutoDelete             bool            `json:"auto_delete"`
+	Consumers              int             `json:"consumers"`
+	Durable                bool            `json:"durable"`
+	Exclusive              bool            `json:"exclusive"`
+	ExclusiveConsumerTag   *string         `json:"exclusive_consumer_tag"`
+	MessageBytes           uint64          `json:"message_bytes"`
+	Messages               int             `json:"messages"`
+	MessagesReady          int             `json:"messages_ready"`
+	MessagesUnacknowledged int             `json:"messages_unacknowledged"`
+	Name                   string          `json:"name"`
+	Node                   string          `json:"node,omitempty"`
+	OwnerPidDetails        *ownerPidDetail `json:"owner_pid_details,omitempty"`
+	Policy                 *string         `json:"policy"`
+	State                  string          `json:"state"`
+	Type                   string          `json:"type"`
+	Vhost                  string          `json:"vhost"`
+}
+
+// ownerPidDetail names the connection owning an exclusive queue, as
+// RabbitMQ's "owner_pid_details" does.
+type ownerPidDetail struct {
+	Name string `json:"name"`
+}
+
+// toJSON renders q as RabbitMQ does.
+func (q *Queue) toJSON() queueJSON {
+	j := queueJSON{
+		Arguments:              jsonTable(q.Arguments),
+		AutoDelete:             q.AutoDelete,
+		Consumers:              q.Consumers,
+		Durable:                q.Durable,
+		Exclusive:              q.Exclusive,
+		MessageBytes:           q.MessageBytes,
+		Messages:               q.MessagesReady + q.MessagesUnacknowledged,
+		MessagesReady:          q.MessagesReady,
+		MessagesUnacknowledged: q.MessagesUnacknowledged,
+		Name:                   q.Name,
+		Node:                   q.Node,
+		State:                  cmp.Or(q.State, "running"),
+		Type:                   "classic",
+		Vhost:                  q.Vhost,
+	}
+	if q.ExclusiveConsumerTag != "" {
+		tag := q.ExclusiveConsumerTag
+		j.ExclusiveConsumerTag = &tag
+	}
+	if q.Owner != "" {
+		j.OwnerPidDetails = &ownerPidDetail{Name: q.Owner}
+	}
+	return j
+}
+
+// getQueues serves GET /api/queues, /api/queues/ and /api/queues/{vhost}.
+func (h *handler) getQueues(w http.ResponseWriter, r *http.Request, _ *user) {
+	vhost := r.PathValue("vhost")
+	onlyVhost := vhost != ""
+	if onlyVhost && !h.vhostExists(vhost) {
+		writeNotFound(w)
+		return
+	}
+	qs := h.b.Queues()
+	out := make([]queueJSON, 0, len(qs))
+	for i := range qs {
+		if onlyVhost && qs[i].Vhost != vhost {
+			continue
+		}
+		out = append(out, qs[i].toJSON())
+	}
+	slices.SortFunc(out, func(a, b queueJSON) int {
+		return cmp.Or(cmp.Compare(a.Vhost, b.Vhost), cmp.Compare(a.Name, b.Name))
+	})
+	writeJSON(w, http.StatusOK, out)
+}
+
+// getQueue serves GET /api/queues/{vhost}/{name}.
+func (h *handler) getQueue(w http.ResponseWriter, r *http.Request, _ *user) {
+	vhost, name := r.PathValue("vhost"), r.PathValue("name")
+	for _, q := range h.b.Queues() {
+		if q.Vhost == vhost && q.Name == name {
+			writeJSON(w, http.StatusOK, q.toJSON())
+			return
+		}
+	}
+	writeNotFound(w)
+}

@@ -1,0 +1,193 @@
+// Command beatmqctl manages a running beatmq broker through its management
+// HTTP API. It accepts rabbitmqctl's command names, arguments and output
+// layout for the commands it has, so tools and test suites that drive
+// rabbitmqctl (the amqp091-go integration suite through
+// RABBITMQ_RABBITMQCTL_PATH, for one) can drive beatmq unchanged.
+//
+// Usage:
+//
+//	beatmqctl [flags] <command> [arguments]
+//
+// Commands:
+//
+//	set_vm_memory_high_watermark <fraction>   set the memory alarm threshold (0.0 to 1.0)
+//	list_connections [<column> ...]           default columns: user peer_host peer_port state
+//	list_queues [-p <vhost>] [<column> ...]   default columns: name messages
+//	list_exchanges [-p <vhost>] [<column> ...] default columns: name type
+//	close_connection <name> <explanation>     force-close (320 CONNECTION_FORCED)
+//	status                                    node, totals, memory, alarms, listeners
+//	help                                      this text
+//
+// The broker is found at http://127.0.0.1:15672 as guest/guest unless
+// --mgmt-url/--user/--password or BEATMQ_MGMT_URL/BEATMQ_USER/BEATMQ_PASSWORD
+// say otherwise (flags win). Exit codes are rabbitmqctl's: 0 success, 64
+// usage, 65 bad argument value, 66 no such object, 69 broker unreachable, 70
+// other broker error, 75 timeout, 77 credentials refused.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Defaults, RabbitMQ's management listener and default user.
+const (
+	defaultMgmtURL  = "http://127.0.0.1:15672"
+	defaultUser     = "guest"
+	defaultPassword = "guest"
+	defaultTimeout  = 60 * time.Second
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// options are the global flags.
+type options struct {
+	mgmtURL, user, password string
+	timeout                 time.Duration
+	vhost                   string
+	quiet, silent           bool
+	noHeaders               bool
+	formatter               string
+	node                    string
+}
+
+// command is one beatmqctl command.
+type command struct {
+	name    string
+	args    string // argument synopsis for usage
+	summary string
+	run     func(e *env, args []string) error
+}
+
+// env is what a command runs with.
+type env struct {
+	opts   options
+	api    *apiClient
+	stdout io.Writer
+}
+
+// banner prints rabbitmqctl's informational first line unless quiet or the
+// output is JSON.
+func (e *env) banner(format string, args ...any) {
+	if !e.opts.quiet && !e.opts.silent && e.opts.formatter != "json" {
+		fmt.Fprintf(e.stdout, format+"\n", args...)
+	}
+}
+
+// commands lists the commands in usage order.
+var commands = []command{
+	{"set_vm_memory_high_watermark", "<fraction>", "set the memory high watermark, a fraction (0.0 to 1.0) of available memory", cmdSetWatermark},
+	{"list_connections", "[<column> ...]", "list open connections (default columns: user peer_host peer_port state)", cmdListConnections},
+	{"list_queues", "[-p <vhost>] [<column> ...]", "list queues (default columns: name messages)", cmdListQueues},
+	{"list_exchanges", "[-p <vhost>] [<column> ...]", "list exchanges (default columns: name type)", cmdListExchanges},
+	{"close_connection", "<name> <explanation>", "force-close a connection (connection.close 320 CONNECTION_FORCED)", cmdCloseConnection},
+	{"status", "", "show the node's status", cmdStatus},
+	{"help", "", "show this help", nil},
+}
+
+// run executes beatmqctl with args and returns the exit code. getenv
+// supplies the environment.
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("beatmqctl", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SetInterspersed(true)
+	var o options
+	fs.StringVar(&o.mgmtURL, "mgmt-url", envOr(getenv, "BEATMQ_MGMT_URL", defaultMgmtURL), "management API base URL (env BEATMQ_MGMT_URL)")
+	fs.StringVar(&o.user, "user", envOr(getenv, "BEATMQ_USER", defaultUser), "management API user (env BEATMQ_USER)")
+	fs.StringVar(&o.password, "password", envOr(getenv, "BEATMQ_PASSWORD", defaultPassword), "management API password (env BEATMQ_PASSWORD)")
+	fs.DurationVarP(&o.timeout, "timeout", "t", defaultTimeout, "give up on the broker after this long (e.g. 30s; a bare number is seconds)")
+	fs.StringVarP(&o.vhost, "vhost", "p", "/", "virtual host for list_queues and list_exchanges")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "suppress informational messages")
+	fs.BoolVarP(&o.silent, "silent", "s", false, "suppress informational messages and table headers")
+	fs.BoolVar(&o.noHeaders, "no-table-headers", false, "do not print table headers")
+	fs.StringVar(&o.formatter, "formatter", "table", "output format: table or json")
+	fs.StringVarP(&o.node, "node", "n", "", "accepted for rabbitmqctl compatibility and ignored: the broker is the one at --mgmt-url")
+	help := fs.BoolP("help", "h", false, "show this help")
+
+	if err := fs.Parse(secondsAsDuration(args)); err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n\n", err)
+		usage(stderr, fs)
+		return exitUsage
+	}
+	rest := fs.Args()
+	if *help || len(rest) == 0 || rest[0] == "help" {
+		usage(stdout, fs)
+		if len(rest) == 0 && !*help {
+			return exitUsage
+		}
+		return exitOK
+	}
+	if o.formatter != "table" && o.formatter != "json" {
+		fmt.Fprintf(stderr, "Error: --formatter must be table or json, not %q\n", o.formatter)
+		return exitUsage
+	}
+	if o.timeout <= 0 {
+		fmt.Fprintf(stderr, "Error: --timeout must be positive\n")
+		return exitUsage
+	}
+	i := slices.IndexFunc(commands, func(c command) bool { return c.name == rest[0] })
+	if i < 0 || commands[i].run == nil {
+		fmt.Fprintf(stderr, "Error: unknown command %q\n\n", rest[0])
+		usage(stderr, fs)
+		return exitUsage
+	}
+	api, err := newAPIClient(o.mgmtURL, o.user, o.password, o.timeout)
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return exitCode(err)
+	}
+	e := &env{opts: o, api: api, stdout: stdout}
+	if err := commands[i].run(e, rest[1:]); err != nil {
+		fmt.Fprintf(stderr, "Error:\n%v\n", err)
+		return exitCode(err)
+	}
+	return exitOK
+}
+
+// envOr returns the environment variable key, or def when it is unset or
+// empty.
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// secondsAsDuration rewrites a bare number given to -t/--timeout (seconds,
+// as rabbitmqctl takes it) into a duration pflag understands.
+func secondsAsDuration(args []string) []string {
+	out := slices.Clone(args)
+	isNumber := func(s string) bool {
+		return s != "" && strings.Trim(s, "0123456789.") == ""
+	}
+	for i, a := range out {
+		switch {
+		case (a == "-t" || a == "--timeout") && i+1 < len(out) && isNumber(out[i+1]):
+			out[i+1] += "s"
+		case strings.HasPrefix(a, "--timeout=") && isNumber(strings.TrimPrefix(a, "--timeout=")):
+			out[i] += "s"
+		}
+	}
+	return out
+}
+
+// usage prints the commands and flags.
+func usage(w io.Writer, fs *pflag.FlagSet) {
+	fmt.Fprintf(w, "Usage: beatmqctl [flags] <command> [arguments]\n\n")
+	fmt.Fprintf(w, "Manages a running beatmq broker through its management HTTP API,\n")
+	fmt.Fprintf(w, "with rabbitmqctl's command names, arguments and output.\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %s\n      %s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
+	}
+	fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
+	fmt.Fprintf(w, "\nExit codes: 0 ok, 64 usage, 65 bad argument value, 66 not found, 69 broker unreachable,\n"+
+		"70 broker error, 75 timeout, 77 credentials refused.\n")
+}
