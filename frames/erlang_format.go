@@ -1,0 +1,234 @@
+package frames
+
+import "strconv"
+
+// Erlang's ~p (io_lib_pretty, OTP 25 as shipped with RabbitMQ 3.10.8 here) breaks
+// terms that do not fit on an 80-column line. RabbitMQ builds its frame error texts
+// with rabbit_misc:format/2, i.e. io_lib:format("type ~p, ~s octets = ~p: ~p", ...),
+// so a long payload snippet or a long reason lands in the reply text with a newline
+// and indentation. The functions below port the parts of io_lib_pretty that those
+// texts reach: a binary and a tuple tagged with an atom whose elements are atoms or
+// integers, printed at top level. The column is 1-based, as io_lib_pretty counts it.
+const lineLength = 80
+
+// ErlangBinary formats b as Erlang's ~p prints a binary on a line of its own with
+// room to spare: <<>> when empty, <<"text">> when every octet is printable Latin-1
+// (io_lib:printable_latin1_list: 32–126, 160–255 and \n \r \t \v \b \f \e, with " and
+// \ escaped and the control characters written as \n, \r, \t, \v, \b, \f, \e), and
+// <<0,20,0,10,0>> otherwise. Octets 160–255 appear as themselves, one byte each, as
+// they do in RabbitMQ's reply texts. Frame error texts additionally apply ~p's line
+// breaking; ErlangBinary never breaks lines.
+func ErlangBinary(b []byte) string {
+	return string(appendErlangBinary(nil, b, 0))
+}
+
+// isPrintableLatin1 reports whether io_lib_pretty prints b as a string.
+func isPrintableLatin1(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		switch {
+		case c >= 32 && c <= 126, c >= 160:
+		case c == '\n', c == '\r', c == '\t', c == '\v', c == '\b', c == '\f', c == 27:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// appendErlangString appends b as io_lib:write_string/2 writes it (b printable).
+func appendErlangString(dst, b []byte) []byte {
+	dst = append(dst, '"')
+	for _, c := range b {
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		case '\v':
+			dst = append(dst, '\\', 'v')
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		case 27:
+			dst = append(dst, '\\', 'e')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}
+
+// appendErlangBinary appends b as ~p prints it starting at column col
+// (io_lib_pretty:print/2 and pp_binary/7), or on one line if col is 0.
+func appendErlangBinary(dst, b []byte, col int) []byte {
+	if len(b) == 0 {
+		return append(dst, "<<>>"...)
+	}
+	if isPrintableLatin1(b) {
+		// A string is one token: never broken.
+		dst = append(dst, '<', '<')
+		dst = appendErlangString(dst, b)
+		return append(dst, '>', '>')
+	}
+	n := 4 + len(b) - 1
+	for _, c := range b {
+		n += decimalLen(c)
+	}
+	dst = append(dst, '<', '<')
+	if col == 0 || n < lineLength-col {
+		for i, c := range b {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = strconv.AppendUint(dst, uint64(c), 10)
+		}
+		return append(dst, '>', '>')
+	}
+	// pp_binary: fill lines of N0 columns, continuation lines indented to the first
+	// octet (column col+2, so col+1 spaces).
+	n0 := max(8, min(lineLength-(col+2), n-4))
+	room := n0
+	for i, c := range b {
+		l := decimalLen(c)
+		if i < len(b)-1 {
+			l++
+			if room-l < 0 {
+				dst = appendNewline(dst, col+1)
+				room = n0 - l
+			} else {
+				room -= l
+			}
+			dst = strconv.AppendUint(dst, uint64(c), 10)
+			dst = append(dst, ',')
+			continue
+		}
+		if l > room {
+			dst = appendNewline(dst, col+1)
+		}
+		dst = strconv.AppendUint(dst, uint64(c), 10)
+	}
+	return append(dst, '>', '>')
+}
+
+// appendErlangTagTuple appends {tag,elems...} as ~p prints it at top level starting
+// at column col (io_lib_pretty:print/9, cind_tag_tuple/7, pp_tag_tuple/8, pp_list/9,
+// pp_tail/10 and pp_element/8, for elements that are atoms or integers).
+func appendErlangTagTuple(dst []byte, col int, tag string, elems ...string) []byte {
+	m := 2 + len(tag) // the flat length, which is also the line_max_chars bound M
+	for _, e := range elems {
+		m += 1 + len(e)
+	}
+	if m < lineLength-col || len(elems) == 0 {
+		dst = append(dst, '{')
+		dst = append(dst, tag...)
+		for _, e := range elems {
+			dst = append(dst, ',')
+			dst = append(dst, e...)
+		}
+		return append(dst, '}')
+	}
+	tagInd := len(tag) + 2
+	tcol := col + tagInd
+	// while_fail([-1, 4], cind(...), 1): the tuple's indentation choice.
+	tind := 1
+	switch {
+	case m+tcol < lineLength || tcol < lineLength/2:
+		tind = -1
+	case tagInd > 4 && (m+col+4 <= lineLength || col+4 <= lineLength/2):
+		tind = 4
+	}
+	ind := col - 1 // io_lib_pretty's Ind for the term: spaces up to its column
+	dst = append(dst, '{')
+	dst = append(dst, tag...)
+	if tind > 0 && tagInd > tind {
+		dst = ppTail(dst, elems, col+tind, tcol, m, ind+tind, 1+len(tag))
+	} else {
+		dst = append(dst, ',')
+		dst = ppList(dst, elems, tcol, m, ind+tagInd, 2+len(tag))
+	}
+	return append(dst, '}')
+}
+
+// ppList is io_lib_pretty:pp_list/9 for leaf elements at top level (LD = 0).
+func ppList(dst []byte, elems []string, col0, m, ind, w int) []byte {
+	ld := 0
+	if len(elems) == 1 {
+		ld = 1
+	}
+	we := ppElementWidth(elems[0], col0, m, ld, w)
+	dst = append(dst, elems[0]...)
+	return ppTail(dst, elems[1:], col0, col0+we, m, ind, w+we)
+}
+
+// ppTail is io_lib_pretty:pp_tail/10 for leaf elements at top level (LD = 0).
+func ppTail(dst []byte, elems []string, col0, col, m, ind, w int) []byte {
+	for i, e := range elems {
+		ld1 := 0 // last_depth: 0 before the last element, LD+1 for the last
+		if i == len(elems)-1 {
+			ld1 = 1
+		}
+		elen := 1 + len(e)
+		if (ld1 == 0 && elen+1 < lineLength-col && w+elen+1 <= m) ||
+			(ld1 > 0 && elen < lineLength-col-ld1 && w+elen+ld1 <= m) {
+			dst = append(dst, ',')
+			dst = append(dst, e...)
+			col += elen
+			w += elen
+			continue
+		}
+		we := ppElementWidth(e, col0, m, ld1, 0)
+		dst = append(dst, ',')
+		dst = appendNewline(dst, ind)
+		dst = append(dst, e...)
+		col = col0 + we
+		w = we
+	}
+	return dst
+}
+
+// ppElementWidth is the width io_lib_pretty:pp_element/8 reports for a leaf.
+func ppElementWidth(e string, col, m, ld, w int) int {
+	if len(e) < lineLength-col-ld && len(e)+w+ld <= m {
+		return len(e)
+	}
+	return lineLength
+}
+
+func appendNewline(dst []byte, spaces int) []byte {
+	dst = append(dst, '\n')
+	for range spaces {
+		dst = append(dst, ' ')
+	}
+	return dst
+}
+
+// nextColumn is the 1-based column at which the next character of s goes
+// (io_lib_format:indentation/2; the texts built here contain no tabs).
+func nextColumn(s []byte) int {
+	col := 1
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			break
+		}
+		col++
+	}
+	return col
+}
+
+func decimalLen(c byte) int {
+	switch {
+	case c >= 100:
+		return 3
+	case c >= 10:
+		return 2
+	}
+	return 1
+}
