@@ -3,6 +3,7 @@ package amqp
 import (
 	"errors"
 	"fmt"
+	"github.com/beatmq/beatmq/frames"
 	"strconv"
 )
 
@@ -116,9 +117,9 @@ func unknownMethodError(classID, methodID uint16) *Error {
 // for its type (rabbit_reader, analyze_frame/2 returning error): 501
 // "FRAME_ERROR - type 1, all octets = <<0,20>>: unknown_frame".
 func unknownFrameError(frameType uint8, payload []byte) *Error {
-	snippet := "all octets = " + erlangBinaryP(payload)
+	snippet := "all octets = " + frames.ErlangBinary(payload)
 	if len(payload) > 16 {
-		snippet = "first 16 octets = " + erlangBinaryP(payload[:16])
+		snippet = "first 16 octets = " + frames.ErlangBinary(payload[:16])
 	}
 	return &Error{
 		Code: FrameError,
@@ -146,27 +147,4 @@ func erlangBinaryW(b []byte) string {
 		buf = strconv.AppendUint(buf, uint64(c), 10)
 	}
 	return string(append(buf, ">>"...))
-}
-
-// erlangBinaryP renders b as Erlang's ~p prints a binary: <<"abc">> when every
-// octet is printable ASCII, else <<0,20>>.
-func erlangBinaryP(b []byte) string {
-	printable := len(b) > 0
-	for _, c := range b {
-		if c < 0x20 || c > 0x7e {
-			printable = false
-			break
-		}
-	}
-	if !printable {
-		return erlangBinaryW(b)
-	}
-	buf := []byte(`<<"`)
-	for _, c := range b {
-		if c == '"' || c == '\\' {
-			buf = append(buf, '\\')
-		}
-		buf = append(buf, c)
-	}
-	return string(append(buf, `">>`...))
 }

@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 
 pkgs=(python3-pika python3-amqp librabbitmq-client-java libslf4j-java ruby-bunny amqp-tools)
 if [ "${WITH_RABBITMQ:-0}" = 1 ]; then pkgs+=(rabbitmq-server); fi
+# The interop suite compiles its Java scenario with javac and runs amqplib on Node.
+command -v javac >/dev/null || pkgs+=(default-jdk-headless)
+command -v node >/dev/null || pkgs+=(nodejs)
+command -v npm >/dev/null || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
