@@ -1,0 +1,203 @@
+package vhost
+
+import "github.com/beatmq/beatmq/amqp"
+
+// Ack handles basic.ack: tag 0 with multiple acks everything outstanding.
+// An unknown tag is 406 "PRECONDITION_FAILED - unknown delivery tag N".
+func (s *Session) Ack(m amqp.Method, tag uint64, multiple bool) *amqp.Error {
+	return s.settle(m, tag, multiple, settleAck)
+}
+
+// Nack handles basic.nack: requeued messages go back to their original
+// place in their queue, marked redelivered; the others are dead-lettered
+// (reason rejected) when the queue has a dead-letter exchange, else
+// dropped.
+func (s *Session) Nack(m amqp.Method, tag uint64, multiple, requeue bool) *amqp.Error {
+	if requeue {
+		return s.settle(m, tag, multiple, settleRequeue)
+	}
+	return s.settle(m, tag, multiple, settleDiscard)
+}
+
+// Reject handles basic.reject, which is a nack of one message.
+func (s *Session) Reject(m amqp.Method, tag uint64, requeue bool) *amqp.Error {
+	return s.Nack(m, tag, false, requeue)
+}
+
+type settleKind uint8
+
+const (
+	settleAck settleKind = iota
+	settleRequeue
+	settleDiscard
+)
+
+func (s *Session) settle(m amqp.Method, tag uint64, multiple bool, kind settleKind) *amqp.Error {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	s.mu.Lock()
+	recs, found := s.unacked.take(s.ackBuf[:0], tag, multiple)
+	if !found {
+		s.mu.Unlock()
+		return precondition(m, "unknown delivery tag %d", tag)
+	}
+	if s.tx != nil {
+		s.mu.Unlock()
+		s.tx.acks = append(s.tx.acks, txAck{kind: kind, recs: append([]unackedRec(nil), recs...)})
+		return nil
+	}
+	kicks := s.release(recs)
+	s.mu.Unlock()
+	s.apply(recs, kind)
+	clear(recs)
+	s.ackBuf = recs[:0]
+	s.kick(kicks)
+	return nil
+}
+
+// release drops settled consumer deliveries from the global prefetch count
+// and returns the consumers to wake. s.mu held.
+func (s *Session) release(recs []unackedRec) []*consumer {
+	for i := range recs {
+		if recs[i].c != nil {
+			s.globalUnacked--
+		}
+	}
+	return s.takeKicks()
+}
+
+// apply settles recs with their queues, one lock per run of records of the
+// same queue. No lock held.
+func (s *Session) apply(recs []unackedRec, kind settleKind) {
+	if kind == settleRequeue {
+		s.requeueAll(recs)
+		return
+	}
+	for i := 0; i < len(recs); {
+		j := i + 1
+		for j < len(recs) && recs[j].q == recs[i].q {
+			j++
+		}
+		recs[i].q.settle(recs[i:j], kind == settleDiscard)
+		i = j
+	}
+}
+
+// settle completes acked (or discarded) deliveries of q. No lock held.
+func (q *Queue) settle(recs []unackedRec, discard bool) {
+	q.mu.Lock()
+	for i := range recs {
+		q.unacked--
+		if c := recs[i].c; c != nil {
+			c.unacked--
+			if !c.full() {
+				q.wake(c)
+			}
+		}
+		if discard && q.cfg.hasDLX && !q.deleted {
+			q.dead = append(q.dead, deadLetter{msg: recs[i].e.msg, reason: reasonRejected})
+		}
+	}
+	if !q.deleted {
+		q.run()
+	}
+	q.unlock()
+}
+
+// requeue puts deliveries back in q at their original places, marked
+// redelivered (rabbit_amqqueue_process:requeue_and_run/2). No lock held.
+func (q *Queue) requeue(recs []unackedRec) {
+	q.mu.Lock()
+	if q.deleted {
+		q.mu.Unlock()
+		return
+	}
+	q.unacked -= len(recs)
+	var bytes int64
+	sorted := true
+	for i := range recs {
+		recs[i].e.redelivered = true
+		bytes += recs[i].e.msg.bodySize()
+		if c := recs[i].c; c != nil {
+			c.unacked--
+			if !c.full() {
+				q.wake(c)
+			}
+		}
+		if i > 0 && recs[i].e.seq < recs[i-1].e.seq {
+			sorted = false
+		}
+	}
+	if !sorted {
+		sortRecsBySeq(recs)
+	}
+	q.insertSorted(recs)
+	q.readyBytes += bytes
+	q.dropOverLimit()
+	q.run()
+	q.unlock()
+}
+
+// insertSorted merges recs (sorted by seq) into the ready messages, which
+// are sorted by seq. q.mu held.
+func (q *Queue) insertSorted(recs []unackedRec) {
+	if q.ready.Len() == 0 || recs[len(recs)-1].e.seq < q.ready.Front().seq {
+		for i := len(recs) - 1; i >= 0; i-- {
+			q.ready.PushFront(recs[i].e)
+		}
+		return
+	}
+	merged := make([]entry, 0, q.ready.Len()+len(recs))
+	i := 0
+	for k := 0; k < q.ready.Len(); k++ {
+		e := q.ready.At(k)
+		for i < len(recs) && recs[i].e.seq < e.seq {
+			merged = append(merged, recs[i].e)
+			i++
+		}
+		merged = append(merged, *e)
+	}
+	for ; i < len(recs); i++ {
+		merged = append(merged, recs[i].e)
+	}
+	q.ready.Replace(merged)
+}
+
+// Recover handles basic.recover (and recover-async) with requeue=true:
+// every unacknowledged delivery goes back to its queue, redelivered.
+// requeue=false is 540 NOT_IMPLEMENTED, as in RabbitMQ.
+func (s *Session) Recover(m amqp.Method, requeue bool) *amqp.Error {
+	if !requeue {
+		return amqp.Errorf(amqp.NotImplemented, m, "requeue=false")
+	}
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	s.mu.Lock()
+	recs := s.unacked.takeAll(s.ackBuf[:0])
+	kicks := s.release(recs)
+	s.mu.Unlock()
+	s.requeueAll(recs)
+	clear(recs)
+	s.ackBuf = recs[:0]
+	s.kick(kicks)
+	return nil
+}
+
+// requeueAll requeues recs, each queue's share in one go. No lock held.
+func (s *Session) requeueAll(recs []unackedRec) {
+	if len(recs) == 0 {
+		return
+	}
+	// Group by queue, keeping tag order within each.
+	byQueue := make(map[*Queue][]unackedRec)
+	var order []*Queue
+	for _, r := range recs {
+		if _, ok := byQueue[r.q]; !ok {
+			order = append(order, r.q)
+		}
+		byQueue[r.q] = append(byQueue[r.q], r)
+	}
+	for _, q := range order {
+		q.requeue(byQueue[q])
+	}
+}

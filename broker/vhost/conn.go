@@ -1,0 +1,77 @@
+package vhost
+
+import "sync"
+
+// Conn is one client connection: the owner of the exclusive queues declared
+// through its sessions.
+type Conn struct {
+	v *VHost
+
+	mu       sync.Mutex // guards sessions and closed
+	sessions map[*Session]struct{}
+	closed   bool
+
+	// exclusive holds the queues this connection owns; guarded by VHost.mu.
+	exclusive map[*Queue]struct{}
+}
+
+// NewSession opens a session (an AMQP channel) on c that delivers through
+// sink. On a closed connection the session is born closed.
+func (c *Conn) NewSession(sink Sink) *Session {
+	s := newSession(c, sink)
+	c.mu.Lock()
+	if c.closed {
+		s.closed = true
+	} else {
+		c.sessions[s] = struct{}{}
+	}
+	c.mu.Unlock()
+	return s
+}
+
+// Close is the end of the connection, whatever the reason: every session
+// still open is closed (its unacknowledged messages go back to their queues,
+// marked redelivered, in their original order), then the queues the
+// connection declared exclusive are deleted, as RabbitMQ's queue collector
+// does. Safe to call more than once.
+func (c *Conn) Close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	sessions := make([]*Session, 0, len(c.sessions))
+	for s := range c.sessions {
+		sessions = append(sessions, s)
+	}
+	c.sessions = nil
+	c.mu.Unlock()
+	for _, s := range sessions {
+		s.Close()
+	}
+
+	v := c.v
+	v.mu.Lock()
+	var cancels []cancelled
+	for q := range c.exclusive {
+		if !q.deletedFlag() {
+			cancels = v.deleteQueueLocked(q, cancels)
+		}
+	}
+	c.exclusive = nil
+	v.mu.Unlock()
+	notifyCancelled(cancels)
+
+	v.connsMu.Lock()
+	delete(v.conns, c)
+	v.connsMu.Unlock()
+}
+
+func (c *Conn) forget(s *Session) {
+	c.mu.Lock()
+	if c.sessions != nil {
+		delete(c.sessions, s)
+	}
+	c.mu.Unlock()
+}

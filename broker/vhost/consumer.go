@@ -1,0 +1,160 @@
+package vhost
+
+import (
+	"slices"
+
+	"github.com/beatmq/beatmq/amqp"
+)
+
+// consumer is one basic.consume. Its counters and flags are guarded by the
+// queue's mu.
+type consumer struct {
+	tag       string
+	s         *Session
+	q         *Queue
+	noAck     bool
+	exclusive bool
+	// prefetch is the per-consumer limit (basic.qos global=false in force
+	// when it was created), 0 for none.
+	prefetch int
+	args     amqp.Table
+
+	unacked int
+	inRR    bool // in the queue's round-robin ring
+	gone    bool // cancelled or its queue deleted
+}
+
+// full reports whether c is at its own prefetch limit.
+func (c *consumer) full() bool {
+	return !c.noAck && c.prefetch > 0 && c.unacked >= c.prefetch
+}
+
+// deliverToConsumer hands e to the next consumer in round-robin order that
+// can take it; consumers that cannot (at their prefetch limit, or their
+// session at its limit) leave the ring until an ack or a kick brings them
+// back, as rabbit_queue_consumers does with blocked consumers. q.mu held.
+func (q *Queue) deliverToConsumer(e *entry) bool {
+	for q.rr.Len() > 0 {
+		c := *q.rr.Front()
+		if c.full() || !c.s.deliver(q, c, e) {
+			q.rr.PopFront()
+			c.inRR = false
+			continue
+		}
+		if q.rr.Len() > 1 {
+			q.rr.PopFront()
+			q.rr.PushBack(c)
+		}
+		if !c.noAck {
+			c.unacked++
+			q.unacked++
+		}
+		return true
+	}
+	return false
+}
+
+// run delivers ready messages while a consumer can take them, dropping
+// expired ones on the way (rabbit_amqqueue_process:run_message_queue/2).
+// q.mu held.
+func (q *Queue) run() {
+	var now int64
+	for q.ready.Len() > 0 && q.rr.Len() > 0 {
+		e := q.ready.Front()
+		if e.expires != 0 {
+			if now == 0 {
+				now = q.v.now()
+			}
+			if e.expires <= now {
+				q.dropHead(reasonExpired)
+				continue
+			}
+		}
+		if !q.deliverToConsumer(e) {
+			break
+		}
+		q.readyBytes -= e.msg.bodySize()
+		q.ready.PopFront()
+	}
+	q.dropExpired(now)
+}
+
+// wake puts c back into the ring if it left it. With single active
+// consumer only the active one is ever in the ring. q.mu held.
+func (q *Queue) wake(c *consumer) {
+	if q.cfg.sac && c != q.activeConsumer {
+		return
+	}
+	if !c.inRR && !c.gone {
+		c.inRR = true
+		q.rr.PushBack(c)
+	}
+}
+
+// removeConsumer takes c out of q. q.mu held.
+func (q *Queue) removeConsumer(c *consumer) {
+	if c.gone {
+		return
+	}
+	c.gone = true
+	if i := slices.Index(q.consumers, c); i >= 0 {
+		q.consumers = slices.Delete(q.consumers, i, i+1)
+	}
+	if c.inRR {
+		c.inRR = false
+		for i := 0; i < q.rr.Len(); i++ {
+			if *q.rr.At(i) == c {
+				q.rr.RemoveAt(i)
+				break
+			}
+		}
+	}
+	if q.exclusiveConsumer == c {
+		q.exclusiveConsumer = nil
+	}
+	if q.activeConsumer == c {
+		q.activeConsumer = nil
+		if len(q.consumers) > 0 {
+			q.activeConsumer = q.consumers[0]
+			q.wake(q.activeConsumer)
+		}
+	}
+	if len(q.consumers) == 0 {
+		q.armExpiry()
+	}
+}
+
+// kick brings c back into q's ring and delivers: its session made room
+// (an ack under a global prefetch, Sent, a qos change). No lock held.
+func (q *Queue) kick(c *consumer) {
+	q.mu.Lock()
+	if !q.deleted {
+		q.wake(c)
+		q.run()
+	}
+	q.unlock()
+}
+
+// checkConsumeArgs is rabbit_amqqueue:check_consume_arguments/3 for a
+// classic queue.
+func (v *VHost) checkConsumeArgs(m amqp.Method, queue string, args amqp.Table) *amqp.Error {
+	invalid := func(key, reason string) *amqp.Error {
+		return precondition(m, "invalid arg '%s' for %s: %s", key, v.rs("queue", queue), reason)
+	}
+	if p, ok := args.Get("x-priority"); ok {
+		if e := checkInt(p); e != "" {
+			return invalid("x-priority", e)
+		}
+	}
+	if p, ok := args.Get("x-cancel-on-ha-failover"); ok {
+		if _, ok := p.(bool); !ok {
+			return invalid("x-cancel-on-ha-failover", unacceptable(p))
+		}
+	}
+	for _, f := range args {
+		if f.Name == "x-stream-offset" {
+			return precondition(m, "invalid arg '%s' for %s of queue type rabbit_classic_queue", f.Name, v.rs("queue", queue))
+		}
+	}
+	return nil
+}

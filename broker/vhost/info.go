@@ -1,0 +1,147 @@
+package vhost
+
+import (
+	"sort"
+
+	"github.com/beatmq/beatmq/amqp"
+)
+
+// QueueInfo describes a queue as the management API lists it.
+type QueueInfo struct {
+	Name       string
+	Durable    bool
+	AutoDelete bool
+	Exclusive  bool
+	Arguments  amqp.Table
+	// Messages is MessagesReady + MessagesUnacknowledged.
+	Messages               int
+	MessagesReady          int
+	MessagesUnacknowledged int
+	Consumers              int
+	// MessageBytesReady is the size of the ready bodies.
+	MessageBytesReady int64
+}
+
+// ExchangeInfo describes an exchange as the management API lists it.
+type ExchangeInfo struct {
+	Name       string
+	Type       string
+	Durable    bool
+	AutoDelete bool
+	Internal   bool
+	Arguments  amqp.Table
+}
+
+// BindingInfo describes a binding as the management API lists it.
+type BindingInfo struct {
+	Source          string
+	Destination     string
+	DestinationType string // "queue" or "exchange"
+	RoutingKey      string
+	Arguments       amqp.Table
+}
+
+func (q *Queue) info() QueueInfo {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return QueueInfo{
+		Name:                   q.name,
+		Durable:                q.durable,
+		AutoDelete:             q.autoDelete,
+		Exclusive:              q.owner != nil,
+		Arguments:              q.args,
+		MessagesReady:          q.ready.Len(),
+		MessagesUnacknowledged: q.unacked,
+		Messages:               q.ready.Len() + q.unacked,
+		Consumers:              len(q.consumers),
+		MessageBytesReady:      q.readyBytes,
+	}
+}
+
+// Queues lists the queues, sorted by name.
+func (v *VHost) Queues() []QueueInfo {
+	v.mu.RLock()
+	qs := make([]*Queue, 0, len(v.queues))
+	for _, q := range v.queues {
+		qs = append(qs, q)
+	}
+	v.mu.RUnlock()
+	out := make([]QueueInfo, len(qs))
+	for i, q := range qs {
+		out[i] = q.info()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Queue describes the queue called name.
+func (v *VHost) Queue(name string) (QueueInfo, bool) {
+	v.mu.RLock()
+	q := v.queues[name]
+	v.mu.RUnlock()
+	if q == nil {
+		return QueueInfo{}, false
+	}
+	return q.info(), true
+}
+
+func (x *Exchange) info() ExchangeInfo {
+	return ExchangeInfo{Name: x.name, Type: x.kind, Durable: x.durable, AutoDelete: x.autoDelete, Internal: x.internal, Arguments: x.args}
+}
+
+// Exchanges lists the exchanges, sorted by name (the default exchange,
+// named "", first).
+func (v *VHost) Exchanges() []ExchangeInfo {
+	v.mu.RLock()
+	out := make([]ExchangeInfo, 0, len(v.exchanges))
+	for _, x := range v.exchanges {
+		out = append(out, x.info())
+	}
+	v.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Exchange describes the exchange called name.
+func (v *VHost) Exchange(name string) (ExchangeInfo, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	x := v.exchanges[name]
+	if x == nil {
+		return ExchangeInfo{}, false
+	}
+	return x.info(), true
+}
+
+// Bindings lists the bindings as rabbit_binding:list/1 does: the implicit
+// default-exchange binding of every queue first, then the others, sorted by
+// source, destination and routing key.
+func (v *VHost) Bindings() []BindingInfo {
+	v.mu.RLock()
+	var implicit, explicit []BindingInfo
+	for name := range v.queues {
+		implicit = append(implicit, BindingInfo{Destination: name, DestinationType: "queue", RoutingKey: name, Arguments: amqp.Table{}})
+	}
+	for _, x := range v.exchanges {
+		for _, b := range x.bindings {
+			kind, dest := v.destName(b)
+			explicit = append(explicit, BindingInfo{Source: x.name, Destination: dest, DestinationType: kind, RoutingKey: b.key, Arguments: b.args})
+		}
+	}
+	v.mu.RUnlock()
+	sort.Slice(implicit, func(i, j int) bool { return implicit[i].Destination < implicit[j].Destination })
+	sort.Slice(explicit, func(i, j int) bool {
+		a, b := explicit[i], explicit[j]
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		if a.Destination != b.Destination {
+			return a.Destination < b.Destination
+		}
+		if a.DestinationType != b.DestinationType {
+			return a.DestinationType < b.DestinationType
+		}
+		return a.RoutingKey < b.RoutingKey
+	})
+	return append(implicit, explicit...)
+}

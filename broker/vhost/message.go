@@ -1,0 +1,134 @@
+package vhost
+
+import (
+	"encoding/binary"
+	"strconv"
+
+	"github.com/beatmq/beatmq/amqp"
+)
+
+// Message is one published message. It is immutable once made and shared by
+// every queue it is routed to and every delivery of it: the body and the raw
+// properties are relayed as received, never copied.
+type Message struct {
+	// Exchange and RoutingKey are those of the basic.publish (for a
+	// dead-lettered message: the dead-letter exchange and routing key).
+	Exchange   string
+	RoutingKey string
+	// Properties is the content header's property list (flags word and
+	// properties) exactly as received; deliveries send it unchanged.
+	Properties []byte
+	// Body is the message body.
+	Body []byte
+	// Headers is the decoded headers property, nil when absent.
+	Headers amqp.Table
+
+	// expiration is the expiration property as received ("" when absent),
+	// expirationMs its value when it parses (-1: none or invalid).
+	expiration   string
+	hasExpire    bool
+	expirationMs int64
+}
+
+// NewMessage makes a message from a basic.publish and its content. props
+// is the property list of the content header (amqp.SplitContentHeader's
+// props); the message keeps props and body without copying, so the caller
+// must not reuse them. The error is the *amqp.Error of a property list that
+// does not decode.
+func NewMessage(exchange, routingKey string, props, body []byte) (*Message, error) {
+	m := &Message{Exchange: exchange, RoutingKey: routingKey, Properties: props, Body: body, expirationMs: -1}
+	if len(props) < 2 {
+		if len(props) == 0 {
+			return m, nil
+		}
+		_, err := amqp.DecodeProperties(props)
+		return nil, err
+	}
+	// Most messages carry neither headers nor an expiration: only decode
+	// when one of them is there.
+	if binary.BigEndian.Uint16(props)&(amqp.FlagHeaders|amqp.FlagExpiration) == 0 {
+		return m, nil
+	}
+	p, err := amqp.DecodeProperties(props)
+	if err != nil {
+		return nil, err
+	}
+	m.setDecoded(&p)
+	return m, nil
+}
+
+func (m *Message) setDecoded(p *amqp.Properties) {
+	m.Headers = p.Headers
+	m.expirationMs = -1
+	m.hasExpire = p.Flags&amqp.FlagExpiration != 0 || p.Expiration != ""
+	m.expiration = p.Expiration
+	if m.hasExpire {
+		if ms, ok := parseExpiration(p.Expiration); ok {
+			m.expirationMs = ms
+		}
+	}
+}
+
+// expirationError is rabbit_channel:check_expiration_header/1 with
+// rabbit_basic:parse_expiration/1: nil when the expiration property is
+// absent or a valid number of milliseconds.
+func (m *Message) expirationError(meth amqp.Method) *amqp.Error {
+	if !m.hasExpire {
+		return nil
+	}
+	reason := expirationProblem(m.expiration)
+	if reason == "" {
+		return nil
+	}
+	return precondition(meth, "invalid expiration '%s': %s", m.expiration, reason)
+}
+
+// expirationProblem returns RabbitMQ's reason (as ~p prints it) why s is not
+// a valid expiration, or "". Erlang's string:to_integer takes an optional
+// sign and leading digits.
+func expirationProblem(s string) string {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	j := i
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	if j == i {
+		return "no_integer"
+	}
+	if j < len(s) {
+		return "{leftover_string," + erlangString(s[j:]) + "}"
+	}
+	n, err := strconv.ParseInt(s[:j], 10, 64)
+	if err != nil {
+		return "{value_too_large," + s[:j] + "}"
+	}
+	if n < 0 {
+		return "{value_negative," + strconv.FormatInt(n, 10) + "}"
+	}
+	if n > maxExpiry {
+		return "{value_too_large," + strconv.FormatInt(n, 10) + "}"
+	}
+	return ""
+}
+
+// maxExpiry is rabbit_misc:check_expiry/1's limit: ten years in ms.
+const maxExpiry = 315_360_000_000
+
+func parseExpiration(s string) (int64, bool) {
+	if expirationProblem(s) != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// erlangString renders s as ~p prints a character list: "abc".
+func erlangString(s string) string {
+	return strconv.Quote(s)
+}
+
+// bodySize is the size counted by x-max-length-bytes.
+func (m *Message) bodySize() int64 { return int64(len(m.Body)) }

@@ -1,0 +1,487 @@
+package vhost
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/beatmq/beatmq/amqp"
+)
+
+// entry is one message in a queue: ready, or out with a consumer (then it
+// lives in the session's unacknowledged list until settled).
+type entry struct {
+	msg *Message
+	// seq orders the queue: ready messages are always sorted by it, so a
+	// requeued message goes back to where it was.
+	seq uint64
+	// expires is the VHost.now() deadline, 0 for never.
+	expires     int64
+	redelivered bool
+}
+
+// Queue is one queue. The fields up to bindings never change after
+// declaration; bindings is guarded by VHost.mu; the rest by mu.
+type Queue struct {
+	v          *VHost
+	id         uint64
+	name       string
+	durable    bool
+	autoDelete bool
+	owner      *Conn // the connection of an exclusive queue
+	args       amqp.Table
+	cfg        queueConfig
+
+	bindings map[*binding]struct{}
+
+	mu                sync.Mutex
+	deleted           bool
+	ready             ring[entry]
+	readyBytes        int64
+	unacked           int
+	nextSeq           uint64
+	consumers         []*consumer // in consume order
+	rr                ring[*consumer]
+	exclusiveConsumer *consumer
+	activeConsumer    *consumer // the single active consumer (x-single-active-consumer)
+	hadConsumers      bool
+	ttlTimer          *time.Timer
+	ttlAt             int64
+	expiryTimer       *time.Timer
+	expiryGen         uint64
+	dead              []deadLetter
+}
+
+// unlock releases q.mu and then publishes the messages dead-lettered while
+// it was held.
+func (q *Queue) unlock() {
+	dead := q.dead
+	q.dead = nil
+	q.mu.Unlock()
+	if len(dead) > 0 {
+		q.v.publishDeadLetters(q, dead)
+	}
+}
+
+func (q *Queue) deletedFlag() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.deleted
+}
+
+// QueueSpec is a queue.declare.
+type QueueSpec struct {
+	Name       string
+	Passive    bool
+	Durable    bool
+	Exclusive  bool
+	AutoDelete bool
+	Args       amqp.Table
+}
+
+// QueueDeclared is what a queue.declare-ok reports.
+type QueueDeclared struct {
+	Name      string
+	Messages  uint32
+	Consumers uint32
+}
+
+// declareQueue is rabbit_channel's queue.declare handling.
+func (v *VHost) declareQueue(m amqp.Method, conn *Conn, spec QueueSpec) (QueueDeclared, *amqp.Error) {
+	name := stripCRLF(spec.Name)
+	if spec.Passive {
+		v.mu.RLock()
+		q := v.queues[name]
+		v.mu.RUnlock()
+		if q == nil {
+			return QueueDeclared{}, v.notFound(m, "queue", name)
+		}
+		if q.owner != nil && q.owner != conn {
+			return QueueDeclared{}, v.resourceLocked(m, name)
+		}
+		return q.stat(), nil
+	}
+	var owner *Conn
+	if spec.Exclusive {
+		owner = conn
+	}
+	durable := spec.Durable && !spec.Exclusive
+	if name == "" {
+		if t := queueType(spec.Args); t == "quorum" || t == "stream" {
+			return QueueDeclared{}, precondition(m, "Cannot declare a server-named queue for type rabbit_%s_queue", t)
+		}
+		name = genName("amq.gen")
+	} else if strings.HasPrefix(name, "amq.") {
+		return QueueDeclared{}, reservedName(m, "queue", name)
+	}
+
+	v.mu.Lock()
+	if v.closed {
+		v.mu.Unlock()
+		return QueueDeclared{}, v.notFound(m, "queue", name)
+	}
+	if q := v.queues[name]; q != nil {
+		v.mu.Unlock()
+		// rabbit_amqqueue:assert_equivalence/5.
+		if q.owner != owner {
+			return QueueDeclared{}, v.resourceLocked(m, name)
+		}
+		if q.durable != durable {
+			return QueueDeclared{}, v.inequivalent(m, "durable", "queue", name, formatBool(durable), formatBool(q.durable))
+		}
+		if q.autoDelete != spec.AutoDelete {
+			return QueueDeclared{}, v.inequivalent(m, "auto_delete", "queue", name, formatBool(spec.AutoDelete), formatBool(q.autoDelete))
+		}
+		if err := v.assertArgs(m, "queue", name, q.args, spec.Args, classicQueueArgs); err != nil {
+			return QueueDeclared{}, err
+		}
+		return q.stat(), nil
+	}
+	if a, ok := spec.Args.Get("x-dead-letter-exchange"); ok {
+		if _, ok := a.(string); !ok {
+			v.mu.Unlock()
+			return QueueDeclared{}, precondition(m, "invalid type '%s' for arg '%s' in %s",
+				typeName(a), "x-dead-letter-exchange", v.rs("queue", name))
+		}
+	}
+	if err := v.checkDeclareArgs(m, name, spec.Args); err != nil {
+		v.mu.Unlock()
+		return QueueDeclared{}, err
+	}
+	q := &Queue{
+		v:          v,
+		id:         v.newID(),
+		name:       name,
+		durable:    durable,
+		autoDelete: spec.AutoDelete,
+		owner:      owner,
+		args:       spec.Args,
+		cfg:        parseQueueConfig(spec.Args),
+	}
+	v.queues[name] = q
+	if owner != nil {
+		if owner.exclusive == nil {
+			owner.exclusive = make(map[*Queue]struct{})
+		}
+		owner.exclusive[q] = struct{}{}
+	}
+	q.mu.Lock()
+	q.armExpiry()
+	q.mu.Unlock()
+	v.mu.Unlock()
+	if owner != nil {
+		// The connection may have closed while the queue was being made.
+		owner.mu.Lock()
+		gone := owner.closed
+		owner.mu.Unlock()
+		if gone {
+			v.mu.Lock()
+			cancels := v.deleteQueueLocked(q, nil)
+			v.mu.Unlock()
+			notifyCancelled(cancels)
+		}
+	}
+	return QueueDeclared{Name: name}, nil
+}
+
+// stat is rabbit_amqqueue:stat/1 (ready messages and consumers); like
+// RabbitMQ it counts as a use of the queue for x-expires.
+func (q *Queue) stat() QueueDeclared {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.armExpiry()
+	return QueueDeclared{Name: q.name, Messages: uint32(q.ready.Len()), Consumers: uint32(len(q.consumers))}
+}
+
+// lookupQueue returns the queue called name, checking that conn may use
+// it: 404 when missing, 405 when another connection holds it exclusively
+// (rabbit_amqqueue:with_exclusive_access_or_die/3).
+func (v *VHost) lookupQueue(m amqp.Method, conn *Conn, name string) (*Queue, *amqp.Error) {
+	v.mu.RLock()
+	q := v.queues[name]
+	v.mu.RUnlock()
+	if q == nil {
+		return nil, v.notFound(m, "queue", name)
+	}
+	if q.owner != nil && q.owner != conn {
+		return nil, v.resourceLocked(m, name)
+	}
+	return q, nil
+}
+
+// deleteQueue is rabbit_channel's queue.delete handling: a missing queue is
+// not an error and counts 0.
+func (v *VHost) deleteQueue(m amqp.Method, conn *Conn, name string, ifUnused, ifEmpty bool) (uint32, *amqp.Error) {
+	name = stripCRLF(name)
+	v.mu.Lock()
+	q := v.queues[name]
+	if q == nil {
+		v.mu.Unlock()
+		return 0, nil
+	}
+	if q.owner != nil && q.owner != conn {
+		v.mu.Unlock()
+		return 0, v.resourceLocked(m, name)
+	}
+	q.mu.Lock()
+	empty, unused := q.ready.Len() == 0, len(q.consumers) == 0
+	count := uint32(q.ready.Len())
+	q.mu.Unlock()
+	// rabbit_amqqueue_process: if-empty is checked before if-unused.
+	if ifEmpty && !empty {
+		v.mu.Unlock()
+		return 0, precondition(m, "%s not empty", v.rs("queue", name))
+	}
+	if ifUnused && !unused {
+		v.mu.Unlock()
+		return 0, precondition(m, "%s in use", v.rs("queue", name))
+	}
+	cancels := v.deleteQueueLocked(q, nil)
+	v.mu.Unlock()
+	notifyCancelled(cancels)
+	return count, nil
+}
+
+// cancelled is a consumer of a deleted queue, told once the locks are
+// released.
+type cancelled struct {
+	c *consumer
+}
+
+// deleteQueueLocked deletes q: its messages are dropped, its consumers
+// collected for cancellation, its bindings removed (auto-deleting exchanges
+// left without bindings). v.mu held.
+func (v *VHost) deleteQueueLocked(q *Queue, cancels []cancelled) []cancelled {
+	q.mu.Lock()
+	if q.deleted {
+		q.mu.Unlock()
+		return cancels
+	}
+	q.deleted = true
+	q.ready.Clear()
+	q.readyBytes = 0
+	for _, c := range q.consumers {
+		cancels = append(cancels, cancelled{c: c})
+	}
+	q.consumers = nil
+	q.rr.Clear()
+	q.exclusiveConsumer = nil
+	q.activeConsumer = nil
+	q.expiryGen++
+	if q.ttlTimer != nil {
+		q.ttlTimer.Stop()
+	}
+	if q.expiryTimer != nil {
+		q.expiryTimer.Stop()
+	}
+	q.mu.Unlock()
+	if v.queues[q.name] == q {
+		delete(v.queues, q.name)
+	}
+	for b := range q.bindings {
+		v.unlinkBinding(b, true)
+	}
+	if q.owner != nil && q.owner.exclusive != nil {
+		delete(q.owner.exclusive, q)
+	}
+	return cancels
+}
+
+// notifyCancelled tells the sessions of a deleted queue's consumers, which
+// send basic.cancel when the client asked for consumer_cancel_notify.
+// Called with no lock held.
+func notifyCancelled(cs []cancelled) {
+	for _, c := range cs {
+		c.c.s.consumerGone(c.c)
+	}
+}
+
+// purgeQueue is queue.purge: the ready messages go, unacknowledged ones
+// stay.
+func (v *VHost) purgeQueue(m amqp.Method, conn *Conn, name string) (uint32, *amqp.Error) {
+	q, err := v.lookupQueue(m, conn, name)
+	if err != nil {
+		return 0, err
+	}
+	q.mu.Lock()
+	n := uint32(q.ready.Len())
+	q.ready.Clear()
+	q.readyBytes = 0
+	q.mu.Unlock()
+	return n, nil
+}
+
+// maybeAutoDelete deletes q when it is auto-delete, has had a consumer and
+// has none left (rabbit_amqqueue_process:should_auto_delete/1). No lock held.
+func (v *VHost) maybeAutoDelete(q *Queue) {
+	if !q.autoDelete {
+		return
+	}
+	v.mu.Lock()
+	q.mu.Lock()
+	del := !q.deleted && q.hadConsumers && len(q.consumers) == 0
+	q.mu.Unlock()
+	var cancels []cancelled
+	if del {
+		v.log.Debug("auto-deleting queue", "queue", q.name, "vhost", v.name)
+		cancels = v.deleteQueueLocked(q, nil)
+	}
+	v.mu.Unlock()
+	notifyCancelled(cancels)
+}
+
+// expiryFor is the deadline of a message entering q: the smaller of the
+// queue's x-message-ttl and the message's expiration.
+func (q *Queue) expiryFor(m *Message, now int64) int64 {
+	ttl := q.cfg.ttl
+	if m.expirationMs >= 0 && (ttl < 0 || m.expirationMs < ttl) {
+		ttl = m.expirationMs
+	}
+	if ttl < 0 {
+		return 0
+	}
+	return now + ttl*int64(time.Millisecond)
+}
+
+// publish puts msg into q (rabbit_amqqueue_process:deliver_or_enqueue/3):
+// straight to a consumer when one can take it, else at the tail, then the
+// head is dropped past x-max-length and expired messages go. It returns
+// false when x-overflow refused the message. No lock held.
+func (q *Queue) publish(msg *Message) bool {
+	q.mu.Lock()
+	if q.deleted {
+		q.mu.Unlock()
+		return true
+	}
+	size := msg.bodySize()
+	if q.cfg.overflow != overflowDropHead && q.wouldOverflow(size) {
+		if q.cfg.overflow == overflowRejectPublishDLX && q.cfg.hasDLX {
+			q.dead = append(q.dead, deadLetter{msg: msg, reason: reasonMaxlen})
+		}
+		q.unlock()
+		return false
+	}
+	e := entry{msg: msg, seq: q.nextSeq}
+	if q.cfg.ttl >= 0 || msg.expirationMs >= 0 {
+		e.expires = q.expiryFor(msg, q.v.now())
+	}
+	q.nextSeq++
+	if q.ready.Len() == 0 && q.rr.Len() > 0 && q.deliverToConsumer(&e) {
+		q.unlock()
+		return true
+	}
+	q.ready.PushBack(e)
+	q.readyBytes += size
+	q.dropOverLimit()
+	q.dropExpired(0)
+	q.unlock()
+	return true
+}
+
+func (q *Queue) wouldOverflow(size int64) bool {
+	return (q.cfg.maxLen >= 0 && int64(q.ready.Len())+1 > q.cfg.maxLen) ||
+		(q.cfg.maxBytes >= 0 && q.readyBytes+size > q.cfg.maxBytes)
+}
+
+// dropOverLimit is maybe_drop_head/2 for x-overflow drop-head. q.mu held.
+func (q *Queue) dropOverLimit() {
+	if q.cfg.overflow != overflowDropHead || (q.cfg.maxLen < 0 && q.cfg.maxBytes < 0) {
+		return
+	}
+	for q.ready.Len() > 0 &&
+		((q.cfg.maxLen >= 0 && int64(q.ready.Len()) > q.cfg.maxLen) ||
+			(q.cfg.maxBytes >= 0 && q.readyBytes > q.cfg.maxBytes)) {
+		q.dropHead(reasonMaxlen)
+	}
+}
+
+// dropHead removes the head message, dead-lettering it when the queue has
+// a dead-letter exchange. q.mu held.
+func (q *Queue) dropHead(reason string) {
+	e := q.ready.PopFront()
+	q.readyBytes -= e.msg.bodySize()
+	if q.cfg.hasDLX {
+		q.dead = append(q.dead, deadLetter{msg: e.msg, reason: reason})
+	}
+}
+
+// dropExpired drops expired messages at the head (only the head expires, as
+// in RabbitMQ) and arms the timer for the next head. now 0 means read the
+// clock. q.mu held.
+func (q *Queue) dropExpired(now int64) {
+	for q.ready.Len() > 0 {
+		e := q.ready.Front()
+		if e.expires == 0 {
+			return
+		}
+		if now == 0 {
+			now = q.v.now()
+		}
+		if e.expires > now {
+			q.armTTL(e.expires, now)
+			return
+		}
+		q.dropHead(reasonExpired)
+	}
+}
+
+// armTTL makes the expiry timer fire at deadline, unless it is due earlier.
+// q.mu held.
+func (q *Queue) armTTL(deadline, now int64) {
+	if q.ttlAt != 0 && q.ttlAt <= deadline {
+		return
+	}
+	q.ttlAt = deadline
+	d := time.Duration(deadline - now)
+	if q.ttlTimer == nil {
+		q.ttlTimer = time.AfterFunc(d, q.onTTL)
+	} else {
+		q.ttlTimer.Reset(d)
+	}
+}
+
+func (q *Queue) onTTL() {
+	q.mu.Lock()
+	if q.deleted {
+		q.mu.Unlock()
+		return
+	}
+	q.ttlAt = 0
+	q.dropExpired(0)
+	q.unlock()
+}
+
+// armExpiry (re)starts the x-expires countdown when q has no consumers
+// (rabbit_amqqueue_process:ensure_expiry_timer/1). q.mu held.
+func (q *Queue) armExpiry() {
+	if q.cfg.expires <= 0 || q.deleted {
+		return
+	}
+	q.expiryGen++
+	if len(q.consumers) > 0 {
+		if q.expiryTimer != nil {
+			q.expiryTimer.Stop()
+		}
+		return
+	}
+	gen := q.expiryGen
+	d := time.Duration(q.cfg.expires) * time.Millisecond
+	if q.expiryTimer != nil {
+		q.expiryTimer.Stop()
+	}
+	q.expiryTimer = time.AfterFunc(d, func() { q.v.expireQueue(q, gen) })
+}
+
+// expireQueue deletes q when its x-expires countdown gen ran out unused.
+func (v *VHost) expireQueue(q *Queue, gen uint64) {
+	v.mu.Lock()
+	q.mu.Lock()
+	del := !q.deleted && q.expiryGen == gen && len(q.consumers) == 0
+	q.mu.Unlock()
+	var cancels []cancelled
+	if del {
+		cancels = v.deleteQueueLocked(q, nil)
+	}
+	v.mu.Unlock()
+	notifyCancelled(cancels)
+}

@@ -1,0 +1,286 @@
+package vhost
+
+import (
+	"strconv"
+
+	"github.com/beatmq/beatmq/amqp"
+)
+
+// x-overflow behaviours.
+const (
+	overflowDropHead uint8 = iota
+	overflowRejectPublish
+	overflowRejectPublishDLX
+)
+
+// queueConfig is what a queue's arguments ask for, parsed once at
+// declaration.
+type queueConfig struct {
+	ttl      int64 // x-message-ttl in ms, -1 when absent
+	expires  int64 // x-expires in ms, 0 when absent
+	maxLen   int64 // x-max-length, -1 when absent
+	maxBytes int64 // x-max-length-bytes, -1 when absent
+	overflow uint8
+	dlx      string
+	hasDLX   bool
+	dlrk     string
+	hasDLRK  bool
+	// sac is x-single-active-consumer: only the first consumer gets
+	// messages, the next takes over when it goes.
+	sac bool
+}
+
+// classicQueueArgs are rabbit_classic_queue's queue_arguments in 3.10.8:
+// the arguments compared on redeclaration, in RabbitMQ's order.
+var classicQueueArgs = []string{
+	"x-expires", "x-message-ttl", "x-dead-letter-exchange",
+	"x-dead-letter-routing-key", "x-max-length",
+	"x-max-length-bytes", "x-max-priority",
+	"x-overflow", "x-queue-mode", "x-queue-version",
+	"x-single-active-consumer", "x-queue-type",
+	"x-queue-master-locator",
+}
+
+// otherQueueTypeArgs are the quorum and stream queue arguments a classic
+// queue refuses (rabbit_amqqueue:check_arguments_key/4).
+var otherQueueTypeArgs = map[string]bool{
+	"x-dead-letter-strategy": true, "x-max-in-memory-length": true,
+	"x-max-in-memory-bytes": true, "x-quorum-initial-group-size": true,
+	"x-delivery-limit": true, "x-queue-leader-locator": true,
+	"x-max-age": true, "x-stream-max-segment-size-bytes": true,
+	"x-initial-cluster-size": true,
+}
+
+// argCheck is one of rabbit_amqqueue:declare_args/0's validators: it returns
+// the error term as ~p prints it, or "".
+type argCheck struct {
+	key   string
+	check func(v any, args amqp.Table) string
+}
+
+func quoted(s string) string { return strconv.Quote(s) }
+
+func checkInt(v any) string {
+	if _, ok := intValue(v); ok {
+		return ""
+	}
+	return quoted("expected integer, got " + typeName(v))
+}
+
+func checkNonNegInt(v any) string {
+	if e := checkInt(v); e != "" {
+		return e
+	}
+	if n, _ := intValue(v); n < 0 {
+		return "{value_negative," + strconv.FormatInt(n, 10) + "}"
+	}
+	return ""
+}
+
+// checkExpiry is rabbit_misc:check_expiry/1.
+func checkExpiry(n int64) string {
+	switch {
+	case n < 0:
+		return "{value_negative," + strconv.FormatInt(n, 10) + "}"
+	case n > maxExpiry:
+		return "{value_too_large," + strconv.FormatInt(n, 10) + "}"
+	}
+	return ""
+}
+
+func unacceptable(v any) string { return "{unacceptable_type," + typeName(v) + "}" }
+
+func oneOf(v any, known []string, bad string) string {
+	s, ok := v.(string)
+	if !ok {
+		return unacceptable(v)
+	}
+	for _, k := range known {
+		if s == k {
+			return ""
+		}
+	}
+	return bad
+}
+
+var declareArgChecks = []argCheck{
+	{"x-expires", func(v any, _ amqp.Table) string {
+		if e := checkInt(v); e != "" {
+			return e
+		}
+		n, _ := intValue(v)
+		if n == 0 {
+			return "{value_zero,0}"
+		}
+		return checkExpiry(n)
+	}},
+	{"x-message-ttl", func(v any, _ amqp.Table) string {
+		if e := checkInt(v); e != "" {
+			return e
+		}
+		n, _ := intValue(v)
+		return checkExpiry(n)
+	}},
+	{"x-dead-letter-exchange", func(v any, _ amqp.Table) string {
+		if _, ok := v.(string); !ok {
+			return unacceptable(v)
+		}
+		return ""
+	}},
+	{"x-dead-letter-routing-key", func(v any, args amqp.Table) string {
+		if _, ok := v.(string); !ok {
+			return unacceptable(v)
+		}
+		if _, ok := args.Get("x-dead-letter-exchange"); !ok {
+			return "routing_key_but_no_dlx_defined"
+		}
+		return ""
+	}},
+	{"x-max-length", func(v any, _ amqp.Table) string { return checkNonNegInt(v) }},
+	{"x-max-length-bytes", func(v any, _ amqp.Table) string { return checkNonNegInt(v) }},
+	{"x-max-priority", func(v any, _ amqp.Table) string {
+		if e := checkNonNegInt(v); e != "" {
+			return e
+		}
+		if n, _ := intValue(v); n > 255 {
+			return "{max_value_exceeded," + strconv.FormatInt(n, 10) + "}"
+		}
+		return ""
+	}},
+	{"x-overflow", func(v any, _ amqp.Table) string {
+		if _, ok := v.(string); !ok {
+			return unacceptable(v)
+		}
+		return oneOf(v, []string{"drop-head", "reject-publish", "reject-publish-dlx"}, "invalid_overflow")
+	}},
+	{"x-queue-mode", func(v any, _ amqp.Table) string {
+		s, ok := v.(string)
+		if !ok {
+			return unacceptable(v)
+		}
+		return oneOf(v, []string{"default", "lazy"}, quoted("unsupported queue mode '"+s+"'"))
+	}},
+	{"x-queue-version", func(v any, _ amqp.Table) string {
+		if e := checkNonNegInt(v); e != "" {
+			return e
+		}
+		if n, _ := intValue(v); n != 1 && n != 2 {
+			return quoted("unsupported queue version '" + strconv.FormatInt(n, 10) + "'")
+		}
+		return ""
+	}},
+	{"x-single-active-consumer", func(v any, _ amqp.Table) string {
+		if _, ok := v.(bool); !ok {
+			return unacceptable(v)
+		}
+		return ""
+	}},
+	{"x-queue-type", checkQueueType},
+}
+
+func checkQueueType(v any, _ amqp.Table) string {
+	s, ok := v.(string)
+	if !ok {
+		return unacceptable(v)
+	}
+	return oneOf(v, []string{"classic", "quorum", "stream"}, quoted("unsupported queue type '"+s+"'"))
+}
+
+// checkDeclareArgs is rabbit_amqqueue:check_declare_arguments/2 for a new
+// queue; quorum and stream queues are served as classic ones, so their own
+// arguments are accepted for them.
+func (v *VHost) checkDeclareArgs(m amqp.Method, name string, args amqp.Table) *amqp.Error {
+	invalid := func(key, reason string) *amqp.Error {
+		return precondition(m, "invalid arg '%s' for %s: %s", key, v.rs("queue", name), reason)
+	}
+	if t, ok := args.Get("x-queue-type"); ok {
+		if e := checkQueueType(t, args); e != "" {
+			return invalid("x-queue-type", e)
+		}
+	}
+	for _, c := range declareArgChecks {
+		if val, ok := args.Get(c.key); ok {
+			if e := c.check(val, args); e != "" {
+				return invalid(c.key, e)
+			}
+		}
+	}
+	if queueType(args) == "classic" {
+		for _, f := range args {
+			if otherQueueTypeArgs[f.Name] {
+				return precondition(m, "invalid arg '%s' for %s of queue type rabbit_classic_queue", f.Name, v.rs("queue", name))
+			}
+		}
+	}
+	return nil
+}
+
+func queueType(args amqp.Table) string {
+	if t, ok := args.Get("x-queue-type"); ok {
+		if s, ok := t.(string); ok {
+			return s
+		}
+	}
+	return "classic"
+}
+
+// parseQueueConfig reads validated arguments.
+func parseQueueConfig(args amqp.Table) queueConfig {
+	c := queueConfig{ttl: -1, maxLen: -1, maxBytes: -1}
+	if val, ok := args.Get("x-message-ttl"); ok {
+		c.ttl, _ = intValue(val)
+	}
+	if val, ok := args.Get("x-expires"); ok {
+		c.expires, _ = intValue(val)
+	}
+	if val, ok := args.Get("x-max-length"); ok {
+		c.maxLen, _ = intValue(val)
+	}
+	if val, ok := args.Get("x-max-length-bytes"); ok {
+		c.maxBytes, _ = intValue(val)
+	}
+	if val, ok := args.Get("x-overflow"); ok {
+		switch val {
+		case "reject-publish":
+			c.overflow = overflowRejectPublish
+		case "reject-publish-dlx":
+			c.overflow = overflowRejectPublishDLX
+		}
+	}
+	if val, ok := args.Get("x-dead-letter-exchange"); ok {
+		c.dlx, c.hasDLX = val.(string)
+	}
+	if val, ok := args.Get("x-dead-letter-routing-key"); ok {
+		c.dlrk, c.hasDLRK = val.(string)
+	}
+	if val, ok := args.Get("x-single-active-consumer"); ok {
+		c.sac = val == true
+	}
+	return c
+}
+
+// assertArgs is rabbit_misc:assert_args_equivalence/4 over keys.
+func (v *VHost) assertArgs(m amqp.Method, kind, name string, current, received amqp.Table, keys []string) *amqp.Error {
+	for _, key := range keys {
+		cv, cok := current.Get(key)
+		rv, rok := received.Get(key)
+		switch {
+		case !cok && !rok:
+			continue
+		case cok && rok:
+			if typeName(cv) == typeName(rv) && termEqual(cv, rv) {
+				continue
+			}
+			if typeClass(cv) == typeClass(rv) && termEqual(cv, rv) {
+				continue
+			}
+		}
+		// rabbit_misc:assert_field_equivalence/4: a classic queue with no
+		// x-queue-type equals one declared with "classic".
+		if key == "x-queue-type" && ((!cok && rv == "classic") || (!rok && cv == "classic")) {
+			continue
+		}
+		return v.inequivalent(m, key, kind, name, formatArg(rv, rok), formatArg(cv, cok))
+	}
+	return nil
+}

@@ -1,0 +1,135 @@
+package vhost
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure a VHost. The zero value is ready to use.
+type Options struct {
+	// Logger receives the events RabbitMQ logs (queue auto-deletion,
+	// dead-letter cycles). Nil discards them.
+	Logger *slog.Logger
+	// UnsentLimit caps, per session, the deliveries handed to Sink.Deliver
+	// and not yet reported written through Session.Sent. A session at the
+	// limit gets no more consumer deliveries until Sent makes room, so a slow
+	// socket holds back its own consumers only (RabbitMQ's unsent message
+	// limit). 0 means no limit, and then the broker need not call Sent.
+	UnsentLimit int
+}
+
+// VHost is one virtual host: its exchanges, queues and bindings. It is safe
+// for concurrent use; see the package documentation for the lock order.
+type VHost struct {
+	name string
+	log  *slog.Logger
+	opts Options
+
+	// mu guards the topology: exchanges, queues, every binding and routing
+	// table, and the fields of Exchange. Lock order: Session.opMu, mu,
+	// Queue.mu, Session.mu.
+	mu        sync.RWMutex
+	exchanges map[string]*Exchange
+	queues    map[string]*Queue
+	closed    bool
+
+	// start is the origin of the monotonic clock used for expiry.
+	start  time.Time
+	nextID atomic.Uint64
+
+	connsMu sync.Mutex
+	conns   map[*Conn]struct{}
+
+	// cycles are the dead-letter cycles already logged.
+	cyclesMu sync.Mutex
+	cycles   map[string]bool
+}
+
+// New returns a virtual host called name (the name goes into error texts:
+// "no queue 'q' in vhost '/'") with the exchanges every RabbitMQ vhost has:
+// the default exchange "", amq.direct, amq.fanout, amq.topic, amq.headers and
+// amq.match, all durable.
+func New(name string, opts Options) *VHost {
+	v := &VHost{
+		name:      name,
+		log:       opts.Logger,
+		opts:      opts,
+		exchanges: make(map[string]*Exchange),
+		queues:    make(map[string]*Queue),
+		start:     time.Now(),
+		conns:     make(map[*Conn]struct{}),
+	}
+	if v.log == nil {
+		v.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	for _, d := range []struct{ name, kind string }{
+		{"", KindDirect},
+		{"amq.direct", KindDirect},
+		{"amq.fanout", KindFanout},
+		{"amq.topic", KindTopic},
+		{"amq.headers", KindHeaders},
+		{"amq.match", KindHeaders},
+	} {
+		v.exchanges[d.name] = newExchange(d.name, d.kind, true, false, false, nil)
+	}
+	return v
+}
+
+// Name returns the vhost's name.
+func (v *VHost) Name() string { return v.name }
+
+// Close closes every connection still registered (as Conn.Close does),
+// then deletes every queue and stops every timer. Later calls on the vhost
+// fail as if the queues were gone.
+func (v *VHost) Close() {
+	v.connsMu.Lock()
+	conns := make([]*Conn, 0, len(v.conns))
+	for c := range v.conns {
+		conns = append(conns, c)
+	}
+	v.connsMu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+	v.mu.Lock()
+	if v.closed {
+		v.mu.Unlock()
+		return
+	}
+	v.closed = true
+	var cancels []cancelled
+	for _, q := range v.queues {
+		cancels = v.deleteQueueLocked(q, cancels)
+	}
+	v.mu.Unlock()
+	notifyCancelled(cancels)
+}
+
+// now is the monotonic clock for message and queue expiry, in nanoseconds.
+func (v *VHost) now() int64 { return int64(time.Since(v.start)) + 1 }
+
+func (v *VHost) newID() uint64 { return v.nextID.Add(1) }
+
+// Connect registers a new client connection, the owner of the exclusive
+// queues it declares. Call Conn.Close when the connection goes.
+func (v *VHost) Connect() *Conn {
+	c := &Conn{v: v, sessions: make(map[*Session]struct{})}
+	v.connsMu.Lock()
+	v.conns[c] = struct{}{}
+	v.connsMu.Unlock()
+	return c
+}
+
+// genName returns prefix + "-" + 22 base64url characters of 16 random
+// octets, as rabbit_guid:binary(rabbit_guid:gen_secure(), Prefix) does
+// ("amq.gen-...", "amq.ctag-...").
+func genName(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "-" + base64.RawURLEncoding.EncodeToString(b[:])
+}
