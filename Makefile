@@ -35,16 +35,21 @@ check:
 unit:
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v /integration)
 
-integration: build
+# Real clients (amqp091-go, Java, amqplib, pika, Bunny, py-amqp, amqp-tools) against
+# the built binary; prints a results table at the end. BEATMQ_INTEROP_CLIENTS=go,pika
+# limits the clients, BEATMQ_RESULTS_FILE=path also writes the table there.
+integration: deps build
 	$(GO) test -count=1 -timeout 15m -v ./integration/...
 
 # The amqp091-go v1.16.0 integration suite against a fresh beatmq (needs port 15672).
 suite: build
 	bash scripts/amqp091-suite.sh
 
+# The same scenarios against a private RabbitMQ 3.10.8 node on loopback, started and
+# stopped by scripts/rabbitmq-node.sh (free port, own node name and directory).
 interop-rabbitmq:
 	WITH_RABBITMQ=1 bash scripts/install-deps.sh
-	BEATMQ_TARGET=rabbitmq $(GO) test -count=1 -timeout 20m -v ./integration/...
+	BEATMQ_TARGET=rabbitmq $(GO) test -count=1 -timeout 15m -v ./integration/...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v /integration)

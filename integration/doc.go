@@ -1,0 +1,29 @@
+// Package integration is beatmq's cross-language interop suite. Its tests start a
+// broker — the built ../bin/beatmq by default (a missing binary fails the tests),
+// or a private RabbitMQ node when BEATMQ_TARGET=rabbitmq — and drive real AMQP
+// 0-9-1 clients through small scenario programs in each client's own language:
+// goclient/ (amqp091-go), java/ (the Java client), node/ (amqplib), python/
+// (pika and py-amqp), ruby/ (Bunny), plus the amqp-tools command-line programs.
+// Every program prints JSON lines that the Go side checks; a TCP relay of the
+// suite's own sits between a client and the broker when a scenario needs one
+// direction to go silent.
+//
+// Scenarios: 1 roundtrip (heartbeat 5, 1,000 confirmed messages consumed with
+// manual acks), 2 negotiation (asks 0, 1, 5, 600; expected values in
+// expected_test.go), 3 idle with a 1 s heartbeat, 4a broker silent (the client
+// must detect it), 4b client silent (the broker must close 2T–3T after the last
+// octet), 5 the broker's log lines against RabbitMQ 3.10.8's formats. The results
+// table is printed at the end of the run (results_test.go).
+//
+// Run it with `make integration` (beatmq) or `make interop-rabbitmq`. Environment:
+//
+//	BEATMQ_TARGET           beatmq (default) or rabbitmq
+//	BEATMQ_BIN              the beatmq binary (default ../bin/beatmq)
+//	BEATMQ_RABBITMQ_PORT    RabbitMQ's AMQP port (default: a free port)
+//	BEATMQ_RABBITMQ_NODE    RabbitMQ's node name (default beatmq-interop-PID@localhost)
+//	BEATMQ_INTEROP_CLIENTS  comma-separated subset: go,java,amqplib,pika,bunny,pyamqp,amqp-tools
+//	BEATMQ_INTEROP_PARALLEL client programs at once in the timing scenarios (default 4)
+//	BEATMQ_RESULTS_FILE     also write the results table to this file
+//	BEATMQ_KEEP             keep the temporary directory (broker log, builds)
+//	BEATMQ_PYTHON, BEATMQ_JAVA_CLASSPATH  override /usr/bin/python3 and the Debian jars
+package integration

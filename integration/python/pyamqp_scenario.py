@@ -1,0 +1,131 @@
+"""py-amqp (the client under kombu and Celery) scenario program for beatmq's interop suite.
+
+See scenario_common.py for the output protocol. py-amqp has no I/O thread: the
+program must call drain_events and heartbeat_tick itself, as kombu does.
+"""
+
+import socket
+import time
+
+import amqp
+
+from scenario_common import emit, error_fields, now, parse_args, payload, stdin_says_stop
+
+CLIENT = "pyamqp"
+
+
+def connect(args):
+    conn = amqp.Connection(
+        host="%s:%d" % (args.host, args.port),
+        heartbeat=args.heartbeat,
+        client_properties={"connection_name": args.name},
+        connect_timeout=10,
+    )
+    conn.connect()
+    # The value py-amqp negotiated and sent in tune-ok.
+    hb = conn.heartbeat
+    # Open a channel before announcing "open": the driver may cut the
+    # connection as soon as it reads that line.
+    ch = conn.channel()
+    emit({"event": "open", "client": CLIENT, "heartbeat": hb, "t": now()})
+    return conn, hb, ch
+
+
+def pump(conn, seconds):
+    """Process inbound frames and send heartbeats for up to `seconds`."""
+    try:
+        conn.drain_events(timeout=seconds)
+    except socket.timeout:
+        pass
+    conn.heartbeat_tick()
+
+
+def pump_until(conn, deadline, stop_on_stdin):
+    while time.monotonic() < deadline:
+        pump(conn, 0.05)
+        if stop_on_stdin and stdin_says_stop():
+            return
+
+
+def roundtrip(args, res):
+    conn, hb, ch = connect(args)
+    res["heartbeat"] = hb
+    ch.queue_declare(queue=args.queue, exclusive=True)
+    ch.confirm_select()
+    published = confirmed = 0
+    for i in range(args.count):
+        # In confirm mode basic_publish waits for the broker's ack (or raises on nack).
+        ch.basic_publish(amqp.Message(payload(i)), exchange="", routing_key=args.queue)
+        published += 1
+        confirmed += 1
+    res["published"], res["confirmed"] = published, confirmed
+    ch.basic_qos(0, 100, False)
+    got = []
+
+    def on_message(msg):
+        got.append(msg.body.decode() if isinstance(msg.body, bytes) else msg.body)
+        ch.basic_ack(msg.delivery_tag)
+
+    tag = ch.basic_consume(args.queue, no_ack=False, callback=on_message)
+    deadline = time.monotonic() + 10
+    while len(got) < args.count and time.monotonic() < deadline:
+        pump(conn, 0.5)
+    ch.basic_cancel(tag)
+    res["received"] = len(got)
+    res["payload_errors"] = sum(1 for i, b in enumerate(got) if b != payload(i))
+    conn.close()
+    res["closed"] = True
+
+
+def hold(args, res):
+    conn, hb, _ = connect(args)
+    res["heartbeat"] = hb
+    pump_until(conn, time.monotonic() + args.seconds, True)
+    res["alive"] = conn.connected
+    conn.close()
+    res["closed"] = True
+
+
+def idle(args, res):
+    conn, hb, ch = connect(args)
+    res["heartbeat"] = hb
+    pump_until(conn, time.monotonic() + args.seconds, False)
+    ch.queue_declare(queue="", exclusive=True)
+    res["alive"] = conn.connected
+    conn.close()
+    res["closed"] = True
+
+
+def dead(args, res):
+    conn, hb, _ = connect(args)
+    res["heartbeat"] = hb
+    try:
+        pump_until(conn, time.monotonic() + args.seconds, True)
+        res["alive"] = conn.connected
+    except Exception as exc:
+        res["t_detect"] = now()
+        res.update(error_fields(exc))
+        res["alive"] = False
+        try:
+            conn.collect()
+        except Exception:
+            pass
+        return
+    conn.close()
+    res["closed"] = True
+
+
+def main():
+    args = parse_args(CLIENT)
+    res = {"event": "result", "client": CLIENT, "scenario": args.scenario, "closed": False}
+    try:
+        {"roundtrip": roundtrip, "hold": hold, "idle": idle, "dead": dead}[args.scenario](args, res)
+    except Exception as exc:
+        res["t_error"] = now()
+        res.update(error_fields(exc))
+    res["t_end"] = now()
+    emit(res)
+
+
+if __name__ == "__main__":
+    main()
