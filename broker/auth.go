@@ -1,0 +1,127 @@
+package broker
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/binary"
+	"fmt"
+	"net"
+)
+
+// authMechanisms is what connection.start offers, in RabbitMQ's order.
+const authMechanisms = "PLAIN AMQPLAIN"
+
+// authResult is the outcome of a login attempt, in RabbitMQ's terms.
+type authResult struct {
+	user string
+	// refused: the login failed; msg is rabbit_access_control's explanation
+	// ("user 'guest' - invalid credentials").
+	refused bool
+	// syntax: the response could not be parsed (RabbitMQ: protocol_error → 502).
+	syntax bool
+	msg    string
+}
+
+// authenticate checks a start-ok response (rabbit_auth_mechanism_plain,
+// rabbit_auth_mechanism_amqplain, rabbit_auth_backend_internal).
+func (s *Server) authenticate(mechanism string, response []byte, peer net.Addr) authResult {
+	var user, pass string
+	switch mechanism {
+	case "PLAIN":
+		u, p, ok := parsePlain(response)
+		if !ok {
+			return authResult{syntax: true, msg: fmt.Sprintf("response %s invalid", erlBinary(response))}
+		}
+		user, pass = u, p
+	case "AMQPLAIN":
+		u, p, ok := parseAMQPlain(response)
+		if !ok {
+			return authResult{syntax: true, msg: fmt.Sprintf("AMQPLAIN auth info %s is missing LOGIN or PASSWORD field", erlBinary(response))}
+		}
+		user, pass = u, p
+	}
+	want, known := s.set.users[user]
+	if !known || subtle.ConstantTimeCompare([]byte(want), []byte(pass)) != 1 {
+		return authResult{user: user, refused: true, msg: fmt.Sprintf("user '%s' - invalid credentials", user)}
+	}
+	// rabbit_access_control:check_user_loopback/2
+	if s.set.loopback[user] && !isLoopback(peer) {
+		return authResult{user: user, refused: true, msg: fmt.Sprintf("user '%s' can only connect via localhost", user)}
+	}
+	return authResult{user: user}
+}
+
+// parsePlain splits a SASL PLAIN response "\0user\0pass" as RabbitMQ does
+// (an authorisation identity before the first NUL is not accepted).
+func parsePlain(r []byte) (user, pass string, ok bool) {
+	if len(r) == 0 || r[0] != 0 {
+		return "", "", false
+	}
+	r = r[1:]
+	i := bytes.IndexByte(r, 0)
+	if i < 0 {
+		return "", "", false
+	}
+	user, r = string(r[:i]), r[i+1:]
+	if bytes.IndexByte(r, 0) >= 0 {
+		return "", "", false
+	}
+	return user, string(r), true
+}
+
+// parseAMQPlain reads LOGIN and PASSWORD from an AMQPLAIN response: the
+// contents of a field table without its length prefix.
+func parseAMQPlain(r []byte) (user, pass string, ok bool) {
+	var haveUser, havePass bool
+	for len(r) > 0 {
+		n := int(r[0])
+		if len(r) < 1+n+1 {
+			return "", "", false
+		}
+		name := string(r[1 : 1+n])
+		typ := r[1+n]
+		r = r[2+n:]
+		var val string
+		switch typ {
+		case 'S':
+			if len(r) < 4 {
+				return "", "", false
+			}
+			l := binary.BigEndian.Uint32(r)
+			if uint64(len(r)-4) < uint64(l) {
+				return "", "", false
+			}
+			val, r = string(r[4:4+l]), r[4+l:]
+		case 's': // a short string, as some old clients send
+			if len(r) < 1 || len(r) < 1+int(r[0]) {
+				return "", "", false
+			}
+			val, r = string(r[1:1+int(r[0])]), r[1+int(r[0]):]
+		default:
+			return "", "", false
+		}
+		switch name {
+		case "LOGIN":
+			user, haveUser = val, true
+		case "PASSWORD":
+			pass, havePass = val, true
+		}
+	}
+	return user, pass, haveUser && havePass
+}
+
+// isLoopback is rabbit_net:is_loopback/1.
+func isLoopback(a net.Addr) bool {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.IP.IsLoopback()
+	case nil:
+		return false
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,357 @@
+// Package brokertest runs a beatmq broker inside Go tests, as net/http/httptest
+// does for HTTP servers and miniredis for Redis: on 127.0.0.1 and a free port,
+// silent unless asked, stopped by t.Cleanup, with direct inspection of its
+// connections (negotiated heartbeat, frame_max, channel_max, state, close
+// reason) that needs no wire.
+//
+//	func TestPublish(t *testing.T) {
+//		b := brokertest.Run(t)
+//		conn, err := amqp091.Dial(b.URL())
+//		...
+//	}
+//
+// Options shorten the protocol's timers for tests: WithHeartbeatUnit(100 *
+// time.Millisecond) makes a heartbeat of 1 on the wire last 100 ms.
+//
+// RawConn is a scripted client that sends and expects exact bytes, for the
+// protocol's edge cases that real clients never produce.
+package brokertest
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/beatmq/beatmq/broker"
+	"github.com/beatmq/beatmq/broker/logfmt"
+)
+
+// ConnInfo is broker.ConnInfo, so that tests need only this package.
+type ConnInfo = broker.ConnInfo
+
+// StateTerminated is broker.StateTerminated: the state of a connection that
+// has ended.
+const StateTerminated = broker.StateTerminated
+
+// Broker is a running broker for tests.
+type Broker struct {
+	srv  *broker.Server
+	addr string
+	logs *LogBuffer
+	done chan error
+	once sync.Once
+}
+
+// Option configures Run and Start.
+type Option func(*options)
+
+type options struct {
+	cfg      broker.Config
+	logger   *slog.Logger
+	logs     bool
+	logLevel slog.Level
+	tlog     testing.TB
+}
+
+// WithConfig starts from cfg instead of broker.DefaultConfig(). Addr is always
+// replaced by 127.0.0.1:0; later options still apply.
+func WithConfig(cfg broker.Config) Option {
+	return func(o *options) { o.cfg = cfg }
+}
+
+// WithHeartbeat sets the heartbeat proposed in connection.tune, in seconds (0:
+// propose none).
+func WithHeartbeat(sec int) Option {
+	return func(o *options) {
+		if sec == 0 {
+			sec = -1
+		}
+		o.cfg.Heartbeat = sec
+	}
+}
+
+// WithHeartbeatUnit sets Config.HeartbeatUnit: how long one protocol second
+// lasts (heartbeat timeout, closing timeout, the 3-second silent-close delay).
+func WithHeartbeatUnit(d time.Duration) Option {
+	return func(o *options) { o.cfg.HeartbeatUnit = d }
+}
+
+// WithHandshakeTimeout sets Config.HandshakeTimeout.
+func WithHandshakeTimeout(d time.Duration) Option {
+	return func(o *options) { o.cfg.HandshakeTimeout = d }
+}
+
+// WithFrameMax sets the frame_max proposed in connection.tune.
+func WithFrameMax(n int) Option {
+	return func(o *options) { o.cfg.FrameMax = n }
+}
+
+// WithChannelMax sets the channel_max proposed in connection.tune.
+func WithChannelMax(n int) Option {
+	return func(o *options) { o.cfg.ChannelMax = n }
+}
+
+// WithUsers replaces the users (default guest/guest).
+func WithUsers(users ...broker.User) Option {
+	return func(o *options) { o.cfg.Users = users }
+}
+
+// WithLogger sends the broker's log to l.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.logger = l }
+}
+
+// WithLogs records the broker's log, in RabbitMQ's text layout at debug level,
+// in a buffer that Logs returns.
+func WithLogs() Option {
+	return func(o *options) { o.logs, o.logLevel = true, slog.LevelDebug }
+}
+
+// WithTestLog writes the broker's log (RabbitMQ's text layout, info and up)
+// to t.Log, so it shows with the failures of t.
+func WithTestLog(t testing.TB) Option {
+	return func(o *options) { o.tlog = t }
+}
+
+// Start starts a broker on 127.0.0.1 and a free port. Stop it with Close.
+// Tests should prefer Run.
+func Start(opts ...Option) (*Broker, error) {
+	o := options{cfg: broker.DefaultConfig()}
+	o.cfg.MgmtAddr = ""
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.cfg.Addr = "127.0.0.1:0"
+	b := &Broker{done: make(chan error, 1)}
+	var handlers []slog.Handler
+	if o.logger != nil {
+		handlers = append(handlers, o.logger.Handler())
+	}
+	if o.logs {
+		b.logs = &LogBuffer{}
+		handlers = append(handlers, logfmt.NewTextHandler(b.logs, &logfmt.Options{Level: o.logLevel}))
+	}
+	if o.tlog != nil {
+		handlers = append(handlers, logfmt.NewTextHandler(testWriter{o.tlog}, nil))
+	}
+	switch len(handlers) {
+	case 0:
+	case 1:
+		o.cfg.Logger = slog.New(handlers[0])
+	default:
+		o.cfg.Logger = slog.New(fanout(handlers))
+	}
+	srv, err := broker.New(o.cfg)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", o.cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	b.srv, b.addr = srv, l.Addr().String()
+	go func() { b.done <- srv.Serve(l) }()
+	select {
+	case <-srv.Ready():
+	case err := <-b.done:
+		return nil, err
+	}
+	return b, nil
+}
+
+// Run starts a broker for the test and stops it when the test ends: open
+// connections get connection.close 320 (CONNECTION_FORCED) and a second to
+// answer, then whatever is left is reset.
+func Run(t testing.TB, opts ...Option) *Broker {
+	t.Helper()
+	b, err := Start(opts...)
+	if err != nil {
+		t.Fatalf("brokertest: %v", err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// Close shuts the broker down (see Run) and waits until every goroutine it
+// started has ended. It may be called more than once.
+func (b *Broker) Close() {
+	b.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = b.srv.Shutdown(ctx)
+		<-b.done
+	})
+}
+
+// Server returns the broker itself.
+func (b *Broker) Server() *broker.Server { return b.srv }
+
+// Addr returns the host:port the broker listens on.
+func (b *Broker) Addr() string { return b.addr }
+
+// URL returns an amqp:// URL for user guest: amqp://guest:guest@127.0.0.1:PORT/
+func (b *Broker) URL() string { return "amqp://guest:guest@" + b.addr + "/" }
+
+// Logs returns the log buffer of a broker started WithLogs, else nil.
+func (b *Broker) Logs() *LogBuffer { return b.logs }
+
+// Connections returns the connections not yet ended, oldest first.
+func (b *Broker) Connections() []broker.ConnInfo { return b.srv.Connections() }
+
+// ClosedConnections returns the last connections that ended, oldest first,
+// with their close reasons.
+func (b *Broker) ClosedConnections() []broker.ConnInfo { return b.srv.ClosedConnections() }
+
+// Conn returns the connection (open or recently ended) whose ID, Name or
+// client-provided name is name.
+func (b *Broker) Conn(name string) (broker.ConnInfo, bool) {
+	for _, list := range [][]broker.ConnInfo{b.srv.Connections(), b.srv.ClosedConnections()} {
+		for i := len(list) - 1; i >= 0; i-- {
+			c := list[i]
+			if c.ID == name || c.Name == name || c.ClientName == name {
+				return c, true
+			}
+		}
+	}
+	return broker.ConnInfo{}, false
+}
+
+// ConnFrom returns the connection (open or recently ended) whose peer address
+// is local, the local address of a client socket.
+func (b *Broker) ConnFrom(local net.Addr) (broker.ConnInfo, bool) {
+	for _, list := range [][]broker.ConnInfo{b.srv.Connections(), b.srv.ClosedConnections()} {
+		for i := len(list) - 1; i >= 0; i-- {
+			if list[i].Peer == local.String() {
+				return list[i], true
+			}
+		}
+	}
+	return broker.ConnInfo{}, false
+}
+
+// WaitConn polls until a connection (open or recently ended) satisfies ok, or
+// timeout passes.
+func (b *Broker) WaitConn(timeout time.Duration, ok func(broker.ConnInfo) bool) (broker.ConnInfo, bool) {
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, list := range [][]broker.ConnInfo{b.srv.Connections(), b.srv.ClosedConnections()} {
+			for _, c := range list {
+				if ok(c) {
+					return c, true
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return broker.ConnInfo{}, false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// WaitClosed waits until the connection from client address local has ended
+// and returns its final state.
+func (b *Broker) WaitClosed(local net.Addr, timeout time.Duration) (broker.ConnInfo, bool) {
+	return b.WaitConn(timeout, func(c broker.ConnInfo) bool {
+		return c.Peer == local.String() && c.State == broker.StateTerminated
+	})
+}
+
+// SetBlocked turns the broker's resource alarm on or off (see
+// broker.Server.SetBlocked).
+func (b *Broker) SetBlocked(on bool) { b.srv.SetBlocked(on) }
+
+// LogBuffer collects log output; safe for concurrent use.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+// Write appends p.
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String returns everything logged so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// Lines returns the lines logged so far that contain substr.
+func (l *LogBuffer) Lines(substr string) []string {
+	var out []string
+	for _, line := range strings.Split(l.String(), "\n") {
+		if line != "" && strings.Contains(line, substr) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// WaitFor waits until a logged line contains substr and returns it.
+func (l *LogBuffer) WaitFor(substr string, timeout time.Duration) (string, bool) {
+	deadline := time.Now().Add(timeout)
+	for {
+		if lines := l.Lines(substr); len(lines) > 0 {
+			return lines[0], true
+		}
+		if time.Now().After(deadline) {
+			return "", false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// fanout sends every record to several handlers.
+type fanout []slog.Handler
+
+func (f fanout) Enabled(ctx context.Context, l slog.Level) bool {
+	for _, h := range f {
+		if h.Enabled(ctx, l) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f fanout) Handle(ctx context.Context, r slog.Record) error {
+	var first error
+	for _, h := range f {
+		if h.Enabled(ctx, r.Level) {
+			if err := h.Handle(ctx, r.Clone()); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+func (f fanout) WithAttrs(attrs []slog.Attr) slog.Handler {
+	out := make(fanout, len(f))
+	for i, h := range f {
+		out[i] = h.WithAttrs(attrs)
+	}
+	return out
+}
+
+func (f fanout) WithGroup(name string) slog.Handler {
+	out := make(fanout, len(f))
+	for i, h := range f {
+		out[i] = h.WithGroup(name)
+	}
+	return out
+}

@@ -1,0 +1,529 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/beatmq/beatmq/amqp"
+	"github.com/beatmq/beatmq/broker/logfmt"
+	"github.com/beatmq/beatmq/frames"
+	"github.com/beatmq/beatmq/heartbeat"
+)
+
+// connIDs numbers connections process-wide, so that ids stay unique when
+// several servers share a log (tests).
+var connIDs atomic.Uint64
+
+// conn is one AMQP connection. See doc.go for which goroutine touches what.
+type conn struct {
+	srv      *Server
+	set      *settings
+	id       string // "<0.N.0>", the id on every log line about this connection
+	nc       net.Conn
+	cc       *heartbeat.CountingConn
+	rd       *frames.Reader
+	dec      amqp.Decoder
+	out      outbox
+	log      *slog.Logger
+	peer     string // "127.0.0.1:46404"
+	local    string // "127.0.0.1:5672"
+	accepted time.Time
+	done     chan struct{} // closed when the reader goroutine has finished
+
+	// Owned by the reader goroutine.
+	state        ConnState
+	holding      bool      // the reader holds c.out (see outbox)
+	gotData      bool      // the first octet has arrived
+	deadline     time.Time // the read deadline in force (handshake or closing), zero for none
+	handshakeEnd time.Time // accept + handshake timeout, zero for none
+	logName      string    // "peer -> local" or "peer -> local - NAME"
+	clientName   string
+	clientCaps   amqp.Table // the client's capabilities table
+	capBlocked   bool       // the client advertised connection.blocked
+	capAuthClose bool       // the client advertised authentication_failure_close
+	blockedSent  bool       // connection.blocked sent, unblocked not yet
+	mechanism    string
+	user         string // set once authenticated
+	vhost        string // set once open
+	timeoutSec   uint16 // RabbitMQ's timeout_sec: negotiated heartbeat after tune-ok
+	frameMax     uint32
+	channelMax   uint16
+	channels     map[uint16]*channel
+	monitor      *heartbeat.Monitor
+	closedAs     CloseReason // the reason recorded when the connection entered StateClosed
+	connReleased bool        // releaseConnMessaging has run
+	fin          ending      // how the connection ended, set once by stop
+	msg          connMessaging
+
+	// Set by other goroutines to interrupt the reader; see post.
+	intr atomic.Uint32
+	wake chan struct{} // cap 1
+
+	// sq orders everything sent on the connection but heartbeats.
+	sq sendQueue
+
+	// mu guards the fields below: what other goroutines read (inspection) or
+	// set (abort, close requests). It is a leaf lock: nothing else is locked
+	// or called while it is held.
+	mu          sync.Mutex
+	info        ConnInfo    // snapshot for inspection, updated by the reader
+	aborted     CloseReason // set by abort: the reason the socket was closed under the reader
+	abortErr    error
+	reqCode     uint16 // a requested close (Shutdown, CloseConnection)
+	reqText     string
+	reqReason   CloseReason
+	hbTimedOut  bool // missed heartbeats detected (for the log after the abort)
+	ignoreHBOut bool // heartbeat timeouts no longer count (StateClosed)
+}
+
+// Interrupt flags (conn.intr).
+const (
+	intrClose uint32 = 1 << iota // a close was requested: reqCode/reqText
+	intrAlarm                    // the server's alarm changed
+)
+
+// ending is how a connection ended: its reason and the log record RabbitMQ
+// writes for it.
+type ending struct {
+	reason CloseReason
+	level  slog.Level
+	msg    string // "" writes nothing
+}
+
+// errStop ends the reader goroutine; c.fin says how.
+var errStop = errors.New("beatmq: connection ended")
+
+func newConn(s *Server, nc net.Conn) *conn {
+	n := connIDs.Add(1)
+	c := &conn{
+		srv:      s,
+		set:      &s.set,
+		id:       "<0." + strconv.FormatUint(n, 10) + ".0>",
+		nc:       nc,
+		cc:       heartbeat.NewCountingConn(nc),
+		accepted: time.Now(),
+		done:     make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		peer:     addrString(nc.RemoteAddr()),
+		local:    addrString(nc.LocalAddr()),
+	}
+	c.logName = c.peer + " -> " + c.local
+	c.out.w = frames.NewWriter(c.cc)
+	c.rd = frames.NewReader(inbound{c})
+	c.log = s.set.log.With(logfmt.KeyConn, c.id, logfmt.KeyPeer, c.peer, logfmt.KeyLocal, c.local)
+	c.info = ConnInfo{ID: c.id, Name: c.logName, Peer: c.peer, Local: c.local, ConnectedAt: c.accepted, State: StatePreInit}
+	if s.set.handshakeTimeout > 0 {
+		c.handshakeEnd = c.accepted.Add(s.set.handshakeTimeout)
+	}
+	return c
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return "unknown"
+	}
+	return a.String()
+}
+
+// serve runs the connection on its reader goroutine until it ends.
+func (c *conn) serve() {
+	defer close(c.done)
+	c.holding = true // released (flushing) whenever the reader is about to block
+	c.out.hold()
+	c.setDeadline(c.handshakeEnd)
+	err := c.run()
+	if !errors.Is(err, errStop) {
+		c.stop(c.classifyReadError(err))
+	}
+	c.teardown()
+}
+
+// run is the read loop: the protocol header, then frame after frame.
+func (c *conn) run() error {
+	if err := c.readProtocolHeader(); err != nil {
+		return err
+	}
+	for {
+		if c.state == StateBlocked {
+			if err := c.waitBlocked(); err != nil {
+				return err
+			}
+			continue
+		}
+		f, err := c.rd.ReadFrame()
+		if err != nil {
+			var fe *frames.Error
+			if !errors.As(err, &fe) {
+				return err
+			}
+			if err := c.frameError(f, fe); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := c.handleFrame(f); err != nil {
+			return err
+		}
+	}
+}
+
+// inbound is the io.Reader beneath the frames.Reader. The frames.Reader calls
+// it only when it has no complete frame buffered, that is just before the
+// reader goroutine would block, which is when the outbox hold is released
+// (flushing replies). It also turns read-deadline wake-ups into interrupts.
+type inbound struct{ c *conn }
+
+func (in inbound) Read(p []byte) (int, error) {
+	c := in.c
+	if c.holding {
+		c.holding = false
+		_ = c.out.release() // a write error shows up on the socket soon enough
+	}
+	for {
+		n, err := c.cc.Read(p)
+		if n > 0 {
+			c.holding = true // work follows: replies wait for the next release
+			c.out.hold()
+			if !c.gotData {
+				c.gotData = true
+				c.logAccepting(slog.LevelInfo)
+			}
+			return n, nil
+		}
+		if err == nil {
+			return 0, nil
+		}
+		if !isTimeout(err) {
+			return 0, err
+		}
+		if c.intr.Load() != 0 {
+			if err := c.handleInterrupts(); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
+			return 0, err
+		}
+		// A wake-up whose interrupt was already handled: restore the deadline.
+		_ = c.nc.SetReadDeadline(c.deadline)
+	}
+}
+
+func isTimeout(err error) bool {
+	return errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// setDeadline sets the read deadline in force. Reader goroutine only.
+func (c *conn) setDeadline(t time.Time) {
+	c.deadline = t
+	_ = c.nc.SetReadDeadline(t)
+}
+
+// post asks the reader goroutine to handle flag: it wakes it from a blocking
+// read (by moving the read deadline to now) or from a wait (c.wake). Any
+// goroutine.
+func (c *conn) post(flag uint32) {
+	c.intr.Or(flag)
+	_ = c.nc.SetReadDeadline(time.Now())
+	c.wakeUp()
+}
+
+func (c *conn) wakeUp() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// handleInterrupts handles posted requests. Reader goroutine only; whatever
+// it writes is flushed before it returns (unless the reader holds the outbox).
+func (c *conn) handleInterrupts() error {
+	c.out.hold()
+	defer func() { _ = c.out.release() }()
+	for {
+		flags := c.intr.Swap(0)
+		if flags == 0 {
+			return nil
+		}
+		if flags&intrClose != 0 {
+			c.mu.Lock()
+			code, text, reason := c.reqCode, c.reqText, c.reqReason
+			c.mu.Unlock()
+			if err := c.forceClose(code, text, reason); err != nil {
+				return err
+			}
+		}
+		if flags&intrAlarm != 0 && c.state == StateBlocked && !c.srv.blocked.Load() {
+			if err := c.unblock(); err != nil {
+				return err
+			}
+		}
+		// Restore the deadline, then look again: a request posted while we were
+		// busy either shows up in intr now or set its wake-up deadline after ours.
+		_ = c.nc.SetReadDeadline(c.deadline)
+	}
+}
+
+// sleep waits d without reading, as RabbitMQ's timer:sleep in the reader; an
+// abort or a forced close ends it early. Reader goroutine only.
+func (c *conn) sleep(d time.Duration) {
+	if c.holding {
+		c.holding = false
+		_ = c.out.release()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return
+		case <-c.wake:
+			c.mu.Lock()
+			ended := c.aborted != ReasonNone || c.reqReason != ReasonNone
+			c.mu.Unlock()
+			if ended {
+				return
+			}
+		}
+	}
+}
+
+// abort closes the socket from any goroutine (missed heartbeats, heartbeat
+// send failure, shutdown deadline): the reader goroutine's next read or write
+// fails and it finishes with reason r. The first abort wins.
+func (c *conn) abort(r CloseReason, err error) {
+	c.mu.Lock()
+	if c.aborted == ReasonNone {
+		c.aborted, c.abortErr = r, err
+	}
+	c.mu.Unlock()
+	_ = c.cc.Reset()
+	c.wakeUp()
+}
+
+// requestClose asks the connection to close with connection.close code/text
+// (320 CONNECTION_FORCED for shutdown and operators). Any goroutine.
+func (c *conn) requestClose(code uint16, text string, reason CloseReason) {
+	c.mu.Lock()
+	if c.reqReason == ReasonNone {
+		c.reqCode, c.reqText, c.reqReason = code, text, reason
+	}
+	c.mu.Unlock()
+	c.post(intrClose)
+}
+
+// onHeartbeatTimeout is the Monitor's OnTimeout: RabbitMQ's reader throws
+// {heartbeat_timeout, T} unless the connection is already closed
+// (rabbit_reader:handle_other/2), then fast-closes the socket: RST, no
+// connection.close (heartbeat-semantics.md §b.1).
+func (c *conn) onHeartbeatTimeout() {
+	c.mu.Lock()
+	ignore := c.ignoreHBOut
+	if !ignore {
+		c.hbTimedOut = true
+	}
+	c.mu.Unlock()
+	if !ignore {
+		c.abort(ReasonMissedHeartbeats, nil)
+	}
+}
+
+// onHeartbeatSendError is the Monitor's OnSendError: RabbitMQ stops the
+// connection with {inet_error, Reason}; this is how a dead peer is noticed
+// while the connection is blocked and not reading (rabbitmq-server#384).
+func (c *conn) onHeartbeatSendError(err error) {
+	c.abort(ReasonHeartbeatSendError, err)
+}
+
+// stop records how the connection ends (the first call wins) and returns
+// errStop.
+func (c *conn) stop(e ending) error {
+	if c.fin.reason == ReasonNone {
+		c.fin = e
+	}
+	return errStop
+}
+
+// setState changes the state and mirrors it for inspection. Reader goroutine only.
+func (c *conn) setState(s ConnState) {
+	c.state = s
+	c.mu.Lock()
+	c.info.State = s
+	if s == StateClosed {
+		c.ignoreHBOut = true
+	}
+	c.mu.Unlock()
+}
+
+// teardown runs once on the reader goroutine after the loop ended: log the
+// end, close the socket (RST, as RabbitMQ's fast_close with linger 0), stop
+// the heartbeat goroutines, release every channel and leave the server.
+func (c *conn) teardown() {
+	if c.holding {
+		c.holding = false
+		_ = c.out.release()
+	}
+	if c.fin.msg != "" {
+		c.log.Log(context.Background(), c.fin.level, c.fin.msg, c.endAttrs()...)
+	}
+	_ = c.cc.Reset()
+	if c.monitor != nil {
+		c.monitor.Stop()
+	}
+	c.closeAllForSend()
+	c.closeSendQueue()
+	c.releaseAll()
+	c.mu.Lock()
+	c.info.State = StateTerminated
+	c.info.Reason = c.fin.reason
+	c.info.ClosedAt = time.Now()
+	c.info.Channels = 0
+	c.info.RecvOctets = c.cc.Received()
+	c.info.SendOctets = c.cc.Sent()
+	c.mu.Unlock()
+	c.srv.forget(c)
+}
+
+// releaseAll releases every channel, then the connection's messaging state
+// (exclusive queues), once. Reader goroutine.
+func (c *conn) releaseAll() {
+	for id, ch := range c.channels {
+		delete(c.channels, id)
+		ch.release()
+	}
+	if !c.connReleased {
+		c.connReleased = true
+		c.releaseConnMessaging()
+	}
+}
+
+// endAttrs are the structured fields of the record that ends a connection.
+func (c *conn) endAttrs() []any {
+	a := []any{logfmt.KeyReason, c.fin.reason.String()}
+	if c.clientName != "" {
+		a = append(a, logfmt.KeyName, c.clientName)
+	}
+	if c.user != "" {
+		a = append(a, logfmt.KeyUser, c.user)
+	}
+	if c.vhost != "" {
+		a = append(a, logfmt.KeyVHost, c.vhost)
+	}
+	if c.fin.reason == ReasonMissedHeartbeats {
+		a = append(a, logfmt.KeyTimeout, c.timeoutSec)
+	}
+	return a
+}
+
+// unit converts protocol seconds into real time (Config.HeartbeatUnit).
+func (c *conn) unit(sec int) time.Duration { return time.Duration(sec) * c.set.unit }
+
+// closingTimeout is how long RabbitMQ waits in the closed state
+// (rabbit_reader:close_connection/1): timeout_sec if 0 < T < 30, else 30 s.
+func (c *conn) closingTimeout() time.Duration {
+	if t := int(c.timeoutSec); t > 0 && t < 30 {
+		return c.unit(t)
+	}
+	return c.unit(30)
+}
+
+// silentCloseDelay is RabbitMQ's ?SILENT_CLOSE_DELAY, 3 s.
+func (c *conn) silentCloseDelay() time.Duration { return c.unit(3) }
+
+// classifyReadError turns the error that ended the read loop into an ending.
+func (c *conn) classifyReadError(err error) ending {
+	c.mu.Lock()
+	aborted, abortErr, hb := c.aborted, c.abortErr, c.hbTimedOut
+	c.mu.Unlock()
+	switch {
+	case hb:
+		return ending{ReasonMissedHeartbeats, slog.LevelError, fmt.Sprintf(
+			"closing AMQP connection %s (%s):\nmissed heartbeats from client, timeout: %ds", c.id, c.logName, c.timeoutSec)}
+	case aborted == ReasonHeartbeatSendError:
+		return ending{aborted, slog.LevelError, fmt.Sprintf(
+			"closing AMQP connection %s (%s):\n{inet_error,%s}", c.id, c.logName, inetError(abortErr))}
+	case aborted != ReasonNone:
+		return c.closedEnding(aborted)
+	case c.state == StateClosed:
+		// The peer went away, or the closing timer ran out: the end of a close
+		// handshake, logged as a clean close.
+		return c.closedEnding(c.closedAs)
+	case isTimeout(err):
+		callback := "frame_header"
+		if c.state == StatePreInit {
+			callback = "handshake"
+		}
+		if !c.gotData {
+			c.logAccepting(slog.LevelInfo)
+		}
+		return ending{ReasonHandshakeTimeout, slog.LevelError, fmt.Sprintf(
+			"closing AMQP connection %s (%s):\n{handshake_timeout,%s}", c.id, c.logName, callback)}
+	case isPeerClose(err) && !c.gotData:
+		c.logAccepting(slog.LevelDebug)
+		return ending{ReasonHealthCheck, slog.LevelDebug, fmt.Sprintf(
+			"closing AMQP connection %s (%s):\nconnection_closed_with_no_data_received", c.id, c.logName)}
+	case isPeerClose(err):
+		return ending{ReasonUnexpectedClose, slog.LevelWarn, fmt.Sprintf(
+			"closing AMQP connection %s (%s):\nclient unexpectedly closed TCP connection", c.id, c.nameWithUser())}
+	}
+	return ending{ReasonSocketError, slog.LevelError, fmt.Sprintf(
+		"closing AMQP connection %s (%s):\n{inet_error,%s}", c.id, c.logName, inetError(err))}
+}
+
+// closedEnding is the info line RabbitMQ writes when the reader returns
+// normally: after a close handshake, whoever started it.
+func (c *conn) closedEnding(r CloseReason) ending {
+	if c.user == "" {
+		return ending{r, slog.LevelInfo, fmt.Sprintf("closing AMQP connection %s (%s)", c.id, c.logName)}
+	}
+	return ending{r, slog.LevelInfo, fmt.Sprintf("closing AMQP connection %s (%s)", c.id, c.nameWithUser())}
+}
+
+// nameWithUser is "NAME, vhost: 'V', user: 'U'" once authenticated (vhost
+// 'none' before open), else NAME.
+func (c *conn) nameWithUser() string {
+	if c.user == "" {
+		return c.logName
+	}
+	vh := c.vhost
+	if vh == "" {
+		vh = "none"
+	}
+	return fmt.Sprintf("%s, vhost: '%s', user: '%s'", c.logName, vh, c.user)
+}
+
+func (c *conn) logAccepting(level slog.Level) {
+	c.log.Log(context.Background(), level, fmt.Sprintf("accepting AMQP connection %s (%s)", c.id, c.logName))
+}
+
+// clientCapability reports whether the client advertised capability name
+// (consumer_cancel_notify, connection.blocked...) in start-ok. Reader goroutine.
+func (c *conn) clientCapability(name string) bool { return boolField(c.clientCaps, name) }
+
+// snapshot returns the inspection view. Any goroutine.
+func (c *conn) snapshot() ConnInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	in := c.info
+	if in.State != StateTerminated {
+		in.RecvOctets = c.cc.Received()
+		in.SendOctets = c.cc.Sent()
+	}
+	return in
+}
+
+// updateInfo applies f to the inspection snapshot under c.mu.
+func (c *conn) updateInfo(f func(*ConnInfo)) {
+	c.mu.Lock()
+	f(&c.info)
+	c.mu.Unlock()
+}

@@ -1,0 +1,227 @@
+package broker
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/beatmq/beatmq/amqp"
+	"github.com/beatmq/beatmq/broker/logfmt"
+	"github.com/beatmq/beatmq/frames"
+	"github.com/beatmq/beatmq/heartbeat"
+)
+
+// readProtocolHeader reads the 8-octet protocol header and answers it with
+// connection.start, or with AMQP 0-9-1's header and a close when beatmq does
+// not speak the version asked for (rabbit_reader:handshake/2,
+// refuse_connection/2).
+func (c *conn) readProtocolHeader() error {
+	var h [8]byte
+	if _, err := io.ReadFull(inbound{c}, h[:]); err != nil {
+		return err
+	}
+	major, minor, err := frames.ParseProtocolHeader(h)
+	if err != nil {
+		he := err.(*frames.HeaderError)
+		_, _ = c.cc.Write(frames.ProtocolHeader[:])
+		return c.stop(ending{ReasonBadHeader, slog.LevelError, fmt.Sprintf(
+			"closing AMQP connection %s (%s):\n%s", c.id, c.logName, he.Reason())})
+	}
+	c.timeoutSec = 3 // ?NORMAL_TIMEOUT, the closing timeout until tune-ok
+	c.setState(StateStarting)
+	return c.send0(c.srv.startMethod(major, minor))
+}
+
+// send0 writes a method on channel 0 from the reader goroutine (flushed when
+// the reader next waits for input).
+func (c *conn) send0(m amqp.Method) error {
+	return c.send(sendItem{kind: sendMethod, m: m})
+}
+
+// handleMethod0 handles a method on channel 0 (rabbit_reader:handle_method0).
+func (c *conn) handleMethod0(payload []byte) error {
+	m, err := c.dec.ReadMethod(payload)
+	if err != nil {
+		return c.method0DecodeError(amqp.AsError(err))
+	}
+	switch c.state {
+	case StateStarting:
+		if so, ok := m.(*amqp.ConnectionStartOk); ok {
+			return c.startOk(so)
+		}
+	case StateTuning:
+		if to, ok := m.(*amqp.ConnectionTuneOk); ok {
+			return c.tuneOk(to)
+		}
+	case StateOpening:
+		if o, ok := m.(*amqp.ConnectionOpen); ok {
+			return c.open(o)
+		}
+	case StateRunning, StateBlocked:
+		switch m := m.(type) {
+		case *amqp.ConnectionClose:
+			return c.clientClose(m)
+		case *amqp.ConnectionUpdateSecret:
+			c.log.Info(fmt.Sprintf("connection %s (%s): user '%s' updated secret, reason: %s", c.id, c.logName, c.user, m.Reason))
+			return c.send0(&amqp.ConnectionUpdateSecretOk{})
+		}
+	case StateClosed:
+		switch m.(type) {
+		case *amqp.ConnectionCloseOk:
+			return c.stop(c.closedEnding(c.closedAs))
+		case *amqp.ConnectionClose:
+			// Both sides closed at once: answer, keep waiting for close-ok
+			// or the peer's TCP close.
+			return c.send0(&amqp.ConnectionCloseOk{})
+		}
+		return nil // everything else is ignored once closed
+	}
+	return c.connectionException(0, amqp.Errorf(amqp.ChannelError, m,
+		"unexpected method in connection state %s", c.state))
+}
+
+// method0DecodeError handles a channel-0 method frame that does not decode.
+func (c *conn) method0DecodeError(e *amqp.Error) error {
+	switch c.state {
+	case StateClosed:
+		return nil
+	case StateTuning:
+		// Any exit while tuning is logged as a failed negotiation
+		// (rabbit_reader:log_connection_exception/3).
+		if e.ClassID != 0 {
+			return c.negotiationFailed(explanation(e))
+		}
+	}
+	// RabbitMQ answers a decode error on channel 0 with 541 (its quirk #14b);
+	// beatmq sends the decode error itself.
+	return c.connectionException(0, e)
+}
+
+// startOk authenticates (rabbit_reader:handle_method0(start_ok), auth_phase/2).
+func (c *conn) startOk(so *amqp.ConnectionStartOk) error {
+	baseName := c.logName
+	if caps, ok := so.ClientProperties.Get("capabilities"); ok {
+		if t, ok := caps.(amqp.Table); ok {
+			c.clientCaps = t
+			c.capBlocked = boolField(t, "connection.blocked")
+			c.capAuthClose = boolField(t, "authentication_failure_close")
+		}
+	}
+	if so.Mechanism != "PLAIN" && so.Mechanism != "AMQPLAIN" {
+		return c.connectionException(0, amqp.Errorf(amqp.CommandInvalid, so,
+			"unknown authentication mechanism '%s'", so.Mechanism))
+	}
+	if v, ok := so.ClientProperties.Get("connection_name"); ok {
+		if name, ok := v.(string); ok {
+			c.log.Info(fmt.Sprintf("connection %s (%s) has a client-provided name: %s", c.id, c.logName, name))
+			c.clientName = name
+			c.logName += " - " + name
+			c.log = c.log.With(logfmt.KeyName, name)
+		}
+	}
+	c.mechanism = so.Mechanism
+	c.updateInfo(func(in *ConnInfo) {
+		in.ClientName = c.clientName
+		in.ClientProperties = so.ClientProperties
+		in.AuthMechanism = so.Mechanism
+	})
+	res := c.srv.authenticate(so.Mechanism, []byte(so.Response), c.nc.RemoteAddr())
+	switch {
+	case res.syntax:
+		return c.connectionException(0, amqp.Errorf(amqp.SyntaxError, so, "%s", res.msg))
+	case res.refused:
+		return c.authFailed(baseName, so, res)
+	}
+	c.user = res.user
+	c.updateInfo(func(in *ConnInfo) { in.User = res.user })
+	c.setState(StateTuning)
+	return c.send0(&amqp.ConnectionTune{
+		ChannelMax: c.set.channelMax,
+		FrameMax:   c.set.frameMax,
+		Heartbeat:  c.set.heartbeat,
+	})
+}
+
+// authFailed is rabbit_reader:auth_fail/5 and the starting clause of
+// handle_exception/3: with the authentication_failure_close capability the
+// client gets 403 with a message that hides the details, which go to the log;
+// then the connection waits in the closed state for close-ok.
+//
+// RabbitMQ 3.10.8 then sends a second connection.close carrying the detailed
+// text; beatmq sends only the first.
+func (c *conn) authFailed(baseName string, so *amqp.ConnectionStartOk, res authResult) error {
+	c.log.Error(fmt.Sprintf("Error on AMQP connection %s (%s, state: starting):\n%s login refused: %s",
+		c.id, baseName, so.Mechanism, res.msg), logfmt.KeyUser, res.user)
+	if c.capAuthClose {
+		if err := c.send0(amqp.Errorf(amqp.AccessRefused, nil,
+			"Login was refused using authentication mechanism %s. For details see the broker logfile.",
+			so.Mechanism).ConnectionClose()); err != nil {
+			return err
+		}
+	}
+	c.enterClosed(ReasonAuthFailed, amqp.AccessRefused, so.Mechanism+" login refused: "+res.msg)
+	return nil
+}
+
+// tuneOk validates the client's tune-ok (validate_negotiated_integer_value/3,
+// only for frame_max and channel_max; the heartbeat is taken verbatim, 0..65535)
+// and starts the heartbeat monitor: at tune-ok, not at open.
+func (c *conn) tuneOk(to *amqp.ConnectionTuneOk) error {
+	if _, err := heartbeat.Negotiate("frame_max", c.set.frameMax, to.FrameMax, frames.MinFrameMax); err != nil {
+		return c.negotiationFailed(err.Error())
+	}
+	if _, err := heartbeat.Negotiate("channel_max", c.set.channelMax, to.ChannelMax, 1); err != nil {
+		return c.negotiationFailed(err.Error())
+	}
+	c.frameMax, c.channelMax, c.timeoutSec = to.FrameMax, to.ChannelMax, to.Heartbeat
+	c.rd.SetFrameMax(to.FrameMax)
+	c.updateInfo(func(in *ConnInfo) {
+		in.Heartbeat, in.FrameMax, in.ChannelMax = to.Heartbeat, to.FrameMax, to.ChannelMax
+	})
+	c.setState(StateOpening)
+	if to.Heartbeat > 0 {
+		c.monitor = heartbeat.Start(heartbeat.Config{
+			Interval:      c.unit(int(to.Heartbeat)),
+			Counters:      c.cc,
+			SendHeartbeat: c.out.w.WriteHeartbeat,
+			OnTimeout:     c.onHeartbeatTimeout,
+			OnSendError:   c.onHeartbeatSendError,
+		})
+	}
+	return nil
+}
+
+// negotiationFailed: no connection.close (the spec's "close without a
+// negotiated close"), 3 s of silence, then the socket is closed.
+func (c *conn) negotiationFailed(explanation string) error {
+	c.sleep(c.silentCloseDelay())
+	return c.stop(ending{ReasonNegotiationFailed, slog.LevelError, fmt.Sprintf(
+		"closing AMQP connection %s (%s):\nfailed to negotiate connection parameters: %s", c.id, c.logName, explanation)})
+}
+
+// open is handle_method0(connection.open).
+func (c *conn) open(o *amqp.ConnectionOpen) error {
+	if !c.srv.vhostExists(o.VirtualHost) {
+		e := amqp.Errorf(amqp.NotAllowed, o, "vhost %s not found", o.VirtualHost)
+		c.log.Error(fmt.Sprintf("Error on AMQP connection %s (%s, user: '%s', state: opening):\n%s",
+			c.id, c.logName, c.user, explanation(e)), logfmt.KeyVHost, o.VirtualHost)
+		return c.closeWith(e, ReasonConnectionError)
+	}
+	if err := c.send0(&amqp.ConnectionOpenOk{}); err != nil {
+		return err
+	}
+	c.vhost = o.VirtualHost
+	c.setDeadline(time.Time{}) // the handshake timer no longer applies
+	c.setState(StateRunning)
+	c.updateInfo(func(in *ConnInfo) { in.VHost = o.VirtualHost })
+	c.log.Info(fmt.Sprintf("connection %s (%s): user '%s' authenticated and granted access to vhost '%s'",
+		c.id, c.logName, c.user, c.vhost), logfmt.KeyUser, c.user, logfmt.KeyVHost, c.vhost)
+	return nil
+}
+
+func boolField(t amqp.Table, name string) bool {
+	v, ok := t.Get(name)
+	b, isBool := v.(bool)
+	return ok && isBool && b
+}

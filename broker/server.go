@@ -1,0 +1,366 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/beatmq/beatmq/amqp"
+	"github.com/beatmq/beatmq/broker/logfmt"
+)
+
+// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or Close.
+var ErrServerClosed = errors.New("beatmq: server closed")
+
+// closedKept is how many ended connections ClosedConnections remembers.
+const closedKept = 256
+
+// Server is an AMQP 0-9-1 broker. Create it with New, feed it listeners with
+// Serve (or ListenAndServe), stop it with Shutdown or Close. All methods are
+// safe for concurrent use.
+type Server struct {
+	cfg     Config
+	set     settings
+	started time.Time
+	props   amqp.Table
+	blocked atomic.Bool
+	msg     serverMessaging
+
+	// mu guards the fields below. Lock order: mu before any conn's mu.
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	closed    []ConnInfo // ring of the last closedKept ended connections
+	closedN   int        // total ended connections
+	addr      net.Addr
+	ready     chan struct{} // closed when the first listener accepts
+	down      bool          // Shutdown or Close has begun
+	serving   sync.WaitGroup
+	running   sync.WaitGroup // connection goroutines
+}
+
+// New checks cfg and returns a Server that is not yet listening.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("beatmq: invalid config: %w", err)
+	}
+	s := &Server{
+		cfg:       cfg,
+		set:       cfg.settings(),
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*conn]struct{}),
+		ready:     make(chan struct{}),
+		started:   time.Now(),
+	}
+	s.props = s.serverProperties()
+	if err := s.initMessaging(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Config returns the configuration the server was created with.
+func (s *Server) Config() Config { return s.cfg }
+
+// ListenAndServe listens on Config.Addr (DefaultAddr if empty) and serves
+// until Shutdown or Close, when it returns ErrServerClosed. A listen error,
+// such as a port in use, is returned at once.
+func (s *Server) ListenAndServe() error {
+	addr := s.cfg.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// Serve accepts connections on l until Shutdown or Close, then returns
+// ErrServerClosed; any other accept error is returned as is. Serve closes l.
+// It may be called for several listeners.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.down {
+		s.mu.Unlock()
+		_ = l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	if s.addr == nil {
+		s.addr = l.Addr()
+	}
+	s.serving.Add(1)
+	s.mu.Unlock()
+	defer s.serving.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+		_ = l.Close()
+	}()
+
+	s.set.log.Info("started TCP listener on "+l.Addr().String(), logfmt.KeyListener, l.Addr().String())
+	s.mu.Lock()
+	select {
+	case <-s.ready:
+	default:
+		close(s.ready)
+	}
+	s.mu.Unlock()
+	var backoff time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.isDown() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporaryAccept(err) {
+				// Out of descriptors or similar: back off as net/http does.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.set.log.Warn(fmt.Sprintf("error accepting AMQP connection on %s: %v; retrying in %v", l.Addr(), err, backoff))
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		s.mu.Lock()
+		if s.down {
+			s.mu.Unlock()
+			_ = nc.Close()
+			return ErrServerClosed
+		}
+		c := newConn(s, nc)
+		s.conns[c] = struct{}{}
+		s.running.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.running.Done()
+			c.serve()
+		}()
+	}
+}
+
+func (s *Server) isDown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.down
+}
+
+// StartedAt returns when New created the server.
+func (s *Server) StartedAt() time.Time { return s.started }
+
+// ClusterName returns the cluster_name advertised in connection.start
+// ("beatmq@" + host name unless configured).
+func (s *Server) ClusterName() string { return s.set.clusterName }
+
+// Listeners returns the addresses Serve is accepting on.
+func (s *Server) Listeners() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]net.Addr, 0, len(s.listeners))
+	for l := range s.listeners {
+		out = append(out, l.Addr())
+	}
+	return out
+}
+
+// Ready returns a channel that is closed once Serve is accepting
+// connections on its first listener (and has logged "started TCP listener").
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Addr returns the address of the first listener, or nil before Serve.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// Shutdown stops the listeners, then closes every open connection the way
+// RabbitMQ does when it stops: connection.close 320 "CONNECTION_FORCED -
+// broker shutdown", then the close handshake. Connections still in the
+// handshake are dropped. Shutdown returns when every connection has ended,
+// or when ctx ends: then the remaining sockets are reset and ctx's error is
+// returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	conns := s.beginShutdown()
+	for _, c := range conns {
+		c.requestClose(amqp.ConnectionForced, "CONNECTION_FORCED - broker shutdown", ReasonForced)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.running.Wait()
+		s.serving.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.abortAll()
+	<-done
+	return ctx.Err()
+}
+
+// Close stops the listeners and resets every connection at once, with no
+// close handshake. It returns when every connection goroutine has ended.
+func (s *Server) Close() error {
+	s.beginShutdown()
+	s.abortAll()
+	s.running.Wait()
+	s.serving.Wait()
+	return nil
+}
+
+func (s *Server) beginShutdown() []*conn {
+	s.mu.Lock()
+	first := !s.down
+	s.down = true
+	ls := make([]net.Listener, 0, len(s.listeners))
+	for l := range s.listeners {
+		ls = append(ls, l)
+	}
+	conns := s.liveLocked()
+	s.mu.Unlock()
+	for _, l := range ls {
+		_ = l.Close()
+		s.set.log.Info("stopped TCP listener on "+l.Addr().String(), logfmt.KeyListener, l.Addr().String())
+	}
+	if first && len(conns) > 0 {
+		s.set.log.Info(fmt.Sprintf("closing all %d AMQP connections: broker shutdown", len(conns)))
+	}
+	return conns
+}
+
+func (s *Server) abortAll() {
+	s.mu.Lock()
+	conns := s.liveLocked()
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.abort(ReasonForced, nil)
+	}
+}
+
+func (s *Server) liveLocked() []*conn {
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// forget removes an ended connection, keeping its final snapshot.
+func (s *Server) forget(c *conn) {
+	info := c.snapshot()
+	s.mu.Lock()
+	delete(s.conns, c)
+	if len(s.closed) < closedKept {
+		s.closed = append(s.closed, info)
+	} else {
+		s.closed[s.closedN%closedKept] = info
+	}
+	s.closedN++
+	s.mu.Unlock()
+}
+
+// Connections returns a snapshot of every connection not yet ended, oldest first.
+func (s *Server) Connections() []ConnInfo {
+	s.mu.Lock()
+	conns := s.liveLocked()
+	s.mu.Unlock()
+	out := make([]ConnInfo, 0, len(conns))
+	for _, c := range conns {
+		out = append(out, c.snapshot())
+	}
+	sortInfos(out)
+	return out
+}
+
+// ClosedConnections returns the last connections that ended (up to 256),
+// oldest first, with their close reasons.
+func (s *Server) ClosedConnections() []ConnInfo {
+	s.mu.Lock()
+	out := slices.Clone(s.closed)
+	s.mu.Unlock()
+	sortInfos(out)
+	return out
+}
+
+func sortInfos(in []ConnInfo) {
+	slices.SortFunc(in, func(a, b ConnInfo) int { return a.ConnectedAt.Compare(b.ConnectedAt) })
+}
+
+// CloseConnection closes the open (running or blocked) connection whose Name
+// or ID is name with connection.close 320 "CONNECTION_FORCED - <reason>", as
+// the management API's DELETE /api/connections/{name} does. It returns once
+// the connection's channels are released and connection.close is written
+// (not when the client answers), and reports whether such a connection was
+// found.
+func (s *Server) CloseConnection(name, reason string) bool {
+	s.mu.Lock()
+	var found *conn
+	for c := range s.conns {
+		c.mu.Lock()
+		match := (c.id == name || c.info.Name == name) && (c.info.State == StateRunning || c.info.State == StateBlocked)
+		c.mu.Unlock()
+		if match {
+			found = c
+			break
+		}
+	}
+	s.mu.Unlock()
+	if found == nil {
+		return false
+	}
+	found.requestClose(amqp.ConnectionForced, "CONNECTION_FORCED - "+reason, ReasonForced)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		if st := found.snapshot().State; st == StateClosed || st == StateTerminated {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}
+
+// SetBlocked turns the resource alarm on or off, as RabbitMQ's memory alarm
+// does. While it is on, a connection that publishes (a content header or body
+// frame arrives) gets connection.blocked (reason "low on memory") if it
+// advertised the connection.blocked capability, and stops being read, with
+// missed-heartbeat detection paused. When it goes off, blocked connections
+// get connection.unblocked and are read again.
+func (s *Server) SetBlocked(on bool) {
+	if s.blocked.Swap(on) == on {
+		return
+	}
+	if on {
+		s.set.log.Warn(fmt.Sprintf("memory resource limit alarm set on node %s.\n"+
+			"**********************************************************\n"+
+			"*** Publishers will be blocked until this alarm clears ***\n"+
+			"**********************************************************", s.set.clusterName))
+		return
+	}
+	s.set.log.Warn(fmt.Sprintf("memory resource limit alarm cleared on node %s", s.set.clusterName))
+	s.mu.Lock()
+	conns := s.liveLocked()
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.mu.Lock()
+		blocked := c.info.Blocked
+		c.mu.Unlock()
+		if blocked {
+			c.post(intrAlarm)
+		}
+	}
+}
+
+// Blocked reports whether the resource alarm is on.
+func (s *Server) Blocked() bool { return s.blocked.Load() }

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+)
+
+// publisher sends messages as fast as its gates allow, in batched writes.
+type publisher struct {
+	*rawClient
+	confirms bool
+	tracker  confirmTracker
+	started  bool
+	readDone chan struct{}
+	lastErr  error // the reading loop's error, set before readDone closes
+}
+
+// dialPublisher opens a publishing connection (in confirm mode when confirms).
+func dialPublisher(ctx context.Context, ep endpoint, heartbeat uint16, confirms bool) (*publisher, error) {
+	c, err := dialClient(ctx, ep, heartbeat)
+	if err != nil {
+		return nil, fmt.Errorf("publisher: %w", err)
+	}
+	p := &publisher{rawClient: c, confirms: confirms, readDone: make(chan struct{})}
+	if confirms {
+		if err := c.call(appendConfirmSelect(nil, 1), idConfirmSelectOk, "confirm.select-ok"); err != nil {
+			c.close()
+			return nil, fmt.Errorf("publisher: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// publishTemplate returns the frames of one message and the offset of its body.
+func publishTemplate(queue string, size int, frameMax uint32) ([]byte, int) {
+	off := len(appendPublish(nil, 1, queue, nil, int(frameMax))) + 7
+	return appendPublish(nil, 1, queue, make([]byte, size), int(frameMax)), off
+}
+
+// readLoop handles confirms and the broker's closes until the connection ends.
+func (p *publisher) readLoop(st *flowStats, confirmWin *gate) {
+	defer close(p.readDone)
+	for {
+		typ, _, payload, err := p.fr.read()
+		if err != nil {
+			p.lastErr = p.readErr(err)
+			return
+		}
+		if typ != frameMethod {
+			continue
+		}
+		id, r, err := methodOf(payload)
+		if err != nil {
+			p.lastErr = err
+			return
+		}
+		switch id {
+		case idBasicAck, idBasicNack:
+			tag, multiple, err := parseAck(r)
+			if err != nil {
+				p.lastErr = err
+				return
+			}
+			n := p.tracker.confirm(tag, multiple)
+			if id == idBasicNack {
+				st.nacked.Add(n)
+			}
+			st.confirmed.Add(n)
+			confirmWin.release(n)
+		case idConnectionClose, idChannelClose:
+			p.lastErr = parseClose(r)
+			return
+		}
+	}
+}
+
+// publish sends batches of messages to queue until stop is closed or the
+// connection fails. backlog bounds published-but-not-consumed messages,
+// confirmWin published-but-not-confirmed ones (used only in confirm mode).
+func (p *publisher) publish(stop <-chan struct{}, queue string, size, batch int, backlog, confirmWin *gate, st *flowStats) error {
+	p.started = true
+	go p.readLoop(st, confirmWin)
+	tmpl, off := publishTemplate(queue, size, p.h.Tune.FrameMax)
+	buf := make([]byte, 0, batch*len(tmpl))
+	var seq uint64
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-p.readDone:
+			if p.lastErr != nil {
+				return fmt.Errorf("publisher: %w", p.lastErr)
+			}
+			return nil
+		default:
+		}
+		k := backlog.acquire(int64(batch), stop)
+		if k == 0 {
+			return nil
+		}
+		if p.confirms {
+			k2 := confirmWin.acquire(k, stop)
+			backlog.release(k - k2)
+			if k2 == 0 {
+				return nil
+			}
+			k = k2
+		}
+		ts := uint64(nowNanos())
+		buf = buf[:0]
+		for range k {
+			seq++
+			at := len(buf) + off
+			buf = append(buf, tmpl...)
+			binary.BigEndian.PutUint64(buf[at:], ts)
+			binary.BigEndian.PutUint64(buf[at+8:], seq)
+		}
+		if _, err := p.w.Write(buf); err != nil {
+			if p.stopping.Load() {
+				return nil
+			}
+			return fmt.Errorf("publisher: %w", err)
+		}
+		st.published.Add(k)
+	}
+}
+
+// shutdown closes the connection and waits for its reading loop.
+func (p *publisher) shutdown() {
+	p.close()
+	if p.started {
+		<-p.readDone
+	}
+}

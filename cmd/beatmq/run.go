@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/beatmq/beatmq/broker"
+	"github.com/beatmq/beatmq/broker/logfmt"
+)
+
+// options are the command line, before it is mapped onto broker.Config.
+type options struct {
+	addr             string
+	mgmtAddr         string
+	heartbeat        int
+	frameMax         int
+	channelMax       int
+	handshakeTimeout time.Duration
+	heartbeatUnit    time.Duration
+	users            []string
+	loopbackUsers    []string
+	logFormat        string
+	logLevel         string
+	logFile          string
+	shutdownTimeout  time.Duration
+	version          bool
+}
+
+func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("beatmq", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.SortFlags = false
+	fs.StringVar(&o.addr, "addr", broker.DefaultAddr, "AMQP listen address (host:port)")
+	fs.StringVar(&o.mgmtAddr, "mgmt-addr", broker.DefaultMgmtAddr, "HTTP management API listen address; empty disables it")
+	fs.IntVar(&o.heartbeat, "heartbeat", broker.DefaultHeartbeat, "heartbeat timeout proposed to clients, in seconds (0: none); clients may answer any value")
+	fs.IntVar(&o.frameMax, "frame-max", broker.DefaultFrameMax, "largest frame proposed and accepted, in octets (0: no limit; else at least 4096)")
+	fs.IntVar(&o.channelMax, "channel-max", broker.DefaultChannelMax, "most channels per connection proposed and enforced (0: no limit)")
+	fs.DurationVar(&o.handshakeTimeout, "handshake-timeout", broker.DefaultHandshakeTimeout, "time from accept until connection.open must complete (0: none)")
+	fs.StringSliceVar(&o.users, "users", []string{"guest:guest"}, "comma-separated user:password list")
+	fs.StringSliceVar(&o.loopbackUsers, "loopback-users", []string{"guest"}, "comma-separated users allowed to connect from loopback addresses only (empty: none)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text (RabbitMQ's layout) or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "lowest level logged: debug, info, notice, warning or error")
+	fs.StringVar(&o.logFile, "log-file", "", "append the log to this file (default: stderr)")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long clients get to answer connection.close")
+	fs.DurationVar(&o.heartbeatUnit, "heartbeat-unit", time.Second, "length of one protocol second (tests only)")
+	_ = fs.MarkHidden("heartbeat-unit")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "beatmq %s: an AMQP 0-9-1 broker whose heartbeats behave like RabbitMQ's.\n\nUsage: beatmq [flags]\n\nFlags:\n%s", broker.Version, fs.FlagUsages())
+	}
+	return fs
+}
+
+// config maps the flags onto broker.Config. Flag 0 means what it means in
+// RabbitMQ's configuration (no heartbeat, no limit); Config expresses that
+// as a negative value.
+func (o *options) config(logger *slog.Logger) (broker.Config, error) {
+	cfg := broker.DefaultConfig()
+	cfg.Addr, cfg.MgmtAddr = o.addr, o.mgmtAddr
+	zeroMeansNone := func(v int) int {
+		if v == 0 {
+			return -1
+		}
+		return v
+	}
+	switch {
+	case o.heartbeat < 0 || o.heartbeat > 65535:
+		return cfg, fmt.Errorf("--heartbeat %d: want 0 to 65535 seconds", o.heartbeat)
+	case o.frameMax < 0 || (o.frameMax > 0 && o.frameMax < 4096) || int64(o.frameMax) > 1<<32-1:
+		return cfg, fmt.Errorf("--frame-max %d: want 0 (no limit) or 4096 to 4294967295", o.frameMax)
+	case o.channelMax < 0 || o.channelMax > 65535:
+		return cfg, fmt.Errorf("--channel-max %d: want 0 (no limit) to 65535", o.channelMax)
+	case o.handshakeTimeout < 0:
+		return cfg, fmt.Errorf("--handshake-timeout %v: must not be negative", o.handshakeTimeout)
+	}
+	if _, _, err := net.SplitHostPort(o.addr); err != nil {
+		return cfg, fmt.Errorf("--addr %q: %v", o.addr, err)
+	}
+	if o.mgmtAddr != "" {
+		if _, _, err := net.SplitHostPort(o.mgmtAddr); err != nil {
+			return cfg, fmt.Errorf("--mgmt-addr %q: %v", o.mgmtAddr, err)
+		}
+	}
+	cfg.Heartbeat = zeroMeansNone(o.heartbeat)
+	cfg.FrameMax = zeroMeansNone(o.frameMax)
+	cfg.ChannelMax = zeroMeansNone(o.channelMax)
+	cfg.HandshakeTimeout = o.handshakeTimeout
+	if o.handshakeTimeout == 0 {
+		cfg.HandshakeTimeout = -1
+	}
+	if o.heartbeatUnit <= 0 {
+		return cfg, errors.New("--heartbeat-unit must be positive")
+	}
+	cfg.HeartbeatUnit = o.heartbeatUnit
+	cfg.Users = cfg.Users[:0]
+	for _, u := range o.users {
+		name, pass, ok := strings.Cut(u, ":")
+		if !ok || name == "" {
+			return cfg, fmt.Errorf("--users: %q is not user:password", u)
+		}
+		cfg.Users = append(cfg.Users, broker.User{Name: name, Password: pass})
+	}
+	cfg.LoopbackUsers = []string{}
+	for _, u := range o.loopbackUsers {
+		if u = strings.TrimSpace(u); u != "" {
+			cfg.LoopbackUsers = append(cfg.LoopbackUsers, u)
+		}
+	}
+	cfg.Logger = logger
+	return cfg, cfg.Validate()
+}
+
+// run is the whole command; main adds the signals and the exit.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var o options
+	fs := newFlagSet(&o, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "beatmq: %v\nRun 'beatmq --help' for usage.\n", err)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "beatmq: unexpected argument %q\nRun 'beatmq --help' for usage.\n", fs.Arg(0))
+		return 2
+	}
+	if o.version {
+		fmt.Fprintf(stdout, "beatmq %s (%s %s/%s)\n", broker.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return 0
+	}
+	level, err := logfmt.ParseLevel(o.logLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "beatmq: --log-level: %v\n", err)
+		return 2
+	}
+	logOut := stderr
+	if o.logFile != "" && o.logFile != "-" {
+		f, err := os.OpenFile(o.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			fmt.Fprintf(stderr, "beatmq: --log-file: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		logOut = f
+	}
+	logger, err := logfmt.New(logOut, o.logFormat, level)
+	if err != nil {
+		fmt.Fprintf(stderr, "beatmq: --log-format: %v\n", err)
+		return 2
+	}
+	cfg, err := o.config(logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "beatmq: %v\n", err)
+		return 2
+	}
+	return serve(ctx, cfg, o, logger, stdout, stderr)
+}
+
+// serve listens, runs the broker until ctx ends, then shuts it down.
+func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logger, stdout, stderr io.Writer) int {
+	logger.Info(fmt.Sprintf("Starting beatmq %s on %s", broker.Version, runtime.Version()))
+	srv, err := broker.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "beatmq: %v\n", err)
+		return 2
+	}
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "beatmq: cannot listen for AMQP: %v\n", err)
+		return 1
+	}
+	var ml net.Listener
+	if cfg.MgmtAddr != "" {
+		if ml, err = net.Listen("tcp", cfg.MgmtAddr); err != nil {
+			_ = l.Close()
+			fmt.Fprintf(stderr, "beatmq: cannot listen for the management API (--mgmt-addr \"\" disables it): %v\n", err)
+			return 1
+		}
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	select {
+	case <-srv.Ready():
+	case err := <-served:
+		fmt.Fprintf(stderr, "beatmq: %v\n", err)
+		return 1
+	}
+	var hs *http.Server
+	if ml != nil {
+		hs = &http.Server{Handler: mgmtHandler(srv, logger), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = hs.Serve(ml) }()
+		logger.Info("Management plugin: HTTP (non-TLS) listener started on " + ml.Addr().String())
+	}
+	logger.Info("Server startup complete")
+	if o.logFile != "" && o.logFile != "-" {
+		fmt.Fprintf(stdout, "beatmq %s listening on %s (AMQP)", broker.Version, l.Addr())
+		if ml != nil {
+			fmt.Fprintf(stdout, " and %s (HTTP)", ml.Addr())
+		}
+		fmt.Fprintf(stdout, "; log in %s\n", o.logFile)
+	}
+
+	select {
+	case err := <-served:
+		if hs != nil {
+			_ = hs.Close()
+		}
+		fmt.Fprintf(stderr, "beatmq: %v\n", err)
+		return 1
+	case <-ctx.Done():
+	}
+	logger.Info("beatmq is asked to stop...")
+	if hs != nil {
+		_ = hs.Close()
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn(fmt.Sprintf("shutdown: %v; remaining connections reset", err))
+	}
+	<-served
+	logger.Info("beatmq stopped")
+	return 0
+}

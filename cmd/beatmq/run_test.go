@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--bogus"}, {"--heartbeat", "x"}, {"--heartbeat", "70000"}, {"--frame-max", "100"},
+		{"--channel-max", "-1"}, {"--users", "guest"}, {"--log-format", "xml"}, {"--log-level", "loud"},
+		{"--addr", "nope"}, {"extra"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), args, &out, &errb); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+		if !strings.HasPrefix(errb.String(), "beatmq: ") {
+			t.Errorf("%v: stderr %q", args, errb.String())
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"--version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "beatmq 0.") {
+		t.Fatalf("exit %d, %q", code, out.String())
+	}
+}
+
+func TestPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"--addr", l.Addr().String(), "--mgmt-addr", "", "--log-file", filepath.Join(t.TempDir(), "log")}, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "address already in use") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// The broker serves amqp091-go, logs in RabbitMQ's layout and stops cleanly
+// when its context ends (the signal in main).
+func TestRunServesAndStops(t *testing.T) {
+	addr := freeAddr(t)
+	logFile := filepath.Join(t.TempDir(), "beatmq.log")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb bytes.Buffer
+	var code int
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		code = run(ctx, []string{"--addr", addr, "--mgmt-addr", "", "--heartbeat", "5", "--log-file", logFile}, &out, &errb)
+	})
+	var c *amqp091.Connection
+	var err error
+	for range 200 {
+		if c, err = amqp091.Dial("amqp://guest:guest@" + addr + "/"); err == nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err != nil {
+		cancel()
+		wg.Wait()
+		t.Fatal(err)
+	}
+	closed := c.NotifyClose(make(chan *amqp091.Error, 1))
+	cancel()
+	if e := <-closed; e == nil || e.Code != 320 {
+		t.Fatalf("close %v", e)
+	}
+	wg.Wait()
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errb.String())
+	}
+	log, _ := os.ReadFile(logFile)
+	for _, want := range []string{"[info] <0.0.0> started TCP listener on " + addr, "accepting AMQP connection", "broker shutdown", "beatmq stopped"} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if !strings.Contains(out.String(), "listening on "+addr) {
+		t.Errorf("stdout %q", out.String())
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
