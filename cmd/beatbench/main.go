@@ -1,6 +1,6 @@
 // Command beatbench is beatmq's load tool: it measures AMQP 0-9-1 brokers side
-// by side (beatmq, RabbitMQ, or any other) on the four figures of
-// performance.md — idle connection cost, dead-peer detection, throughput, and
+// by side (beatmq, RabbitMQ, or any other) on the four measurements of
+// BENCHMARKS.md — idle connection cost, dead-peer detection, throughput, and
 // heartbeats under load — alternating targets run by run and reporting medians
 // and ratios against the first target.
 //
@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -113,6 +114,17 @@ func run(ctx context.Context, args []string) error {
 	b, err := build()
 	if err != nil {
 		return err
+	}
+	if common.cpuProf != "" {
+		f, err := os.Create(common.cpuProf)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	return execute(ctx, b, &common)
 }

@@ -35,6 +35,7 @@ type commonFlags struct {
 	runs     int
 	pause    time.Duration
 	jsonOut  string
+	cpuProf  string
 }
 
 func (c *commonFlags) register(fs *pflag.FlagSet) {
@@ -44,6 +45,7 @@ func (c *commonFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.runs, "runs", 1, "runs per target, alternating targets (A B A B); figures are medians over runs")
 	fs.DurationVar(&c.pause, "pause", 3*time.Second, "pause before each run, so the previous run's teardown (thousands of closes) settles")
 	fs.StringVar(&c.jsonOut, "json-out", "", "also append the final JSON line to this file")
+	fs.StringVar(&c.cpuProf, "cpuprofile", "", "write beatbench's own CPU profile to this file (to see what the client costs)")
 }
 
 // splitLabel splits "label=value"; a value without a label gets def as label.

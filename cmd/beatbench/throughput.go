@@ -37,7 +37,7 @@ func (f *throughputFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.maxBacklog, "max-backlog", 5000, "the publisher pauses while more than this many messages are published but not consumed (0: no cap)")
 	fs.IntVar(&f.maxUnconfirmed, "max-unconfirmed", 0, "with --confirms, the publisher pauses while more than this many are unconfirmed (0: same as --max-backlog)")
 	fs.IntVar(&f.batch, "batch", 0, "raw client: messages per write (0: as many as fit 64 KiB, at most a quarter of the caps)")
-	fs.StringVar(&f.client, "client", "raw", "client: raw (the tool's own, batched writes) or amqp091 (github.com/rabbitmq/amqp091-go, one write per message)")
+	fs.StringVar(&f.client, "client", "raw", "client: raw (the tool's own, batched writes) or amqp091 (github.com/rabbitmq/amqp091-go, one write per message; with --confirms keep --max-unconfirmed small, e.g. 100, as its confirm bookkeeping costs O(outstanding) per multiple ack)")
 	fs.DurationVar(&f.heartbeat, "heartbeat", 10*time.Second, "heartbeat asked for by both connections (whole seconds, 0 = off)")
 }
 
