@@ -1,11 +1,13 @@
 package broker
 
-import "github.com/beatmq/beatmq/amqp"
+import (
+	"github.com/beatmq/beatmq/amqp"
+	"github.com/beatmq/beatmq/broker/vhost"
+)
 
 // This file is the seam between the connection core and messaging (vhosts,
 // exchanges, queues, consumers, confirms, transactions). Everything the core
-// calls is here; the messaging side replaces these stubs and fills the three
-// state structs.
+// calls is here; the methods map onto broker/vhost in the channel_*.go files.
 //
 // Threading (see doc.go): every hook runs on the connection's reader
 // goroutine, one at a time per connection; replies go out with
@@ -13,22 +15,65 @@ import "github.com/beatmq/beatmq/amqp"
 // ch.queueDeliver / ch.queueContent / ch.queueMethod, which never block and
 // keep the channel's frame order; see send.go.
 
-// serverMessaging is the Server's messaging state (vhost registry...).
-type serverMessaging struct{}
+// serverMessaging is the Server's messaging state: one vhost.VHost per
+// configured virtual host, and the memory alarm.
+type serverMessaging struct {
+	vhosts map[string]*vhost.VHost // fixed after initMessaging
+	mem    memoryMonitor
+}
 
-// connMessaging is a connection's messaging state (exclusive queues...).
-type connMessaging struct{}
+// connMessaging is a connection's messaging state. Reader goroutine only.
+type connMessaging struct {
+	// vc is the connection in its vhost, the owner of its exclusive queues;
+	// made by the first channel that needs a session.
+	vc *vhost.Conn
+	// dirty are the channels holding publisher confirms not yet sent; they
+	// are sent when the reader is about to block (flushMessaging).
+	dirty []*channel
+}
 
-// channelMessaging is a channel's messaging state (consumers, unacked
-// deliveries, confirm and tx mode...).
-type channelMessaging struct{}
+// channelMessaging is a channel's messaging state. Reader goroutine only,
+// except sess, which the writer reads (messagingSent) after it is set.
+type channelMessaging struct {
+	sess *vhost.Session // nil until the first messaging method
+
+	// Publisher confirms: pubSeq numbers the publishes since confirm.select
+	// (from 1); confirmFirst..confirmLast is the run of publishes confirmed
+	// but not yet acknowledged on the wire (0 when none).
+	confirm      bool
+	pubSeq       uint64
+	confirmFirst uint64
+	confirmLast  uint64
+	dirty        bool // listed in conn.msg.dirty
+}
+
+// unsentLimit is vhost.Options.UnsentLimit: a channel with this many
+// deliveries queued and not yet written gets no more until the writer
+// catches up, so a slow consumer socket holds back its own consumers only.
+const unsentLimit = 2048
 
 // initMessaging is called once by New.
-func (s *Server) initMessaging() error { return nil }
+func (s *Server) initMessaging() error {
+	s.msg.vhosts = make(map[string]*vhost.VHost, len(s.set.vhosts))
+	for name := range s.set.vhosts {
+		s.msg.vhosts[name] = vhost.New(name, vhost.Options{Logger: s.set.log, UnsentLimit: unsentLimit})
+	}
+	s.msg.mem.init(s)
+	return nil
+}
+
+// closeMessaging runs once every connection has ended (Shutdown, Close):
+// the vhosts stop their timers and drop their queues.
+func (s *Server) closeMessaging() {
+	s.msg.mem.shutdown()
+	for _, v := range s.msg.vhosts {
+		v.Close()
+	}
+}
 
 // vhostExists decides connection.open: an unknown vhost gets 530 NOT_ALLOWED
 // "vhost x not found".
-func (s *Server) vhostExists(name string) bool { return s.set.vhosts[name] }
+func (s *Server) vhostExists(name string) bool { return s.msg.vhosts[name] != nil }
 
 // handleMessagingMethod handles a method of the exchange (40), queue (50),
 // basic (60, all but basic.publish), confirm (85) or tx (90) class that
@@ -41,7 +86,17 @@ func (s *Server) vhostExists(name string) bool { return s.set.vhosts[name] }
 // m may be a value the connection's amqp.Decoder reuses (basic.ack, nack,
 // reject): copy what must outlive the call.
 func (ch *channel) handleMessagingMethod(m amqp.Method) error {
-	return amqp.Errorf(amqp.NotImplemented, m, "%s is not implemented", m.Name())
+	switch m.ClassID() {
+	case amqp.ClassExchange:
+		return ch.exchangeMethod(m)
+	case amqp.ClassQueue:
+		return ch.queueMethodCall(m)
+	case amqp.ClassBasic:
+		return ch.basicMethod(m)
+	case amqp.ClassConfirm, amqp.ClassTx:
+		return ch.confirmTxMethod(m)
+	}
+	return amqp.Errorf(amqp.CommandInvalid, m, "unimplemented method")
 }
 
 // handlePublish handles a complete basic.publish: method, raw content
@@ -50,26 +105,76 @@ func (ch *channel) handleMessagingMethod(m amqp.Method) error {
 // them without copying); pub is valid only during the call. Errors as for
 // handleMessagingMethod.
 func (ch *channel) handlePublish(pub *amqp.BasicPublish, props, body []byte) error {
-	return amqp.Errorf(amqp.NotImplemented, pub, "%s is not implemented", pub.Name())
+	return ch.publish(pub, props, body)
 }
 
 // releaseMessaging is called exactly once per channel, on the reader
 // goroutine, when the channel stops: client channel.close, a channel error
 // (before the broker's channel.close goes out), connection.close from either
-// side, missed heartbeats, a socket error, shutdown. Requeue unacked messages
-// (redelivered), cancel consumers. By then sendMethod/sendContent may already
-// refuse to write.
-func (ch *channel) releaseMessaging() {}
+// side, missed heartbeats, a socket error, shutdown. Confirms already earned
+// go out if the channel may still send; then the session closes: consumers
+// cancelled, unacked messages requeued (redelivered, in order).
+func (ch *channel) releaseMessaging() {
+	ch.flushConfirms()
+	if s := ch.msg.sess; s != nil {
+		s.Close()
+	}
+}
 
 // messagingSent reports that n items queued on the channel with
 // queueDeliver or queueContent have been written (or dropped because the
 // channel or connection closed). It runs on the connection's writer, never
 // inside queueDeliver: the place to call vhost's Session.Sent.
-func (ch *channel) messagingSent(n int) {}
+func (ch *channel) messagingSent(n int) {
+	if s := ch.msg.sess; s != nil {
+		s.Sent(n)
+	}
+}
 
 // releaseConnMessaging is called once per connection, after every channel's
 // releaseMessaging, when the close handshake starts (either side's
 // connection.close, as RabbitMQ's close_connection/1) or, failing that, when
-// the socket is gone: delete the connection's exclusive queues. Channels
-// opened later (none can be: the connection is closing) would not be seen.
-func (c *conn) releaseConnMessaging() {}
+// the socket is gone: delete the connection's exclusive queues.
+func (c *conn) releaseConnMessaging() {
+	c.msg.dirty = nil
+	if c.msg.vc != nil {
+		c.msg.vc.Close()
+	}
+}
+
+// session returns the channel's vhost session, opening it on first use.
+func (ch *channel) session() *vhost.Session {
+	if ch.msg.sess == nil {
+		c := ch.c
+		if c.msg.vc == nil {
+			c.msg.vc = c.srv.msg.vhosts[c.vhost].Connect()
+		}
+		ch.msg.sess = c.msg.vc.NewSession(sink{ch: ch, cancelNotify: c.clientCapability("consumer_cancel_notify")})
+	}
+	return ch.msg.sess
+}
+
+// flushMessaging sends what messaging held back for the moment the reader
+// has nothing more to read: the publisher confirms earned by the publishes
+// just handled, coalesced into one basic.ack per channel as RabbitMQ does.
+// Reader goroutine, holding the outbox.
+func (c *conn) flushMessaging() {
+	if len(c.msg.dirty) == 0 {
+		return
+	}
+	for i, ch := range c.msg.dirty {
+		ch.msg.dirty = false
+		ch.flushConfirms()
+		c.msg.dirty[i] = nil
+	}
+	c.msg.dirty = c.msg.dirty[:0]
+}
+
+// replyErr turns the *amqp.Error a vhost call returned into an error,
+// keeping a nil pointer nil.
+func replyErr(e *amqp.Error) error {
+	if e == nil {
+		return nil
+	}
+	return e
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"time"
@@ -77,6 +78,13 @@ type Config struct {
 	// VHosts lists the virtual hosts connection.open accepts. nil means ["/"].
 	VHosts []string
 
+	// MemoryHighWatermark is the fraction of the machine's memory (MemTotal)
+	// above which the memory alarm blocks publishers, as RabbitMQ's
+	// vm_memory_high_watermark. 0 means DefaultMemoryHighWatermark (0.4); a
+	// negative value asks for 0 (every publisher blocked). At most 1.
+	// Server.SetMemoryHighWatermark changes it at run time.
+	MemoryHighWatermark float64
+
 	// ClusterName is advertised in the server properties. "" means
 	// "beatmq@" + the host name.
 	ClusterName string
@@ -101,6 +109,8 @@ func DefaultConfig() Config {
 		Users:            []User{{Name: "guest", Password: "guest"}},
 		LoopbackUsers:    []string{"guest"},
 		VHosts:           []string{"/"},
+
+		MemoryHighWatermark: DefaultMemoryHighWatermark,
 	}
 }
 
@@ -132,6 +142,9 @@ func (c *Config) Validate() error {
 	if c.HeartbeatUnit < 0 {
 		errs = append(errs, fmt.Errorf("HeartbeatUnit %v: must not be negative", c.HeartbeatUnit))
 	}
+	if math.IsNaN(c.MemoryHighWatermark) || c.MemoryHighWatermark > 1 {
+		errs = append(errs, fmt.Errorf("MemoryHighWatermark %v: must be a fraction between 0 and 1", c.MemoryHighWatermark))
+	}
 	seen := map[string]bool{}
 	for _, u := range c.Users {
 		if u.Name == "" {
@@ -162,6 +175,7 @@ type settings struct {
 	loopback         map[string]bool
 	vhosts           map[string]bool
 	clusterName      string
+	memWatermark     float64
 	log              *slog.Logger
 }
 
@@ -177,7 +191,14 @@ func (c *Config) settings() settings {
 		loopback:         map[string]bool{},
 		vhosts:           map[string]bool{},
 		clusterName:      c.ClusterName,
+		memWatermark:     DefaultMemoryHighWatermark,
 		log:              c.Logger,
+	}
+	switch {
+	case c.MemoryHighWatermark > 0:
+		s.memWatermark = c.MemoryHighWatermark
+	case c.MemoryHighWatermark < 0:
+		s.memWatermark = 0
 	}
 	switch {
 	case c.Heartbeat > 0:

@@ -184,6 +184,7 @@ type inbound struct{ c *conn }
 func (in inbound) Read(p []byte) (int, error) {
 	c := in.c
 	if c.holding {
+		c.flushMessaging() // confirms earned by what was just read
 		c.holding = false
 		_ = c.out.release() // a write error shows up on the socket soon enough
 	}
@@ -277,6 +278,7 @@ func (c *conn) handleInterrupts() error {
 // abort or a forced close ends it early. Reader goroutine only.
 func (c *conn) sleep(d time.Duration) {
 	if c.holding {
+		c.flushMessaging()
 		c.holding = false
 		_ = c.out.release()
 	}

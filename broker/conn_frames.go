@@ -69,6 +69,7 @@ func (c *conn) unblock() error {
 // requested or the socket is aborted.
 func (c *conn) waitBlocked() error {
 	if c.holding {
+		c.flushMessaging()
 		c.holding = false
 		_ = c.out.release()
 	}

@@ -93,6 +93,7 @@ func (s *Server) Serve(l net.Listener) error {
 		return ErrServerClosed
 	}
 	s.listeners[l] = struct{}{}
+	s.msg.mem.start()
 	if s.addr == nil {
 		s.addr = l.Addr()
 	}
@@ -203,11 +204,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		s.closeMessaging()
 		return nil
 	case <-ctx.Done():
 	}
 	s.abortAll()
 	<-done
+	s.closeMessaging()
 	return ctx.Err()
 }
 
@@ -218,6 +221,7 @@ func (s *Server) Close() error {
 	s.abortAll()
 	s.running.Wait()
 	s.serving.Wait()
+	s.closeMessaging()
 	return nil
 }
 
@@ -231,6 +235,7 @@ func (s *Server) beginShutdown() []*conn {
 	}
 	conns := s.liveLocked()
 	s.mu.Unlock()
+	s.msg.mem.shutdown()
 	for _, l := range ls {
 		_ = l.Close()
 		s.set.log.Info("stopped TCP listener on "+l.Addr().String(), logfmt.KeyListener, l.Addr().String())

@@ -18,7 +18,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
-  # policy-rc.d keeps a freshly installed rabbitmq-server from starting a system node.
+  # RUNLEVEL=1 keeps invoke-rc.d from starting a system RabbitMQ node on install.
   DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 

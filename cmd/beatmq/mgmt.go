@@ -2,18 +2,15 @@ package main
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/beatmq/beatmq/broker"
+	"github.com/beatmq/beatmq/broker/mgmt"
 )
 
-// mgmtHandler serves the management API on --mgmt-addr. This is the hook for
-// broker/mgmt (mgmt.NewHandler with an adapter over the broker); until it is
-// wired, every request gets 503.
-func mgmtHandler(srv *broker.Server, logger *slog.Logger) http.Handler {
-	_ = srv
-	_ = logger
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "beatmq: the management API is not built in yet", http.StatusServiceUnavailable)
-	})
+// mgmtHandler serves the management API on --mgmt-addr (listening on addr):
+// broker/mgmt over the broker's adapter.
+func mgmtHandler(srv *broker.Server, addr net.Addr, logger *slog.Logger) http.Handler {
+	return mgmt.NewHandler(broker.NewMgmtAdapter(srv, addr), logger)
 }

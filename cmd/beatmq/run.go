@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -34,6 +35,7 @@ type options struct {
 	logLevel         string
 	logFile          string
 	shutdownTimeout  time.Duration
+	memWatermark     float64
 	version          bool
 }
 
@@ -49,6 +51,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.DurationVar(&o.handshakeTimeout, "handshake-timeout", broker.DefaultHandshakeTimeout, "time from accept until connection.open must complete (0: none)")
 	fs.StringSliceVar(&o.users, "users", []string{"guest:guest"}, "comma-separated user:password list")
 	fs.StringSliceVar(&o.loopbackUsers, "loopback-users", []string{"guest"}, "comma-separated users allowed to connect from loopback addresses only (empty: none)")
+	fs.Float64Var(&o.memWatermark, "vm-memory-high-watermark", broker.DefaultMemoryHighWatermark, "fraction of the machine's memory above which publishers are blocked (0 to 1; settable at run time through the management API)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text (RabbitMQ's layout) or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "lowest level logged: debug, info, notice, warning or error")
 	fs.StringVar(&o.logFile, "log-file", "", "append the log to this file (default: stderr)")
@@ -103,6 +106,13 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 		return cfg, errors.New("--heartbeat-unit must be positive")
 	}
 	cfg.HeartbeatUnit = o.heartbeatUnit
+	if math.IsNaN(o.memWatermark) || o.memWatermark < 0 || o.memWatermark > 1 {
+		return cfg, fmt.Errorf("--vm-memory-high-watermark %v: want a fraction between 0.0 and 1.0", o.memWatermark)
+	}
+	cfg.MemoryHighWatermark = o.memWatermark
+	if o.memWatermark == 0 {
+		cfg.MemoryHighWatermark = -1
+	}
 	cfg.Users = cfg.Users[:0]
 	for _, u := range o.users {
 		name, pass, ok := strings.Cut(u, ":")
@@ -199,7 +209,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	}
 	var hs *http.Server
 	if ml != nil {
-		hs = &http.Server{Handler: mgmtHandler(srv, logger), ReadHeaderTimeout: 10 * time.Second}
+		hs = &http.Server{Handler: mgmtHandler(srv, ml.Addr(), logger), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = hs.Serve(ml) }()
 		logger.Info("Management plugin: HTTP (non-TLS) listener started on " + ml.Addr().String())
 	}
