@@ -85,6 +85,12 @@ type Config struct {
 	// Server.SetMemoryHighWatermark changes it at run time.
 	MemoryHighWatermark float64
 
+	// Product is the product name advertised in connection.start's server
+	// properties. "" means "beatmq". Some client test suites assert certain
+	// behaviours only when it is "RabbitMQ"; setting it so lets them check
+	// beatmq too.
+	Product string
+
 	// ClusterName is advertised in the server properties. "" means
 	// "beatmq@" + the host name.
 	ClusterName string
@@ -175,6 +181,7 @@ type settings struct {
 	loopback         map[string]bool
 	vhosts           map[string]bool
 	clusterName      string
+	product          string
 	memWatermark     float64
 	log              *slog.Logger
 }
@@ -191,6 +198,7 @@ func (c *Config) settings() settings {
 		loopback:         map[string]bool{},
 		vhosts:           map[string]bool{},
 		clusterName:      c.ClusterName,
+		product:          c.Product,
 		memWatermark:     DefaultMemoryHighWatermark,
 		log:              c.Logger,
 	}
@@ -250,6 +258,9 @@ func (c *Config) settings() settings {
 	}
 	for _, v := range c.VHosts {
 		s.vhosts[v] = true
+	}
+	if s.product == "" {
+		s.product = Product
 	}
 	if s.clusterName == "" {
 		host, err := os.Hostname()

@@ -1,5 +1,9 @@
 // Package broker is beatmq's AMQP 0-9-1 server: listeners, the connection
-// state machine, channels, and the seam to messaging (channel_messaging.go).
+// state machine, channels, and messaging: channel_messaging.go is the seam,
+// channel_exchange.go, channel_queue.go, channel_basic.go, channel_publish.go
+// and channel_confirm_tx.go map each method onto broker/vhost. It also holds
+// the memory alarm (memory_alarm.go) and the management API's view of the
+// server (mgmt_adapter.go, for broker/mgmt).
 // It behaves like RabbitMQ 3.10.8 on the wire and in its logs; the facts it
 // copies are in docs/rabbitmq-observed.md and docs/heartbeat-semantics.md, and
 // comments name the rabbit_reader.erl function each rule comes from.

@@ -49,6 +49,22 @@ func TestConnectionStart(t *testing.T) {
 	}
 }
 
+// Config.Product replaces the advertised product name, nothing else.
+func TestConnectionStartProduct(t *testing.T) {
+	cfg := broker.DefaultConfig()
+	cfg.Product = "RabbitMQ"
+	b := start(t, unit, brokertest.WithConfig(cfg))
+	r := brokertest.DialRaw(t, b.Addr())
+	r.SendProtocolHeader()
+	s := brokertest.Expect[*amqp.ConnectionStart](r, 3*time.Second)
+	if v, _ := s.ServerProperties.Get("product"); v != "RabbitMQ" {
+		t.Errorf("product = %v", v)
+	}
+	if v, _ := s.ServerProperties.Get("platform"); v != "Go" {
+		t.Errorf("platform = %v", v)
+	}
+}
+
 // The broker adopts the client's heartbeat verbatim (rabbitmq-observed.md §1).
 func TestHeartbeatTakenVerbatim(t *testing.T) {
 	b := start(t, unit)

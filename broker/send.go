@@ -96,7 +96,7 @@ func (c *conn) send(it sendItem) error {
 		q.mu.Unlock()
 		return errChannelClosed
 	case q.busy:
-		q.items = append(q.items, it)
+		q.items = append(reuseBuf(q.items), it)
 		q.mu.Unlock()
 		return nil
 	}
@@ -120,7 +120,7 @@ func (c *conn) enqueue(it sendItem) {
 		q.mu.Unlock()
 		return
 	}
-	q.items = append(q.items, it)
+	q.items = append(reuseBuf(q.items), it)
 	if q.busy {
 		q.mu.Unlock()
 		return
@@ -193,11 +193,35 @@ func (c *conn) drain() {
 	}
 }
 
+// trimQueue shrinks a buffer of an emptied queue: a small one is kept, a
+// larger one goes back to itemBufs for whichever connection gets busy next.
 func trimQueue(s []sendItem) []sendItem {
-	if cap(s) > maxKeptQueue {
-		return nil
+	if cap(s) <= maxKeptQueue {
+		return s[:0]
 	}
-	return s[:0]
+	if cap(s) <= maxBusyQueue {
+		s = s[:cap(s)]
+		clear(s)
+		s = s[:0]
+		itemBufs.Put(&s)
+	}
+	return nil
+}
+
+// itemBufs recycles send-queue buffers between connections (*[]sendItem, of
+// length 0): a connection that goes idle holds no buffer, and one that is
+// busy again does not regrow its buffer from nothing each time.
+var itemBufs sync.Pool
+
+// reuseBuf returns s, or a recycled buffer when s has no room at all.
+func reuseBuf(s []sendItem) []sendItem {
+	if cap(s) > 0 {
+		return s
+	}
+	if p, ok := itemBufs.Get().(*[]sendItem); ok {
+		return *p
+	}
+	return s
 }
 
 // closeSendQueue drops whatever is queued and refuses new items, then waits

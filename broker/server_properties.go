@@ -5,8 +5,8 @@ import "github.com/beatmq/beatmq/amqp"
 // Version is beatmq's version, advertised in connection.start.
 const Version = "0.1.0"
 
-// Product is the product name advertised in connection.start. It is not
-// "RabbitMQ": clients must not mistake beatmq for it.
+// Product is the default product name advertised in connection.start
+// (Config.Product overrides it).
 const Product = "beatmq"
 
 // serverProperties builds connection.start's server-properties as
@@ -29,7 +29,7 @@ func (s *Server) serverProperties() amqp.Table {
 		{Name: "copyright", Value: "Copyright (c) 2026 The beatmq authors."},
 		{Name: "information", Value: "An AMQP 0-9-1 broker. Website: https://github.com/beatmq/beatmq"},
 		{Name: "platform", Value: "Go"},
-		{Name: "product", Value: Product},
+		{Name: "product", Value: s.set.product},
 		{Name: "version", Value: Version},
 	}
 }

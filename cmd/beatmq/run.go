@@ -36,6 +36,7 @@ type options struct {
 	logFile          string
 	shutdownTimeout  time.Duration
 	memWatermark     float64
+	product          string
 	version          bool
 }
 
@@ -52,6 +53,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.StringSliceVar(&o.users, "users", []string{"guest:guest"}, "comma-separated user:password list")
 	fs.StringSliceVar(&o.loopbackUsers, "loopback-users", []string{"guest"}, "comma-separated users allowed to connect from loopback addresses only (empty: none)")
 	fs.Float64Var(&o.memWatermark, "vm-memory-high-watermark", broker.DefaultMemoryHighWatermark, "fraction of the machine's memory above which publishers are blocked (0 to 1; settable at run time through the management API)")
+	fs.StringVar(&o.product, "product", broker.Product, "product name advertised to clients in connection.start")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text (RabbitMQ's layout) or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "lowest level logged: debug, info, notice, warning or error")
 	fs.StringVar(&o.logFile, "log-file", "", "append the log to this file (default: stderr)")
@@ -110,6 +112,7 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 		return cfg, fmt.Errorf("--vm-memory-high-watermark %v: want a fraction between 0.0 and 1.0", o.memWatermark)
 	}
 	cfg.MemoryHighWatermark = o.memWatermark
+	cfg.Product = o.product
 	if o.memWatermark == 0 {
 		cfg.MemoryHighWatermark = -1
 	}

@@ -21,7 +21,7 @@ func TestBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--bogus"}, {"--heartbeat", "x"}, {"--heartbeat", "70000"}, {"--frame-max", "100"},
 		{"--channel-max", "-1"}, {"--users", "guest"}, {"--log-format", "xml"}, {"--log-level", "loud"},
-		{"--addr", "nope"}, {"extra"},
+		{"--addr", "nope"}, {"extra"}, {"--vm-memory-high-watermark", "1.5"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(context.Background(), args, &out, &errb); code != 2 {

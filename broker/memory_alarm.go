@@ -1,0 +1,213 @@
+package broker
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"runtime/metrics"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// DefaultMemoryHighWatermark is RabbitMQ's vm_memory_high_watermark: the
+// fraction of the machine's memory above which publishers are blocked.
+const DefaultMemoryHighWatermark = 0.4
+
+// memoryCheckInterval is how often the memory monitor looks
+// (vm_memory_monitor's default interval is 1 s).
+const memoryCheckInterval = time.Second
+
+// defaultTotalMemory is assumed when the machine's memory cannot be read, as
+// vm_memory_monitor assumes 1 GiB.
+const defaultTotalMemory = 1 << 30
+
+// MemoryStatus is the memory alarm's view of the broker.
+type MemoryStatus struct {
+	// Used is the broker's resident memory in bytes (RSS, as RabbitMQ's
+	// default rss strategy counts it).
+	Used uint64
+	// Total is the machine's memory in bytes (MemTotal).
+	Total uint64
+	// HighWatermark is the fraction of Total above which the alarm is on.
+	HighWatermark float64
+	// Limit is HighWatermark × Total in bytes.
+	Limit uint64
+	// Alarm tells whether the memory alarm is in effect.
+	Alarm bool
+}
+
+// memoryMonitor is RabbitMQ's vm_memory_monitor: every second it compares
+// the broker's memory use with the high watermark and raises or clears the
+// memory alarm (Server.SetBlocked). Its goroutine runs while the server
+// serves.
+type memoryMonitor struct {
+	s *Server
+
+	// checkMu serialises checks, so that alarm changes reach SetBlocked in
+	// the order they were decided. Taken before mu.
+	checkMu sync.Mutex
+
+	mu       sync.Mutex // leaf; guards the fields below
+	fraction float64
+	total    uint64
+	used     uint64
+	alarm    bool
+	started  bool
+	stopped  bool
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+func (m *memoryMonitor) init(s *Server) {
+	m.s = s
+	m.fraction = s.set.memWatermark
+	m.total = totalMemory()
+}
+
+// start runs the monitor's goroutine unless it runs or has been stopped.
+func (m *memoryMonitor) start() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.started || m.stopped {
+		return
+	}
+	m.started = true
+	m.stop, m.done = make(chan struct{}), make(chan struct{})
+	go m.run()
+}
+
+// shutdown stops the goroutine and waits for it. Safe to call more than once.
+func (m *memoryMonitor) shutdown() {
+	m.mu.Lock()
+	m.stopped = true
+	started := m.started
+	m.started = false
+	m.mu.Unlock()
+	if started {
+		close(m.stop)
+		<-m.done
+	}
+}
+
+func (m *memoryMonitor) run() {
+	defer close(m.done)
+	m.check()
+	t := time.NewTicker(memoryCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+			m.check()
+		}
+	}
+}
+
+// check measures and raises or clears the alarm when the limit calls for it
+// (vm_memory_monitor:internal_update/1: alarm when used > limit).
+func (m *memoryMonitor) check() {
+	m.checkMu.Lock()
+	defer m.checkMu.Unlock()
+	used := processMemory()
+	m.mu.Lock()
+	m.used = used
+	alarm := used > limitOf(m.fraction, m.total)
+	changed := alarm != m.alarm
+	m.alarm = alarm
+	m.mu.Unlock()
+	if changed {
+		m.s.SetBlocked(alarm)
+	}
+}
+
+// set changes the watermark and checks at once.
+func (m *memoryMonitor) set(fraction float64) error {
+	if math.IsNaN(fraction) || fraction < 0 || fraction > 1 {
+		return fmt.Errorf("memory high watermark %v: want a fraction between 0.0 and 1.0", fraction)
+	}
+	m.mu.Lock()
+	old := m.fraction
+	m.fraction = fraction
+	m.mu.Unlock()
+	if old != fraction {
+		m.s.set.log.Info(fmt.Sprintf("Memory high watermark set to %d MiB (%d bytes) of %d MiB (%d bytes) total",
+			limitOf(fraction, m.total)>>20, limitOf(fraction, m.total), m.total>>20, m.total))
+	}
+	m.check()
+	return nil
+}
+
+func (m *memoryMonitor) status() MemoryStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	used := m.used
+	if !m.started {
+		used = processMemory()
+	}
+	return MemoryStatus{Used: used, Total: m.total, HighWatermark: m.fraction, Limit: limitOf(m.fraction, m.total), Alarm: m.alarm}
+}
+
+func limitOf(fraction float64, total uint64) uint64 { return uint64(fraction * float64(total)) }
+
+// SetMemoryHighWatermark sets the memory high watermark to fraction (0 to 1)
+// of the machine's memory, as rabbitmqctl set_vm_memory_high_watermark does,
+// and raises or clears the memory alarm at once if the new limit calls for it.
+func (s *Server) SetMemoryHighWatermark(fraction float64) error { return s.msg.mem.set(fraction) }
+
+// Memory reports the broker's memory use against its high watermark.
+func (s *Server) Memory() MemoryStatus { return s.msg.mem.status() }
+
+// totalMemory is MemTotal from /proc/meminfo.
+func totalMemory() uint64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return defaultTotalMemory
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := bytes.Fields(sc.Bytes())
+		if len(f) >= 2 && string(f[0]) == "MemTotal:" {
+			if kb, err := strconv.ParseUint(string(f[1]), 10, 64); err == nil && kb > 0 {
+				return kb << 10
+			}
+		}
+	}
+	return defaultTotalMemory
+}
+
+var errNoStatm = errors.New("no resident size in /proc/self/statm")
+
+// processMemory is the broker's resident set size, from /proc/self/statm;
+// where that is missing, the memory the Go runtime holds from the system.
+func processMemory() uint64 {
+	if rss, err := residentMemory(); err == nil {
+		return rss
+	}
+	sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 || sample[1].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return sample[0].Value.Uint64() - sample[1].Value.Uint64()
+}
+
+func residentMemory() (uint64, error) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, err
+	}
+	f := bytes.Fields(b)
+	if len(f) < 2 {
+		return 0, errNoStatm
+	}
+	pages, err := strconv.ParseUint(string(f[1]), 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	return pages * uint64(os.Getpagesize()), nil
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The management API answers on --mgmt-addr, over the running broker, and
+// --vm-memory-high-watermark sets the watermark it reports.
+func TestMgmtServed(t *testing.T) {
+	addr, mgmtAddr := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb bytes.Buffer
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		run(ctx, []string{"--addr", addr, "--mgmt-addr", mgmtAddr, "--vm-memory-high-watermark", "0.3", "--log-file", t.TempDir() + "/log"}, &out, &errb)
+	})
+	defer wg.Wait()
+	defer cancel()
+
+	get := func(path string, v any) {
+		t.Helper()
+		var resp *http.Response
+		var err error
+		for range 200 {
+			req, _ := http.NewRequest(http.MethodGet, "http://"+mgmtAddr+path, nil)
+			req.SetBasicAuth("guest", "guest")
+			if resp, err = http.DefaultClient.Do(req); err == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s", path, resp.Status)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ov struct {
+		ProductName string `json:"product_name"`
+		Listeners   []struct {
+			Protocol string `json:"protocol"`
+			Port     int    `json:"port"`
+		} `json:"listeners"`
+	}
+	get("/api/overview", &ov)
+	if ov.ProductName != "beatmq" || len(ov.Listeners) != 2 {
+		t.Fatalf("overview %+v", ov)
+	}
+	var wm struct {
+		Fraction float64 `json:"fraction"`
+		Alarm    bool    `json:"alarm"`
+	}
+	get("/api/beatmq/vm_memory_high_watermark", &wm)
+	if wm.Fraction != 0.3 || wm.Alarm {
+		t.Fatalf("watermark %+v", wm)
+	}
+	var xs []struct {
+		Name string `json:"name"`
+	}
+	get("/api/exchanges", &xs)
+	var names []string
+	for _, x := range xs {
+		names = append(names, x.Name)
+	}
+	if got := strings.Join(names, ","); got != ",amq.direct,amq.fanout,amq.headers,amq.match,amq.topic" {
+		t.Fatalf("exchanges %q", got)
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
