@@ -123,9 +123,12 @@ func (c *conn) closeAllForSend() {
 // channelFrame handles a frame on channel ch.Channel != 0 of a running
 // connection (rabbit_reader:process_frame/3).
 func (c *conn) channelFrame(f frames.Frame) error {
-	ch := c.channels[f.Channel]
-	if ch == nil {
-		return c.newChannelFrame(f)
+	ch := c.lastCh
+	if ch == nil || ch.id != f.Channel {
+		if ch = c.channels[f.Channel]; ch == nil {
+			return c.newChannelFrame(f)
+		}
+		c.lastCh = ch
 	}
 	return c.channelResult(ch, ch.frame(f))
 }
@@ -239,6 +242,9 @@ func (ch *channel) closingFrame(f frames.Frame) error {
 
 func (c *conn) removeChannel(ch *channel) {
 	delete(c.channels, ch.id)
+	if c.lastCh == ch {
+		c.lastCh = nil
+	}
 	c.updateInfo(func(in *ConnInfo) { in.Channels = len(c.channels) })
 }
 

@@ -181,12 +181,14 @@ func (c *conn) tuneOk(to *amqp.ConnectionTuneOk) error {
 	})
 	c.setState(StateOpening)
 	if to.Heartbeat > 0 {
+		interval := c.unit(int(to.Heartbeat))
 		c.monitor = heartbeat.Start(heartbeat.Config{
-			Interval:      c.unit(int(to.Heartbeat)),
+			Interval:      interval,
 			Counters:      c.cc,
 			SendHeartbeat: c.out.w.WriteHeartbeat,
 			OnTimeout:     c.onHeartbeatTimeout,
 			OnSendError:   c.onHeartbeatSendError,
+			Coalesce:      heartbeat.CoalesceFor(interval),
 		})
 	}
 	return nil

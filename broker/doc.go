@@ -32,10 +32,18 @@
 //   - the reader goroutine (conn.serve): reads the socket through a
 //     frames.Reader, runs the state machine and owns every field of conn and
 //     channel not listed below: state, channels, content assembly, messaging
-//     state. All hooks in channel_messaging.go run on it.
+//     state. All hooks in channel_messaging.go run on it. It is one goroutine
+//     at a time rather than one for the connection's life: after the
+//     handshake, and at most every 5 s after other work, the reader about to
+//     wait for input hands the loop to a new goroutine and exits, so that an
+//     idle connection waits on a 2 KiB stack instead of the 8 KiB the
+//     handshake grew (conn.go, errFreshStack).
 //   - the heartbeat sender and receiver (heartbeat.Monitor), started at
-//     tune-ok when T > 0. The sender writes heartbeat frames straight to the
-//     connection's frames.Writer; the receiver calls conn.abort on a timeout.
+//     tune-ok when T > 0: timers whose checks run on short-lived goroutines,
+//     on a 4 ms grid shared by all connections (heartbeat.CoalesceFor) so
+//     that one wake-up serves many. The sender writes heartbeat frames
+//     straight to the connection's frames.Writer; the receiver calls
+//     conn.abort on a timeout.
 //
 // and, only while queued frames wait, a drainer goroutine (send.go).
 //

@@ -115,7 +115,7 @@ func checkBuffer(t *testing.T, r *Reader, frameMax uint32, maxTotal, delivered i
 	if frameMax != 0 && n > int(frameMax)+FrameSizeFudge {
 		t.Fatalf("buffer of %d octets at frame_max %d", n, frameMax)
 	}
-	if n > 2*max(readAheadSize, maxTotal) {
+	if n > max(2*max(readAheadSize, maxTotal), maxReadAhead) {
 		t.Fatalf("buffer of %d octets; the largest frame declared is %d", n, maxTotal)
 	}
 	if n > max(readAheadSize, 4*delivered) {

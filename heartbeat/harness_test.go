@@ -41,7 +41,8 @@ type pipeConn struct {
 // client send the 8 octets of a tune-ok (as a real peer has by the time the
 // monitor starts), and starts a Monitor with interval T. The connection and
 // the monitor are torn down when the test ends.
-func newPipeConn(t *testing.T, interval time.Duration) *pipeConn {
+// Options, if any, adjust the Monitor's Config before Start.
+func newPipeConn(t *testing.T, interval time.Duration, opts ...func(*Config)) *pipeConn {
 	t.Helper()
 	s, c := net.Pipe()
 	p := &pipeConn{t: t, server: NewCountingConn(s), client: c}
@@ -73,7 +74,7 @@ func newPipeConn(t *testing.T, interval time.Duration) *pipeConn {
 	}()
 	p.clientSend(dataFrame) // the tune-ok
 	p.start = time.Now()
-	p.mon = Start(Config{
+	cfg := Config{
 		Interval: interval,
 		Counters: p.server,
 		SendHeartbeat: func() error {
@@ -90,7 +91,11 @@ func newPipeConn(t *testing.T, interval time.Duration) *pipeConn {
 			p.sendErrs = append(p.sendErrs, err)
 			p.mu.Unlock()
 		},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	p.mon = Start(cfg)
 	t.Cleanup(p.close)
 	return p
 }

@@ -19,11 +19,14 @@ import (
 
 var benchConns = flag.Int("heartbeat.conns", 10000, "connections held by BenchmarkIdleConnections")
 
+var benchCoalesce = flag.Duration("heartbeat.coalesce", CoalesceFor(time.Second), "Config.Coalesce of BenchmarkIdleConnections' monitors (0: exact timing)")
+
 const benchPeerEnv = "BEATMQ_HEARTBEAT_BENCH_PEER" // "addr,n": run as the client side
 
 // BenchmarkIdleConnections measures what the heartbeat machinery of an idle
 // connection costs at T = 1 s, over real loopback TCP, for -heartbeat.conns
-// connections (10,000 by default).
+// connections (10,000 by default), with Config.Coalesce as the broker sets it
+// (-heartbeat.coalesce=0 for exact timing).
 //
 // The clients live in a child process (this test binary re-executed), so
 // their CPU and memory are not counted; each answers like an idle AMQP client,
@@ -129,6 +132,7 @@ func BenchmarkIdleConnections(b *testing.B) {
 			},
 			OnTimeout:   func() { mu.Lock(); nTimeouts++; mu.Unlock() },
 			OnSendError: func(error) { mu.Lock(); nSendErrs++; mu.Unlock() },
+			Coalesce:    *benchCoalesce,
 		})
 	}
 	time.Sleep(T) // past the first ticks of every monitor: steady state
