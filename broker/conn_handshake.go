@@ -189,6 +189,7 @@ func (c *conn) tuneOk(to *amqp.ConnectionTuneOk) error {
 			OnTimeout:     c.onHeartbeatTimeout,
 			OnSendError:   c.onHeartbeatSendError,
 			Coalesce:      heartbeat.CoalesceFor(interval),
+			Unread:        c.cc.Unread,
 		})
 	}
 	return nil

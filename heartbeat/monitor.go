@@ -51,14 +51,15 @@ type Config struct {
 	// the previous one.
 	//
 	// With Coalesce q, the first check of each loop (and the first receiver
-	// check after Resume) comes at the grid point at or before its exact time,
-	// up to q early; later checks come exactly one period after the previous
-	// one was due; after a check that ran more than q late (a SendHeartbeat
-	// blocked on a full socket, an overloaded machine), at the grid point at
-	// or after one period after its end, as RabbitMQ's timer restarts after
-	// the check. So a silent peer is still reported between 2T and 3T after
-	// its last octet (3T after tune-ok or Resume at the latest), unless checks
-	// run late, which delays RabbitMQ's too. q should divide Interval/2 (4 ms
+	// check after Resume) comes at the grid point at or after its exact time,
+	// up to q late, never early (RabbitMQ's own checks drift late by about a
+	// millisecond each); later checks come exactly one period after the
+	// previous one was due; after a check that ran more than q late (a
+	// SendHeartbeat blocked on a full socket, an overloaded machine), at the
+	// grid point at or after one period after its end, as RabbitMQ's timer
+	// restarts after the check. So a silent peer is still reported between 2T
+	// and 3T after its last octet, and 3T (plus less than q) after tune-ok or
+	// Resume, unless checks run late, which delays RabbitMQ's too. q should divide Interval/2 (4 ms
 	// divides every whole second) and is ignored when larger than Interval/8.
 	//
 	// Why: at N = 1,000 idle connections and T = 1 s, 3,000 checks a second
@@ -66,6 +67,15 @@ type Config struct {
 	// context switches as the largest CPU cost, more than the heartbeat
 	// writes themselves.
 	Coalesce time.Duration
+
+	// Unread, if set, reports whether octets from the peer have arrived but
+	// not been read yet (CountingConn.Unread asks the kernel). The receiver
+	// asks it only when it is about to report a timeout, and counts a yes as
+	// activity. A peer that is talking is then never closed because the
+	// broker's own reader fell behind (a long GC pause, a starved scheduler);
+	// RabbitMQ counts only what its driver has read and would close it. A
+	// silent peer has nothing unread, so its timing is RabbitMQ's exactly.
+	Unread func() bool
 }
 
 // Monitor runs the heartbeat sender and receiver of one connection, the two
@@ -172,10 +182,10 @@ func (m *Monitor) nextDue(due, now time.Time, period time.Duration) time.Time {
 	if off < 0 {
 		off += q
 	}
-	if due.IsZero() || off == 0 {
-		return t.Add(-off) // a first check: the grid point at or before
+	if off == 0 {
+		return t
 	}
-	return t.Add(q - off) // after a late check: never less than a period
+	return t.Add(q - off) // a first or late check: never less than a period
 }
 
 // Interval returns the heartbeat T the Monitor was started with.
@@ -299,6 +309,9 @@ func (m *Monitor) receiverCheck() {
 		m.recvLast, m.recvSame = cur, 0
 	case m.recvSame < 1:
 		m.recvSame++
+	case m.cfg.Unread != nil && m.cfg.Unread():
+		// Octets are waiting in the socket: the peer spoke, we did not read.
+		m.recvSame = 0
 	default:
 		// Second unchanged check: ReceiveFun, then the receiver stops.
 		claimed := m.claim(stateRecvFired)
