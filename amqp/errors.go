@@ -3,8 +3,9 @@ package amqp
 import (
 	"errors"
 	"fmt"
-	"github.com/beatmq/beatmq/frames"
 	"strconv"
+
+	"github.com/beatmq/beatmq/frames"
 )
 
 // Error is an AMQP exception: what a connection.close or channel.close reports.
