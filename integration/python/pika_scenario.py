@@ -9,7 +9,7 @@ import time
 
 import pika
 
-from scenario_common import emit, error_fields, now, parse_args, payload, stdin_says_stop
+from scenario_common import Client, emit, now, payload, stdin_says_stop
 
 CLIENT = "pika"
 
@@ -70,51 +70,8 @@ def pump_until(conn, deadline, stop_on_stdin):
             return
 
 
-def hold(args, res):
-    conn, hb, _ = connect(args)
-    res["heartbeat"] = hb
-    pump_until(conn, time.monotonic() + args.seconds, True)
-    res["alive"] = conn.is_open
-    conn.close()
-    res["closed"] = True
-
-
-def idle(args, res):
-    conn, hb, ch = connect(args)
-    res["heartbeat"] = hb
-    pump_until(conn, time.monotonic() + args.seconds, False)
-    # A round trip after the idle period proves both sides kept the connection.
-    ch.queue_declare(queue="", exclusive=True)
-    res["alive"] = conn.is_open
-    conn.close()
-    res["closed"] = True
-
-
-def dead(args, res):
-    conn, hb, _ = connect(args)
-    res["heartbeat"] = hb
-    try:
-        pump_until(conn, time.monotonic() + args.seconds, True)
-        res["alive"] = conn.is_open
-    except Exception as exc:  # the detection we are waiting for
-        res["t_detect"] = now()
-        res.update(error_fields(exc))
-        res["alive"] = False
-        return
-    conn.close()
-    res["closed"] = True
-
-
 def main():
-    args = parse_args(CLIENT)
-    res = {"event": "result", "client": CLIENT, "scenario": args.scenario, "closed": False}
-    try:
-        {"roundtrip": roundtrip, "hold": hold, "idle": idle, "dead": dead}[args.scenario](args, res)
-    except Exception as exc:
-        res["t_error"] = now()
-        res.update(error_fields(exc))
-    res["t_end"] = now()
-    emit(res)
+    Client(CLIENT, connect, roundtrip, pump_until, lambda conn: conn.is_open).main()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import time
 
 import amqp
 
-from scenario_common import emit, error_fields, now, parse_args, payload, stdin_says_stop
+from scenario_common import Client, emit, now, payload, stdin_says_stop
 
 CLIENT = "pyamqp"
 
@@ -77,54 +77,8 @@ def roundtrip(args, res):
     res["closed"] = True
 
 
-def hold(args, res):
-    conn, hb, _ = connect(args)
-    res["heartbeat"] = hb
-    pump_until(conn, time.monotonic() + args.seconds, True)
-    res["alive"] = conn.connected
-    conn.close()
-    res["closed"] = True
-
-
-def idle(args, res):
-    conn, hb, ch = connect(args)
-    res["heartbeat"] = hb
-    pump_until(conn, time.monotonic() + args.seconds, False)
-    ch.queue_declare(queue="", exclusive=True)
-    res["alive"] = conn.connected
-    conn.close()
-    res["closed"] = True
-
-
-def dead(args, res):
-    conn, hb, _ = connect(args)
-    res["heartbeat"] = hb
-    try:
-        pump_until(conn, time.monotonic() + args.seconds, True)
-        res["alive"] = conn.connected
-    except Exception as exc:
-        res["t_detect"] = now()
-        res.update(error_fields(exc))
-        res["alive"] = False
-        try:
-            conn.collect()
-        except Exception:
-            pass
-        return
-    conn.close()
-    res["closed"] = True
-
-
 def main():
-    args = parse_args(CLIENT)
-    res = {"event": "result", "client": CLIENT, "scenario": args.scenario, "closed": False}
-    try:
-        {"roundtrip": roundtrip, "hold": hold, "idle": idle, "dead": dead}[args.scenario](args, res)
-    except Exception as exc:
-        res["t_error"] = now()
-        res.update(error_fields(exc))
-    res["t_end"] = now()
-    emit(res)
+    Client(CLIENT, connect, roundtrip, pump_until, lambda conn: conn.connected, lambda conn: conn.collect()).main()
 
 
 if __name__ == "__main__":

@@ -56,3 +56,70 @@ def now():
 def error_fields(exc):
     """The fields describing an exception in a result line."""
     return {"error": str(exc) or repr(exc), "error_type": type(exc).__module__ + "." + type(exc).__name__}
+
+
+class Client:
+    """What a scenario needs of one client library.
+
+    connect(args) -> (conn, negotiated heartbeat, channel); roundtrip(args, res);
+    pump_until(conn, deadline, stop_on_stdin) runs the library's I/O loop;
+    is_alive(conn) says whether it still considers the connection open;
+    after_failure(conn) tidies up after the connection failed (may be None).
+    """
+
+    def __init__(self, name, connect, roundtrip, pump_until, is_alive, after_failure=None):
+        self.name = name
+        self.connect = connect
+        self.roundtrip = roundtrip
+        self.pump_until = pump_until
+        self.is_alive = is_alive
+        self.after_failure = after_failure
+
+    def hold(self, args, res):
+        conn, hb, _ = self.connect(args)
+        res["heartbeat"] = hb
+        self.pump_until(conn, time.monotonic() + args.seconds, True)
+        res["alive"] = self.is_alive(conn)
+        conn.close()
+        res["closed"] = True
+
+    def idle(self, args, res):
+        conn, hb, ch = self.connect(args)
+        res["heartbeat"] = hb
+        self.pump_until(conn, time.monotonic() + args.seconds, False)
+        # A round trip after the idle period proves both sides kept the connection.
+        ch.queue_declare(queue="", exclusive=True)
+        res["alive"] = self.is_alive(conn)
+        conn.close()
+        res["closed"] = True
+
+    def dead(self, args, res):
+        conn, hb, _ = self.connect(args)
+        res["heartbeat"] = hb
+        try:
+            self.pump_until(conn, time.monotonic() + args.seconds, True)
+            res["alive"] = self.is_alive(conn)
+        except Exception as exc:  # the detection we are waiting for
+            res["t_detect"] = now()
+            res.update(error_fields(exc))
+            res["alive"] = False
+            if self.after_failure is not None:
+                try:
+                    self.after_failure(conn)
+                except Exception:
+                    pass
+            return
+        conn.close()
+        res["closed"] = True
+
+    def main(self):
+        args = parse_args(self.name)
+        res = {"event": "result", "client": self.name, "scenario": args.scenario, "closed": False}
+        scenarios = {"roundtrip": self.roundtrip, "hold": self.hold, "idle": self.idle, "dead": self.dead}
+        try:
+            scenarios[args.scenario](args, res)
+        except Exception as exc:
+            res["t_error"] = now()
+            res.update(error_fields(exc))
+        res["t_end"] = now()
+        emit(res)
