@@ -52,15 +52,7 @@ func TestBrokerSilent(t *testing.T) {
 			var detail string
 			cell(t, colBrokerQuiet, c.Name, &detail)
 			name := "interop-broker-silent-" + c.Name
-			r := newRelay(t, b.Addr(), 90*time.Second)
-			s := run(t, c, scenarioArgs{Scenario: "dead", Port: r.Port(), Heartbeat: brokerQuietHeartbeat, Name: name, Seconds: 40}, 90*time.Second)
-			open, err := s.WaitOpen(60 * time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if open.Heartbeat == nil || *open.Heartbeat != brokerQuietHeartbeat {
-				t.Fatalf("negotiated heartbeat %s, want %d", intp(open.Heartbeat), brokerQuietHeartbeat)
-			}
+			r, s := startDead(t, b, c, name, brokerQuietHeartbeat)
 			r.Drop(brokerToClient)
 			res, err := s.Result(60 * time.Second)
 			if err != nil {
@@ -210,15 +202,7 @@ func TestClientSilent(t *testing.T) {
 			var detail string
 			cell(t, colClientQuiet, c.Name, &detail)
 			name := "interop-client-silent-" + c.Name
-			r := newRelay(t, b.Addr(), 90*time.Second)
-			s := run(t, c, scenarioArgs{Scenario: "dead", Port: r.Port(), Heartbeat: clientQuietHeartbeat, Name: name, Seconds: 40}, 90*time.Second)
-			open, err := s.WaitOpen(60 * time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if open.Heartbeat == nil || *open.Heartbeat != clientQuietHeartbeat {
-				t.Fatalf("negotiated heartbeat %s, want %d", intp(open.Heartbeat), clientQuietHeartbeat)
-			}
+			r, s := startDead(t, b, c, name, clientQuietHeartbeat)
 			// Let the client send a heartbeat or two first, so the last octet the
 			// broker gets falls somewhere inside its check period, not at tune-ok.
 			time.Sleep(1300 * time.Millisecond)
@@ -260,4 +244,20 @@ func TestClientSilent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startDead runs client c's "dead" scenario through a fresh relay to b, asking
+// for heartbeat hb, and waits until the client reports that exact value.
+func startDead(t *testing.T, b target, c *client, name string, hb int) (*relay, *session) {
+	t.Helper()
+	r := newRelay(t, b.Addr(), 90*time.Second)
+	s := run(t, c, scenarioArgs{Scenario: "dead", Port: r.Port(), Heartbeat: hb, Name: name, Seconds: 40}, 90*time.Second)
+	open, err := s.WaitOpen(60 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if open.Heartbeat == nil || *open.Heartbeat != hb {
+		t.Fatalf("negotiated heartbeat %s, want %d", intp(open.Heartbeat), hb)
+	}
+	return r, s
 }
