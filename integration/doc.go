@@ -15,7 +15,9 @@
 // octet), 5 the broker's log lines against RabbitMQ 3.10.8's formats. The results
 // table is printed at the end of the run (results_test.go).
 //
-// Run it with `make integration` (beatmq) or `make interop-rabbitmq`. Environment:
+// The tests carry the integration build tag, so `go test ./...` skips them: run
+// them with `make integration` (beatmq) or `make interop-rabbitmq`, or
+// `go test -tags integration ./integration/` after `make build`. Environment:
 //
 //	BEATMQ_TARGET           beatmq (default) or rabbitmq
 //	BEATMQ_BIN              the beatmq binary (default ../bin/beatmq)

@@ -1,3 +1,5 @@
+//go:build integration
+
 package integration
 
 // negotiationAsks are the heartbeats (seconds) each client asks for in scenario 2.
