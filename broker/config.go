@@ -1,10 +1,11 @@
 package broker
 
 import (
+	"github.com/beatmq/beatmq/broker/internal/engine"
+
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"os"
 	"time"
@@ -78,13 +79,6 @@ type Config struct {
 	// VHosts lists the virtual hosts connection.open accepts. nil means ["/"].
 	VHosts []string
 
-	// MemoryHighWatermark is the fraction of the machine's memory (MemTotal)
-	// above which the memory alarm blocks publishers, as RabbitMQ's
-	// vm_memory_high_watermark. 0 means DefaultMemoryHighWatermark (0.4); a
-	// negative value asks for 0 (every publisher blocked). At most 1.
-	// Server.SetMemoryHighWatermark changes it at run time.
-	MemoryHighWatermark float64
-
 	// Product is the product name advertised in connection.start's server
 	// properties. "" means "beatmq". Some client test suites assert certain
 	// behaviours only when it is "RabbitMQ"; setting it so lets them check
@@ -115,8 +109,6 @@ func DefaultConfig() Config {
 		Users:            []User{{Name: "guest", Password: "guest"}},
 		LoopbackUsers:    []string{"guest"},
 		VHosts:           []string{"/"},
-
-		MemoryHighWatermark: DefaultMemoryHighWatermark,
 	}
 }
 
@@ -148,9 +140,6 @@ func (c *Config) Validate() error {
 	if c.HeartbeatUnit < 0 {
 		errs = append(errs, fmt.Errorf("HeartbeatUnit %v: must not be negative", c.HeartbeatUnit))
 	}
-	if math.IsNaN(c.MemoryHighWatermark) || c.MemoryHighWatermark > 1 {
-		errs = append(errs, fmt.Errorf("MemoryHighWatermark %v: must be a fraction between 0 and 1", c.MemoryHighWatermark))
-	}
 	seen := map[string]bool{}
 	for _, u := range c.Users {
 		if u.Name == "" {
@@ -169,44 +158,35 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// settings is a Config with every default applied, in wire units.
+// settings is a Config with every default applied, in wire units: what
+// connections read (conn) and what the Server itself uses.
 type settings struct {
-	heartbeat        uint16
-	frameMax         uint32
-	channelMax       uint16
-	handshakeTimeout time.Duration // 0: none
-	unit             time.Duration
-	maxMessageSize   int64 // 0: none
-	users            map[string]string
-	loopback         map[string]bool
-	vhosts           map[string]bool
-	clusterName      string
-	product          string
-	memWatermark     float64
-	log              *slog.Logger
+	conn        engine.Settings
+	heartbeat   uint16
+	frameMax    uint32
+	channelMax  uint16
+	vhosts      map[string]bool
+	clusterName string
+	product     string
+	log         *slog.Logger
 }
 
 func (c *Config) settings() settings {
 	s := settings{
-		heartbeat:        DefaultHeartbeat,
-		frameMax:         DefaultFrameMax,
-		channelMax:       DefaultChannelMax,
-		handshakeTimeout: DefaultHandshakeTimeout,
-		unit:             time.Second,
-		maxMessageSize:   DefaultMaxMessageSize,
-		users:            map[string]string{},
-		loopback:         map[string]bool{},
-		vhosts:           map[string]bool{},
-		clusterName:      c.ClusterName,
-		product:          c.Product,
-		memWatermark:     DefaultMemoryHighWatermark,
-		log:              c.Logger,
-	}
-	switch {
-	case c.MemoryHighWatermark > 0:
-		s.memWatermark = c.MemoryHighWatermark
-	case c.MemoryHighWatermark < 0:
-		s.memWatermark = 0
+		heartbeat:   DefaultHeartbeat,
+		frameMax:    DefaultFrameMax,
+		channelMax:  DefaultChannelMax,
+		vhosts:      map[string]bool{},
+		clusterName: c.ClusterName,
+		product:     c.Product,
+		log:         c.Logger,
+		conn: engine.Settings{
+			HandshakeTimeout: DefaultHandshakeTimeout,
+			Unit:             time.Second,
+			MaxMessageSize:   DefaultMaxMessageSize,
+			Users:            map[string]string{},
+			Loopback:         map[string]bool{},
+		},
 	}
 	switch {
 	case c.Heartbeat > 0:
@@ -228,30 +208,30 @@ func (c *Config) settings() settings {
 	}
 	switch {
 	case c.HandshakeTimeout > 0:
-		s.handshakeTimeout = c.HandshakeTimeout
+		s.conn.HandshakeTimeout = c.HandshakeTimeout
 	case c.HandshakeTimeout < 0:
-		s.handshakeTimeout = 0
+		s.conn.HandshakeTimeout = 0
 	}
 	if c.HeartbeatUnit > 0 {
-		s.unit = c.HeartbeatUnit
+		s.conn.Unit = c.HeartbeatUnit
 	}
 	switch {
 	case c.MaxMessageSize > 0:
-		s.maxMessageSize = c.MaxMessageSize
+		s.conn.MaxMessageSize = c.MaxMessageSize
 	case c.MaxMessageSize < 0:
-		s.maxMessageSize = 0
+		s.conn.MaxMessageSize = 0
 	}
 	if c.Users == nil {
-		s.users["guest"] = "guest"
+		s.conn.Users["guest"] = "guest"
 	}
 	for _, u := range c.Users {
-		s.users[u.Name] = u.Password
+		s.conn.Users[u.Name] = u.Password
 	}
 	if c.LoopbackUsers == nil {
-		s.loopback["guest"] = true
+		s.conn.Loopback["guest"] = true
 	}
 	for _, u := range c.LoopbackUsers {
-		s.loopback[u] = true
+		s.conn.Loopback[u] = true
 	}
 	if c.VHosts == nil {
 		s.vhosts["/"] = true
@@ -272,5 +252,8 @@ func (c *Config) settings() settings {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.conn.Heartbeat, s.conn.FrameMax, s.conn.ChannelMax = s.heartbeat, s.frameMax, s.channelMax
+	s.conn.ServerProperties = engine.ServerProperties(s.clusterName, s.product)
+	s.conn.Log = s.log
 	return s
 }

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"net"
 	"testing"
 	"time"
 )
@@ -14,14 +13,14 @@ func TestConfigDefaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := c.settings()
-		if s.heartbeat != 60 || s.frameMax != 131072 || s.channelMax != 2047 || s.handshakeTimeout != 10*time.Second ||
-			s.unit != time.Second || s.users["guest"] != "guest" || !s.loopback["guest"] || !s.vhosts["/"] {
+		if s.heartbeat != 60 || s.frameMax != 131072 || s.channelMax != 2047 || s.conn.HandshakeTimeout != 10*time.Second ||
+			s.conn.Unit != time.Second || s.conn.Users["guest"] != "guest" || !s.conn.Loopback["guest"] || !s.vhosts["/"] {
 			t.Fatalf("settings %+v", s)
 		}
 	}
 	none := Config{Heartbeat: -1, FrameMax: -1, ChannelMax: -1, HandshakeTimeout: -1, LoopbackUsers: []string{}}
 	s := none.settings()
-	if s.heartbeat != 0 || s.frameMax != 0 || s.channelMax != 0 || s.handshakeTimeout != 0 || len(s.loopback) != 0 {
+	if s.heartbeat != 0 || s.frameMax != 0 || s.channelMax != 0 || s.conn.HandshakeTimeout != 0 || len(s.conn.Loopback) != 0 {
 		t.Fatalf("settings %+v", s)
 	}
 }
@@ -36,97 +35,6 @@ func TestConfigValidate(t *testing.T) {
 		}
 		if _, err := New(c); err == nil {
 			t.Errorf("New(%+v) accepted", c)
-		}
-	}
-}
-
-func TestParsePlain(t *testing.T) {
-	for _, tc := range []struct {
-		in         string
-		user, pass string
-		ok         bool
-	}{
-		{"\x00guest\x00guest", "guest", "guest", true},
-		{"\x00guest\x00", "guest", "", true},
-		{"authz\x00guest\x00guest", "", "", false},
-		{"\x00guest", "", "", false},
-		{"\x00a\x00b\x00c", "", "", false},
-		{"", "", "", false},
-	} {
-		u, p, ok := parsePlain([]byte(tc.in))
-		if ok != tc.ok || u != tc.user || p != tc.pass {
-			t.Errorf("%q: %q %q %v", tc.in, u, p, ok)
-		}
-	}
-}
-
-func TestParseAMQPlain(t *testing.T) {
-	resp := []byte("\x05LOGINS\x00\x00\x00\x05guest\x08PASSWORDS\x00\x00\x00\x06secret")
-	if u, p, ok := parseAMQPlain(resp); !ok || u != "guest" || p != "secret" {
-		t.Fatalf("%q %q %v", u, p, ok)
-	}
-	for _, bad := range []string{"\x05LOGINS\x00\x00\x00\x05guest", "\x05LOGINS\x00\x00\x00\x09guest", "\x05LOGINI\x00\x00\x00\x01", "\x05LOG"} {
-		if _, _, ok := parseAMQPlain([]byte(bad)); ok {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
-func TestAuthenticate(t *testing.T) {
-	s, err := New(Config{Users: []User{{Name: "guest", Password: "guest"}, {Name: "app", Password: "pw"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
-	remote := &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1}
-	cases := []struct {
-		mech, resp string
-		peer       net.Addr
-		refused    bool
-		syntax     bool
-		msg        string
-	}{
-		{"PLAIN", "\x00guest\x00guest", local, false, false, ""},
-		{"PLAIN", "\x00guest\x00guest", remote, true, false, "user 'guest' can only connect via localhost"},
-		{"PLAIN", "\x00app\x00pw", remote, false, false, ""},
-		{"PLAIN", "\x00app\x00bad", local, true, false, "user 'app' - invalid credentials"},
-		{"PLAIN", "\x00nobody\x00x", local, true, false, "user 'nobody' - invalid credentials"},
-		{"PLAIN", "garbage", local, false, true, `response <<"garbage">> invalid`},
-	}
-	for _, tc := range cases {
-		r := s.authenticate(tc.mech, []byte(tc.resp), tc.peer)
-		if r.refused != tc.refused || r.syntax != tc.syntax || r.msg != tc.msg {
-			t.Errorf("%q from %v: %+v", tc.resp, tc.peer, r)
-		}
-	}
-}
-
-func TestErlangTerms(t *testing.T) {
-	for got, want := range map[string]string{
-		erlBinary([]byte("HTTP/1.1")):    `<<"HTTP/1.1">>`,
-		erlBinary([]byte{22, 3, 1}):      `<<22,3,1>>`,
-		erlBinary(nil):                   `<<>>`,
-		erlAtom("connection.open"):       `'connection.open'`,
-		erlAtom("none"):                  `none`,
-		erlString(`a "b" \c`):            `"a \"b\" \\c"`,
-		methodAtom("connection.tune-ok"): `connection.tune_ok`,
-		inetError(nil):                   `closed`,
-	} {
-		if got != want {
-			t.Errorf("got %s, want %s", got, want)
-		}
-	}
-}
-
-func TestCloseReasonNames(t *testing.T) {
-	for r := ReasonNone; r <= ReasonHeartbeatSendError; r++ {
-		if r.String() == "unknown" || r.String() == "" {
-			t.Errorf("reason %d has no name", r)
-		}
-	}
-	for s := StatePreInit; s <= StateTerminated; s++ {
-		if s.String() == "unknown" {
-			t.Errorf("state %d has no name", s)
 		}
 	}
 }

@@ -1,12 +1,9 @@
-// Package broker is beatmq's AMQP 0-9-1 server: listeners, the connection
-// state machine, channels, and messaging: channel_messaging.go is the seam,
-// channel_exchange.go, channel_queue.go, channel_basic.go, channel_publish.go
-// and channel_confirm_tx.go map each method onto broker/vhost. It also holds
-// the memory alarm (memory_alarm.go) and the management API's view of the
-// server (mgmt_adapter.go, for broker/mgmt).
-// It behaves like RabbitMQ 3.10.8 on the wire and in its logs; the facts it
-// copies are in docs/rabbitmq-observed.md and docs/heartbeat-semantics.md, and
-// comments name the rabbit_reader.erl function each rule comes from.
+// Package broker is beatmq's AMQP 0-9-1 server: listeners, configuration,
+// shutdown, the resource-alarm switch, and read-only views of what it holds
+// (Connections, Queues, Exchanges, Bindings, VHosts) that the management
+// API, brokertest and operators use. It behaves like RabbitMQ 3.10.8 on the
+// wire and in its logs; the facts it copies are in the repository's
+// docs/rabbitmq-observed.md and docs/heartbeat-semantics.md.
 //
 //	srv, err := broker.New(broker.DefaultConfig())
 //	...
@@ -14,68 +11,16 @@
 //	...
 //	srv.Shutdown(ctx)
 //
+// Each accepted connection is run by the connection engine
+// (broker/internal/engine): protocol header, handshake, channels, close.
+// ServeConn serves one connection accepted elsewhere, any net.Conn, so that
+// tests can run a connection over net.Pipe under testing/synctest. The
+// messaging model lives in broker/vhost; admin sits on top and imports this
+// package, never the reverse: broker/mgmt (the HTTP management API) and
+// broker/alarm (the memory monitor that calls SetBlocked).
+//
 // For tests, broker/brokertest starts a Server on a random port.
 //
-// # Connection life
-//
-// A connection goes through the states of ConnState: pre_init (waiting for the
-// protocol header), starting (connection.start sent), tuning (tune sent),
-// opening (tune-ok received: heartbeats start here, not at open), running,
-// blocked (a resource alarm is on and the connection published), closed
-// (connection.close or close-ok sent, waiting for the peer: T seconds if
-// 0 < T < 30, else 30 s). Every end has a typed CloseReason.
-//
-// # Concurrency
-//
-// Per connection there are at most three goroutines when idle:
-//
-//   - the reader goroutine (conn.serve): reads the socket through a
-//     frames.Reader, runs the state machine and owns every field of conn and
-//     channel not listed below: state, channels, content assembly, messaging
-//     state. All hooks in channel_messaging.go run on it. It is one goroutine
-//     at a time rather than one for the connection's life: after the
-//     handshake, and at most every 5 s after other work, the reader about to
-//     wait for input hands the loop to a new goroutine and exits, so that an
-//     idle connection waits on a 2 KiB stack instead of the 8 KiB the
-//     handshake grew (conn.go, errFreshStack).
-//   - the heartbeat sender and receiver (heartbeat.Monitor), started at
-//     tune-ok when T > 0: timers whose checks run on short-lived goroutines,
-//     on a 4 ms grid shared by all connections (heartbeat.CoalesceFor) so
-//     that one wake-up serves many. The sender writes heartbeat frames
-//     straight to the connection's frames.Writer; the receiver calls
-//     conn.abort on a timeout.
-//
-// and, only while queued frames wait, a drainer goroutine (send.go).
-//
-// Every frame goes through the connection's one frames.Writer (safe for
-// concurrent use; each call's frames stay contiguous, so a heartbeat never
-// lands inside a message). Every frame but heartbeats also goes through the
-// connection's send queue, which keeps the frames of a channel in the order
-// they were sent: one goroutine at a time holds the right to write. The
-// reader goroutine writes its replies itself when the queue is idle (no
-// goroutine, no copy); goroutines that must not block (queues delivering
-// messages: channel.queueDeliver) append to the queue and, when nobody is
-// writing, start a drainer that writes until the queue is empty and exits.
-// An idle connection thus holds no writer goroutine and no buffer.
-//
-// Flushing (outbox): the last of the goroutines busy writing flushes. The
-// reader goroutine counts as busy from the moment a read returns data until
-// it is about to block again, and the drainer for one batch, so frames
-// produced together leave in one write(2) while a lone frame is never held.
-//
-// Other goroutines reach the reader goroutine only through conn.post (an
-// interrupt flag, then the read deadline moved to now so that a blocking read
-// returns, plus a wake-up channel for a reader that is waiting without
-// reading: blocked by the alarm, or in RabbitMQ's 3-second silent delay), and
-// through conn.abort (reset the socket: missed heartbeats, a failed heartbeat
-// write, the shutdown deadline), after which the reader's next read fails.
-//
-// Locks, in the order they may be taken:
-//
-//	Server.mu → conn.mu      (inspection, CloseConnection, SetBlocked)
-//
-// conn.mu (inspection snapshot, abort and close requests), sendQueue.mu and
-// the frames.Writer's mutex are leaves: nothing else is locked or called
-// while one is held. No lock is held while a messaging hook runs, and
-// messagingSent runs on the writer with no lock held.
+// Locks: Server.mu is taken before any connection's own lock (see
+// broker/internal/engine's doc) and never while a connection's hook runs.
 package broker

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/beatmq/beatmq/amqp"
+	"github.com/beatmq/beatmq/broker/internal/engine"
 	"github.com/beatmq/beatmq/broker/logfmt"
+	"github.com/beatmq/beatmq/broker/vhost"
 )
 
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or Close.
@@ -27,14 +29,13 @@ type Server struct {
 	cfg     Config
 	set     settings
 	started time.Time
-	props   amqp.Table
 	blocked atomic.Bool
-	msg     serverMessaging
+	vhosts  map[string]*vhost.VHost // fixed after New
 
 	// mu guards the fields below. Lock order: mu before any conn's mu.
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
+	conns     map[*engine.Conn]struct{}
 	closed    []ConnInfo // ring of the last closedKept ended connections
 	closedN   int        // total ended connections
 	addr      net.Addr
@@ -53,14 +54,11 @@ func New(cfg Config) (*Server, error) {
 		cfg:       cfg,
 		set:       cfg.settings(),
 		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*conn]struct{}),
+		conns:     make(map[*engine.Conn]struct{}),
 		ready:     make(chan struct{}),
 		started:   time.Now(),
 	}
-	s.props = s.serverProperties()
-	if err := s.initMessaging(); err != nil {
-		return nil, err
-	}
+	s.initMessaging()
 	return s, nil
 }
 
@@ -93,7 +91,6 @@ func (s *Server) Serve(l net.Listener) error {
 		return ErrServerClosed
 	}
 	s.listeners[l] = struct{}{}
-	s.msg.mem.start()
 	if s.addr == nil {
 		s.addr = l.Addr()
 	}
@@ -139,15 +136,47 @@ func (s *Server) Serve(l net.Listener) error {
 			_ = nc.Close()
 			return ErrServerClosed
 		}
-		c := newConn(s, nc)
-		s.conns[c] = struct{}{}
-		s.running.Add(1)
+		c := s.newConnLocked(nc)
 		s.mu.Unlock()
-		go func() {
-			defer s.running.Done()
-			c.serve()
-		}()
+		s.Go(c.Serve)
 	}
+}
+
+// newConnLocked registers a connection on nc. s.mu is held.
+func (s *Server) newConnLocked(nc net.Conn) *engine.Conn {
+	c := engine.New(host{s}, &s.set.conn, nc)
+	s.conns[c] = struct{}{}
+	return c
+}
+
+// ServeConn serves one connection that was accepted elsewhere, as
+// net/http's ServeConn does, and returns when it has ended. nc may be any
+// net.Conn: a net.Pipe end lets tests run a connection under
+// testing/synctest. After Shutdown or Close, nc is closed at once.
+func (s *Server) ServeConn(nc net.Conn) {
+	s.mu.Lock()
+	if s.down {
+		s.mu.Unlock()
+		_ = nc.Close()
+		return
+	}
+	c := s.newConnLocked(nc)
+	s.running.Add(1)
+	s.mu.Unlock()
+	func() {
+		defer s.running.Done()
+		c.Serve()
+	}()
+	<-c.Done()
+}
+
+// Go runs f on a new goroutine that Shutdown and Close wait for.
+func (s *Server) Go(f func()) {
+	s.running.Add(1)
+	go func() {
+		defer s.running.Done()
+		f()
+	}()
 }
 
 func (s *Server) isDown() bool {
@@ -194,7 +223,7 @@ func (s *Server) Addr() net.Addr {
 func (s *Server) Shutdown(ctx context.Context) error {
 	conns := s.beginShutdown()
 	for _, c := range conns {
-		c.requestClose(amqp.ConnectionForced, "CONNECTION_FORCED - broker shutdown", ReasonForced)
+		c.RequestClose(amqp.ConnectionForced, "CONNECTION_FORCED - broker shutdown", ReasonForced)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -225,7 +254,7 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func (s *Server) beginShutdown() []*conn {
+func (s *Server) beginShutdown() []*engine.Conn {
 	s.mu.Lock()
 	first := !s.down
 	s.down = true
@@ -235,7 +264,6 @@ func (s *Server) beginShutdown() []*conn {
 	}
 	conns := s.liveLocked()
 	s.mu.Unlock()
-	s.msg.mem.shutdown()
 	for _, l := range ls {
 		_ = l.Close()
 		s.set.log.Info("stopped TCP listener on "+l.Addr().String(), logfmt.KeyListener, l.Addr().String())
@@ -251,12 +279,12 @@ func (s *Server) abortAll() {
 	conns := s.liveLocked()
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.abort(ReasonForced, nil)
+		c.Abort(ReasonForced)
 	}
 }
 
-func (s *Server) liveLocked() []*conn {
-	conns := make([]*conn, 0, len(s.conns))
+func (s *Server) liveLocked() []*engine.Conn {
+	conns := make([]*engine.Conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
@@ -264,8 +292,8 @@ func (s *Server) liveLocked() []*conn {
 }
 
 // forget removes an ended connection, keeping its final snapshot.
-func (s *Server) forget(c *conn) {
-	info := c.snapshot()
+func (s *Server) forget(c *engine.Conn) {
+	info := c.Info()
 	s.mu.Lock()
 	delete(s.conns, c)
 	if len(s.closed) < closedKept {
@@ -284,7 +312,7 @@ func (s *Server) Connections() []ConnInfo {
 	s.mu.Unlock()
 	out := make([]ConnInfo, 0, len(conns))
 	for _, c := range conns {
-		out = append(out, c.snapshot())
+		out = append(out, c.Info())
 	}
 	sortInfos(out)
 	return out
@@ -312,12 +340,10 @@ func sortInfos(in []ConnInfo) {
 // found.
 func (s *Server) CloseConnection(name, reason string) bool {
 	s.mu.Lock()
-	var found *conn
+	var found *engine.Conn
 	for c := range s.conns {
-		c.mu.Lock()
-		match := (c.id == name || c.info.Name == name) && (c.info.State == StateRunning || c.info.State == StateBlocked)
-		c.mu.Unlock()
-		if match {
+		in := c.Info()
+		if (in.ID == name || in.Name == name) && (in.State == StateRunning || in.State == StateBlocked) {
 			found = c
 			break
 		}
@@ -326,9 +352,9 @@ func (s *Server) CloseConnection(name, reason string) bool {
 	if found == nil {
 		return false
 	}
-	found.requestClose(amqp.ConnectionForced, "CONNECTION_FORCED - "+reason, ReasonForced)
+	found.RequestClose(amqp.ConnectionForced, "CONNECTION_FORCED - "+reason, ReasonForced)
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-		if st := found.snapshot().State; st == StateClosed || st == StateTerminated {
+		if st := found.Info().State; st == StateClosed || st == StateTerminated {
 			break
 		}
 		time.Sleep(time.Millisecond)
@@ -358,12 +384,7 @@ func (s *Server) SetBlocked(on bool) {
 	conns := s.liveLocked()
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.mu.Lock()
-		blocked := c.info.Blocked
-		c.mu.Unlock()
-		if blocked {
-			c.post(intrAlarm)
-		}
+		c.AlarmCleared()
 	}
 }
 

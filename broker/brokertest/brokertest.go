@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/beatmq/beatmq/broker"
+	"github.com/beatmq/beatmq/broker/alarm"
 	"github.com/beatmq/beatmq/broker/logfmt"
 )
 
@@ -40,6 +41,7 @@ const StateTerminated = broker.StateTerminated
 // Broker is a running broker for tests.
 type Broker struct {
 	srv  *broker.Server
+	mem  *alarm.MemoryMonitor // nil unless WithMemoryMonitor
 	addr string
 	logs *LogBuffer
 	done chan error
@@ -55,6 +57,17 @@ type options struct {
 	logs     bool
 	logLevel slog.Level
 	tlog     testing.TB
+	memAlarm bool
+	memFrac  float64
+}
+
+// WithMemoryMonitor runs RabbitMQ's memory monitor (broker/alarm) with the
+// high watermark fraction (0 to 1 of the machine's memory), as a stand-alone
+// beatmq does; MemoryMonitor returns it. Without this option no process-wide
+// memory sampling runs, so one test's memory use never blocks another's
+// publishers.
+func WithMemoryMonitor(fraction float64) Option {
+	return func(o *options) { o.memAlarm, o.memFrac = true, fraction }
 }
 
 // WithConfig starts from cfg instead of broker.DefaultConfig(). Addr is always
@@ -154,6 +167,13 @@ func Start(opts ...Option) (*Broker, error) {
 		return nil, err
 	}
 	b.srv, b.addr = srv, l.Addr().String()
+	if o.memAlarm {
+		if b.mem, err = alarm.NewMemoryMonitor(srv, o.memFrac, o.cfg.Logger); err != nil {
+			_ = l.Close()
+			return nil, err
+		}
+		b.mem.Start()
+	}
 	go func() { b.done <- srv.Serve(l) }()
 	select {
 	case <-srv.Ready():
@@ -182,10 +202,17 @@ func (b *Broker) Close() {
 	b.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
+		if b.mem != nil {
+			b.mem.Stop()
+		}
 		_ = b.srv.Shutdown(ctx)
 		<-b.done
 	})
 }
+
+// MemoryMonitor returns the memory monitor of a broker started
+// WithMemoryMonitor, else nil.
+func (b *Broker) MemoryMonitor() *alarm.MemoryMonitor { return b.mem }
 
 // Server returns the broker itself.
 func (b *Broker) Server() *broker.Server { return b.srv }

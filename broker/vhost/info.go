@@ -8,6 +8,7 @@ import (
 
 // QueueInfo describes a queue as the management API lists it.
 type QueueInfo struct {
+	VHost      string // the virtual host's name
 	Name       string
 	Durable    bool
 	AutoDelete bool
@@ -24,6 +25,7 @@ type QueueInfo struct {
 
 // ExchangeInfo describes an exchange as the management API lists it.
 type ExchangeInfo struct {
+	VHost      string // the virtual host's name
 	Name       string
 	Type       string
 	Durable    bool
@@ -34,6 +36,7 @@ type ExchangeInfo struct {
 
 // BindingInfo describes a binding as the management API lists it.
 type BindingInfo struct {
+	VHost           string // the virtual host's name
 	Source          string
 	Destination     string
 	DestinationType string // "queue" or "exchange"
@@ -69,6 +72,7 @@ func (v *VHost) Queues() []QueueInfo {
 	out := make([]QueueInfo, len(qs))
 	for i, q := range qs {
 		out[i] = q.info()
+		out[i].VHost = v.name
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -82,7 +86,9 @@ func (v *VHost) Queue(name string) (QueueInfo, bool) {
 	if q == nil {
 		return QueueInfo{}, false
 	}
-	return q.info(), true
+	in := q.info()
+	in.VHost = v.name
+	return in, true
 }
 
 func (x *Exchange) info() ExchangeInfo {
@@ -95,7 +101,9 @@ func (v *VHost) Exchanges() []ExchangeInfo {
 	v.mu.RLock()
 	out := make([]ExchangeInfo, 0, len(v.exchanges))
 	for _, x := range v.exchanges {
-		out = append(out, x.info())
+		in := x.info()
+		in.VHost = v.name
+		out = append(out, in)
 	}
 	v.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -110,7 +118,9 @@ func (v *VHost) Exchange(name string) (ExchangeInfo, bool) {
 	if x == nil {
 		return ExchangeInfo{}, false
 	}
-	return x.info(), true
+	in := x.info()
+	in.VHost = v.name
+	return in, true
 }
 
 // Bindings lists the bindings as rabbit_binding:list/1 does: the implicit
@@ -120,12 +130,12 @@ func (v *VHost) Bindings() []BindingInfo {
 	v.mu.RLock()
 	var implicit, explicit []BindingInfo
 	for name := range v.queues {
-		implicit = append(implicit, BindingInfo{Destination: name, DestinationType: "queue", RoutingKey: name, Arguments: amqp.Table{}})
+		implicit = append(implicit, BindingInfo{VHost: v.name, Destination: name, DestinationType: "queue", RoutingKey: name, Arguments: amqp.Table{}})
 	}
 	for _, x := range v.exchanges {
 		for _, b := range x.bindings {
 			kind, dest := v.destName(b)
-			explicit = append(explicit, BindingInfo{Source: x.name, Destination: dest, DestinationType: kind, RoutingKey: b.key, Arguments: b.args})
+			explicit = append(explicit, BindingInfo{VHost: v.name, Source: x.name, Destination: dest, DestinationType: kind, RoutingKey: b.key, Arguments: b.args})
 		}
 	}
 	v.mu.RUnlock()

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/beatmq/beatmq/broker"
+	"github.com/beatmq/beatmq/broker/alarm"
 	"github.com/beatmq/beatmq/broker/logfmt"
 )
 
@@ -52,7 +53,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.DurationVar(&o.handshakeTimeout, "handshake-timeout", broker.DefaultHandshakeTimeout, "time from accept until connection.open must complete (0: none)")
 	fs.StringSliceVar(&o.users, "users", []string{"guest:guest"}, "comma-separated user:password list")
 	fs.StringSliceVar(&o.loopbackUsers, "loopback-users", []string{"guest"}, "comma-separated users allowed to connect from loopback addresses only (empty: none)")
-	fs.Float64Var(&o.memWatermark, "vm-memory-high-watermark", broker.DefaultMemoryHighWatermark, "fraction of the machine's memory above which publishers are blocked (0 to 1; settable at run time through the management API)")
+	fs.Float64Var(&o.memWatermark, "vm-memory-high-watermark", alarm.DefaultMemoryHighWatermark, "fraction of the machine's memory above which publishers are blocked (0 to 1; settable at run time through the management API)")
 	fs.StringVar(&o.product, "product", broker.Product, "product name advertised to clients in connection.start")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text (RabbitMQ's layout) or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "lowest level logged: debug, info, notice, warning or error")
@@ -111,11 +112,7 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 	if math.IsNaN(o.memWatermark) || o.memWatermark < 0 || o.memWatermark > 1 {
 		return cfg, fmt.Errorf("--vm-memory-high-watermark %v: want a fraction between 0.0 and 1.0", o.memWatermark)
 	}
-	cfg.MemoryHighWatermark = o.memWatermark
 	cfg.Product = o.product
-	if o.memWatermark == 0 {
-		cfg.MemoryHighWatermark = -1
-	}
 	cfg.Users = cfg.Users[:0]
 	for _, u := range o.users {
 		name, pass, ok := strings.Cut(u, ":")
@@ -202,6 +199,14 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 			return 1
 		}
 	}
+	mem, err := alarm.NewMemoryMonitor(srv, o.memWatermark, logger)
+	if err != nil {
+		_ = l.Close()
+		fmt.Fprintf(stderr, "beatmq: %v\n", err)
+		return 2
+	}
+	mem.Start()
+	defer mem.Stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	select {
@@ -212,7 +217,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	}
 	var hs *http.Server
 	if ml != nil {
-		hs = &http.Server{Handler: mgmtHandler(srv, ml.Addr(), logger), ReadHeaderTimeout: 10 * time.Second}
+		hs = &http.Server{Handler: mgmtHandler(srv, mem, ml.Addr(), logger), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = hs.Serve(ml) }()
 		logger.Info("Management plugin: HTTP (non-TLS) listener started on " + ml.Addr().String())
 	}
@@ -238,6 +243,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	if hs != nil {
 		_ = hs.Close()
 	}
+	mem.Stop()
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

@@ -11,7 +11,6 @@ import (
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
-	"github.com/beatmq/beatmq/broker"
 	"github.com/beatmq/beatmq/broker/brokertest"
 	"github.com/beatmq/beatmq/broker/mgmt"
 )
@@ -19,7 +18,7 @@ import (
 // mgmtServer serves the management API of b over HTTP for the test.
 func mgmtServer(t *testing.T, b *brokertest.Broker) *httptest.Server {
 	t.Helper()
-	hs := httptest.NewServer(mgmt.NewHandler(broker.NewMgmtAdapter(b.Server()), nil))
+	hs := httptest.NewServer(mgmt.NewHandler(mgmt.ServerBroker(b.Server(), b.MemoryMonitor()), nil))
 	t.Cleanup(hs.Close)
 	return hs
 }
@@ -118,7 +117,7 @@ func TestMgmtCloseConnection(t *testing.T) {
 // The memory alarm follows the watermark set at run time: a tiny fraction
 // blocks a publisher (connection.blocked), 0.4 unblocks it at once.
 func TestMemoryWatermark(t *testing.T) {
-	b := brokertest.Run(t)
+	b := brokertest.Run(t, brokertest.WithMemoryMonitor(0.4))
 	hs := mgmtServer(t, b)
 	c := dial(t, b, "publisher")
 	blocked := c.NotifyBlocked(make(chan amqp091.Blocking, 2))
@@ -139,7 +138,7 @@ func TestMemoryWatermark(t *testing.T) {
 		}
 	}
 	put("0.000001")
-	if m := b.Server().Memory(); !m.Alarm || !b.Server().Blocked() || m.HighWatermark != 0.000001 || m.Used == 0 || m.Total == 0 {
+	if m := b.MemoryMonitor().Status(); !m.Alarm || !b.Server().Blocked() || m.HighWatermark != 0.000001 || m.Used == 0 || m.Total == 0 {
 		t.Fatalf("after a tiny watermark: %+v, blocked %v", m, b.Server().Blocked())
 	}
 	publish(t, ch, "mem", []byte("held"))
@@ -152,7 +151,7 @@ func TestMemoryWatermark(t *testing.T) {
 		t.Fatal("no connection.blocked")
 	}
 	put("0.4")
-	if m := b.Server().Memory(); m.Alarm || b.Server().Blocked() {
+	if m := b.MemoryMonitor().Status(); m.Alarm || b.Server().Blocked() {
 		t.Fatalf("after 0.4: %+v", m)
 	}
 	select {

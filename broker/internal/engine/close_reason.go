@@ -1,4 +1,4 @@
-package broker
+package engine
 
 // CloseReason says why a connection ended. It is recorded once, by whichever
 // event ends the connection first, and stays readable after the close.

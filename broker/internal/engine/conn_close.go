@@ -1,4 +1,4 @@
-package broker
+package engine
 
 import (
 	"fmt"
@@ -39,7 +39,7 @@ func frameErrorToAMQP(fe *frames.Error) *amqp.Error {
 // connectionException is rabbit_reader:handle_exception/3 for an error that
 // closes the connection, raised on channel ch, in whatever state the
 // connection is.
-func (c *conn) connectionException(ch uint16, e *amqp.Error) error {
+func (c *Conn) connectionException(ch uint16, e *amqp.Error) error {
 	switch c.state {
 	case StateRunning, StateBlocked, StateClosing:
 		c.logHardError(ch, hardErrorText(e))
@@ -65,7 +65,7 @@ func hardErrorText(e *amqp.Error) string {
 }
 
 // logHardError is rabbit_reader:log_hard_error/3.
-func (c *conn) logHardError(ch uint16, text string) {
+func (c *Conn) logHardError(ch uint16, text string) {
 	vh := c.vhost
 	if vh == "" {
 		vh = "none"
@@ -77,7 +77,7 @@ func (c *conn) logHardError(ch uint16, text string) {
 // closeWith sends connection.close for e and waits for close-ok
 // (rabbit_reader:send_error_on_channel0_and_close/4): the channels are
 // terminated first, then the close goes out and the closing timer starts.
-func (c *conn) closeWith(e *amqp.Error, reason CloseReason) error {
+func (c *Conn) closeWith(e *amqp.Error, reason CloseReason) error {
 	c.enterClosed(reason, e.Code, e.Text)
 	return c.send0(e.ConnectionClose())
 }
@@ -85,7 +85,7 @@ func (c *conn) closeWith(e *amqp.Error, reason CloseReason) error {
 // enterClosed is rabbit_reader:close_connection/1: release every channel,
 // move to the closed state and arm the closing timer (T if 0 < T < 30, else
 // 30 s). Heartbeats keep flowing; missed ones no longer matter.
-func (c *conn) enterClosed(reason CloseReason, code uint16, text string) {
+func (c *Conn) enterClosed(reason CloseReason, code uint16, text string) {
 	c.closeAllForSend()
 	c.releaseAll() // RabbitMQ deletes exclusive queues here too (close_connection/1)
 	c.closedAs = reason
@@ -101,7 +101,7 @@ func (c *conn) enterClosed(reason CloseReason, code uint16, text string) {
 // clientClose answers the client's connection.close: channels are shut down,
 // close-ok goes out, and the broker waits for the client to close TCP (or the
 // closing timer), as RabbitMQ does.
-func (c *conn) clientClose(m *amqp.ConnectionClose) error {
+func (c *Conn) clientClose(m *amqp.ConnectionClose) error {
 	c.setState(StateClosing)
 	c.enterClosed(ReasonClientClose, m.ReplyCode, m.ReplyText)
 	return c.send0(&amqp.ConnectionCloseOk{})
@@ -110,7 +110,7 @@ func (c *conn) clientClose(m *amqp.ConnectionClose) error {
 // forceClose is rabbit_reader:terminate/2, for Shutdown and operators: an
 // open connection gets connection.close (320 CONNECTION_FORCED) and the
 // close handshake; any other is stopped at once.
-func (c *conn) forceClose(code uint16, text string, reason CloseReason) error {
+func (c *Conn) forceClose(code uint16, text string, reason CloseReason) error {
 	if c.state == StateRunning || c.state == StateBlocked {
 		e := &amqp.Error{Code: code, Text: text}
 		c.logHardError(0, hardErrorText(e))
@@ -127,14 +127,14 @@ func (c *conn) forceClose(code uint16, text string, reason CloseReason) error {
 
 // fatalFrameError is rabbit_reader:fatal_frame_error/5: the close goes out,
 // then 3 s of grace whatever the client does, then the socket is closed.
-func (c *conn) fatalFrameError() error {
+func (c *Conn) fatalFrameError() error {
 	c.sleep(c.silentCloseDelay())
 	return c.stop(ending{ReasonFrameError, slog.LevelError, fmt.Sprintf(
 		"closing AMQP connection %s (%s):\nfatal_frame_error", c.id, c.logName)})
 }
 
 // frameError answers an error reported by the frames.Reader (rabbitmq-observed.md §3).
-func (c *conn) frameError(f frames.Frame, fe *frames.Error) error {
+func (c *Conn) frameError(f frames.Frame, fe *frames.Error) error {
 	e := frameErrorToAMQP(fe)
 	switch c.state {
 	case StateClosed:

@@ -1,4 +1,4 @@
-package broker
+package engine
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ type authResult struct {
 
 // authenticate checks a start-ok response (rabbit_auth_mechanism_plain,
 // rabbit_auth_mechanism_amqplain, rabbit_auth_backend_internal).
-func (s *Server) authenticate(mechanism string, response []byte, peer net.Addr) authResult {
+func authenticate(set *Settings, mechanism string, response []byte, peer net.Addr) authResult {
 	var user, pass string
 	switch mechanism {
 	case "PLAIN":
@@ -40,12 +40,12 @@ func (s *Server) authenticate(mechanism string, response []byte, peer net.Addr) 
 		}
 		user, pass = u, p
 	}
-	want, known := s.set.users[user]
+	want, known := set.Users[user]
 	if !known || subtle.ConstantTimeCompare([]byte(want), []byte(pass)) != 1 {
 		return authResult{user: user, refused: true, msg: fmt.Sprintf("user '%s' - invalid credentials", user)}
 	}
 	// rabbit_access_control:check_user_loopback/2
-	if s.set.loopback[user] && !isLoopback(peer) {
+	if set.Loopback[user] && !isLoopback(peer) {
 		return authResult{user: user, refused: true, msg: fmt.Sprintf("user '%s' can only connect via localhost", user)}
 	}
 	return authResult{user: user}

@@ -1,4 +1,4 @@
-package broker
+package engine
 
 import (
 	"github.com/beatmq/beatmq/amqp"
@@ -14,13 +14,6 @@ import (
 // ch.sendMethod / ch.sendContent. Deliveries from other goroutines use
 // ch.queueDeliver / ch.queueContent / ch.queueMethod, which never block and
 // keep the channel's frame order; see send.go.
-
-// serverMessaging is the Server's messaging state: one vhost.VHost per
-// configured virtual host, and the memory alarm.
-type serverMessaging struct {
-	vhosts map[string]*vhost.VHost // fixed after initMessaging
-	mem    memoryMonitor
-}
 
 // connMessaging is a connection's messaging state. Reader goroutine only.
 type connMessaging struct {
@@ -47,33 +40,10 @@ type channelMessaging struct {
 	dirty        bool // listed in conn.msg.dirty
 }
 
-// unsentLimit is vhost.Options.UnsentLimit: a channel with this many
+// UnsentLimit is vhost.Options.UnsentLimit: a channel with this many
 // deliveries queued and not yet written gets no more until the writer
 // catches up, so a slow consumer socket holds back its own consumers only.
-const unsentLimit = 2048
-
-// initMessaging is called once by New.
-func (s *Server) initMessaging() error {
-	s.msg.vhosts = make(map[string]*vhost.VHost, len(s.set.vhosts))
-	for name := range s.set.vhosts {
-		s.msg.vhosts[name] = vhost.New(name, vhost.Options{Logger: s.set.log, UnsentLimit: unsentLimit})
-	}
-	s.msg.mem.init(s)
-	return nil
-}
-
-// closeMessaging runs once every connection has ended (Shutdown, Close):
-// the vhosts stop their timers and drop their queues.
-func (s *Server) closeMessaging() {
-	s.msg.mem.shutdown()
-	for _, v := range s.msg.vhosts {
-		v.Close()
-	}
-}
-
-// vhostExists decides connection.open: an unknown vhost gets 530 NOT_ALLOWED
-// "vhost x not found".
-func (s *Server) vhostExists(name string) bool { return s.msg.vhosts[name] != nil }
+const UnsentLimit = 2048
 
 // handleMessagingMethod handles a method of the exchange (40), queue (50),
 // basic (60, all but basic.publish), confirm (85) or tx (90) class that
@@ -135,7 +105,7 @@ func (ch *channel) messagingSent(n int) {
 // releaseMessaging, when the close handshake starts (either side's
 // connection.close, as RabbitMQ's close_connection/1) or, failing that, when
 // the socket is gone: delete the connection's exclusive queues.
-func (c *conn) releaseConnMessaging() {
+func (c *Conn) releaseConnMessaging() {
 	c.msg.dirty = nil
 	if c.msg.vc != nil {
 		c.msg.vc.Close()
@@ -147,7 +117,7 @@ func (ch *channel) session() *vhost.Session {
 	if ch.msg.sess == nil {
 		c := ch.c
 		if c.msg.vc == nil {
-			c.msg.vc = c.srv.msg.vhosts[c.vhost].Connect()
+			c.msg.vc = c.host.VHost(c.vhost).Connect()
 		}
 		ch.msg.sess = c.msg.vc.NewSession(sink{ch: ch, cancelNotify: c.clientCapability("consumer_cancel_notify")})
 	}
@@ -158,7 +128,7 @@ func (ch *channel) session() *vhost.Session {
 // has nothing more to read: the publisher confirms earned by the publishes
 // just handled, coalesced into one basic.ack per channel as RabbitMQ does.
 // Reader goroutine, holding the outbox.
-func (c *conn) flushMessaging() {
+func (c *Conn) flushMessaging() {
 	if len(c.msg.dirty) == 0 {
 		return
 	}

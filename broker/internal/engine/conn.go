@@ -1,4 +1,4 @@
-package broker
+package engine
 
 import (
 	"context"
@@ -22,10 +22,10 @@ import (
 // several servers share a log (tests).
 var connIDs atomic.Uint64
 
-// conn is one AMQP connection. See doc.go for which goroutine touches what.
-type conn struct {
-	srv      *Server
-	set      *settings
+// Conn is one AMQP connection. See doc.go for which goroutine touches what.
+type Conn struct {
+	host     Host
+	set      *Settings
 	id       string // "<0.N.0>", the id on every log line about this connection
 	nc       net.Conn
 	cc       *heartbeat.CountingConn
@@ -104,11 +104,11 @@ type ending struct {
 // errStop ends the reader goroutine; c.fin says how.
 var errStop = errors.New("beatmq: connection ended")
 
-func newConn(s *Server, nc net.Conn) *conn {
+func newConn(h Host, set *Settings, nc net.Conn) *Conn {
 	n := connIDs.Add(1)
-	c := &conn{
-		srv:      s,
-		set:      &s.set,
+	c := &Conn{
+		host:     h,
+		set:      set,
 		id:       "<0." + strconv.FormatUint(n, 10) + ".0>",
 		nc:       nc,
 		cc:       heartbeat.NewCountingConn(nc),
@@ -121,10 +121,10 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.logName = c.peer + " -> " + c.local
 	c.out.w = frames.NewWriter(c.cc)
 	c.rd = frames.NewReader(inbound{c})
-	c.log = s.set.log.With(logfmt.KeyConn, c.id, logfmt.KeyPeer, c.peer, logfmt.KeyLocal, c.local)
+	c.log = set.Log.With(logfmt.KeyConn, c.id, logfmt.KeyPeer, c.peer, logfmt.KeyLocal, c.local)
 	c.info = ConnInfo{ID: c.id, Name: c.logName, Peer: c.peer, Local: c.local, ConnectedAt: c.accepted, State: StatePreInit}
-	if s.set.handshakeTimeout > 0 {
-		c.handshakeEnd = c.accepted.Add(s.set.handshakeTimeout)
+	if set.HandshakeTimeout > 0 {
+		c.handshakeEnd = c.accepted.Add(set.HandshakeTimeout)
 	}
 	return c
 }
@@ -138,7 +138,7 @@ func addrString(a net.Addr) string {
 
 // serve runs the connection on its reader goroutine until it ends or hands
 // the read loop over to a fresh goroutine (see errFreshStack).
-func (c *conn) serve() {
+func (c *Conn) serve() {
 	c.holding = true // released (flushing) whenever the reader is about to block
 	c.out.hold()
 	c.setDeadline(c.handshakeEnd)
@@ -151,10 +151,9 @@ func (c *conn) serve() {
 
 // finish ends the reader goroutine: it either starts the next one
 // (errFreshStack) or tears the connection down.
-func (c *conn) finish(err error) {
+func (c *Conn) finish(err error) {
 	if errors.Is(err, errFreshStack) {
-		c.srv.running.Add(1) // before this goroutine's count is released
-		go c.resume()
+		c.host.Go(c.resume) // counted before this goroutine's count is released
 		return
 	}
 	if !errors.Is(err, errStop) {
@@ -165,8 +164,7 @@ func (c *conn) finish(err error) {
 }
 
 // resume continues the read loop on a new reader goroutine.
-func (c *conn) resume() {
-	defer c.srv.running.Done()
+func (c *Conn) resume() {
 	c.finish(c.run())
 }
 
@@ -192,7 +190,7 @@ const freshStackEvery = 5 * time.Second
 // handling frames other than heartbeats, should hand the read loop over: the
 // connection is running and the last hand-over is old enough. Reader
 // goroutine only.
-func (c *conn) wantFreshStack() bool {
+func (c *Conn) wantFreshStack() bool {
 	if c.state != StateRunning {
 		return false
 	}
@@ -205,7 +203,7 @@ func (c *conn) wantFreshStack() bool {
 }
 
 // run is the read loop: frame after frame.
-func (c *conn) run() error {
+func (c *Conn) run() error {
 	for {
 		if c.state == StateBlocked {
 			if err := c.waitBlocked(); err != nil {
@@ -246,7 +244,7 @@ func (c *conn) run() error {
 // it only when it has no complete frame buffered, that is just before the
 // reader goroutine would block, which is when the outbox hold is released
 // (flushing replies). It also turns read-deadline wake-ups into interrupts.
-type inbound struct{ c *conn }
+type inbound struct{ c *Conn }
 
 func (in inbound) Read(p []byte) (int, error) {
 	c := in.c
@@ -291,7 +289,7 @@ func isTimeout(err error) bool {
 }
 
 // setDeadline sets the read deadline in force. Reader goroutine only.
-func (c *conn) setDeadline(t time.Time) {
+func (c *Conn) setDeadline(t time.Time) {
 	c.deadline = t
 	_ = c.nc.SetReadDeadline(t)
 }
@@ -299,13 +297,13 @@ func (c *conn) setDeadline(t time.Time) {
 // post asks the reader goroutine to handle flag: it wakes it from a blocking
 // read (by moving the read deadline to now) or from a wait (c.wake). Any
 // goroutine.
-func (c *conn) post(flag uint32) {
+func (c *Conn) post(flag uint32) {
 	c.intr.Or(flag)
 	_ = c.nc.SetReadDeadline(time.Now())
 	c.wakeUp()
 }
 
-func (c *conn) wakeUp() {
+func (c *Conn) wakeUp() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -314,7 +312,7 @@ func (c *conn) wakeUp() {
 
 // handleInterrupts handles posted requests. Reader goroutine only; whatever
 // it writes is flushed before it returns (unless the reader holds the outbox).
-func (c *conn) handleInterrupts() error {
+func (c *Conn) handleInterrupts() error {
 	c.out.hold()
 	defer func() { _ = c.out.release() }()
 	for {
@@ -330,7 +328,7 @@ func (c *conn) handleInterrupts() error {
 				return err
 			}
 		}
-		if flags&intrAlarm != 0 && c.state == StateBlocked && !c.srv.blocked.Load() {
+		if flags&intrAlarm != 0 && c.state == StateBlocked && !c.host.Alarm() {
 			if err := c.unblock(); err != nil {
 				return err
 			}
@@ -343,7 +341,7 @@ func (c *conn) handleInterrupts() error {
 
 // sleep waits d without reading, as RabbitMQ's timer:sleep in the reader; an
 // abort or a forced close ends it early. Reader goroutine only.
-func (c *conn) sleep(d time.Duration) {
+func (c *Conn) sleep(d time.Duration) {
 	if c.holding {
 		c.flushMessaging()
 		c.holding = false
@@ -369,7 +367,7 @@ func (c *conn) sleep(d time.Duration) {
 // abort closes the socket from any goroutine (missed heartbeats, heartbeat
 // send failure, shutdown deadline): the reader goroutine's next read or write
 // fails and it finishes with reason r. The first abort wins.
-func (c *conn) abort(r CloseReason, err error) {
+func (c *Conn) abort(r CloseReason, err error) {
 	c.mu.Lock()
 	if c.aborted == ReasonNone {
 		c.aborted, c.abortErr = r, err
@@ -381,7 +379,7 @@ func (c *conn) abort(r CloseReason, err error) {
 
 // requestClose asks the connection to close with connection.close code/text
 // (320 CONNECTION_FORCED for shutdown and operators). Any goroutine.
-func (c *conn) requestClose(code uint16, text string, reason CloseReason) {
+func (c *Conn) requestClose(code uint16, text string, reason CloseReason) {
 	c.mu.Lock()
 	if c.reqReason == ReasonNone {
 		c.reqCode, c.reqText, c.reqReason = code, text, reason
@@ -394,7 +392,7 @@ func (c *conn) requestClose(code uint16, text string, reason CloseReason) {
 // {heartbeat_timeout, T} unless the connection is already closed
 // (rabbit_reader:handle_other/2), then fast-closes the socket: RST, no
 // connection.close (heartbeat-semantics.md §b.1).
-func (c *conn) onHeartbeatTimeout() {
+func (c *Conn) onHeartbeatTimeout() {
 	c.mu.Lock()
 	ignore := c.ignoreHBOut
 	if !ignore {
@@ -409,13 +407,13 @@ func (c *conn) onHeartbeatTimeout() {
 // onHeartbeatSendError is the Monitor's OnSendError: RabbitMQ stops the
 // connection with {inet_error, Reason}; this is how a dead peer is noticed
 // while the connection is blocked and not reading (rabbitmq-server#384).
-func (c *conn) onHeartbeatSendError(err error) {
+func (c *Conn) onHeartbeatSendError(err error) {
 	c.abort(ReasonHeartbeatSendError, err)
 }
 
 // stop records how the connection ends (the first call wins) and returns
 // errStop.
-func (c *conn) stop(e ending) error {
+func (c *Conn) stop(e ending) error {
 	if c.fin.reason == ReasonNone {
 		c.fin = e
 	}
@@ -423,7 +421,7 @@ func (c *conn) stop(e ending) error {
 }
 
 // setState changes the state and mirrors it for inspection. Reader goroutine only.
-func (c *conn) setState(s ConnState) {
+func (c *Conn) setState(s ConnState) {
 	c.state = s
 	c.mu.Lock()
 	c.info.State = s
@@ -436,7 +434,7 @@ func (c *conn) setState(s ConnState) {
 // teardown runs once on the reader goroutine after the loop ended: log the
 // end, close the socket (RST, as RabbitMQ's fast_close with linger 0), stop
 // the heartbeat goroutines, release every channel and leave the server.
-func (c *conn) teardown() {
+func (c *Conn) teardown() {
 	if c.holding {
 		c.holding = false
 		_ = c.out.release()
@@ -459,12 +457,12 @@ func (c *conn) teardown() {
 	c.info.RecvOctets = c.cc.Received()
 	c.info.SendOctets = c.cc.Sent()
 	c.mu.Unlock()
-	c.srv.forget(c)
+	c.host.Ended(c)
 }
 
 // releaseAll releases every channel, then the connection's messaging state
 // (exclusive queues), once. Reader goroutine.
-func (c *conn) releaseAll() {
+func (c *Conn) releaseAll() {
 	c.lastCh = nil
 	for id, ch := range c.channels {
 		delete(c.channels, id)
@@ -477,7 +475,7 @@ func (c *conn) releaseAll() {
 }
 
 // endAttrs are the structured fields of the record that ends a connection.
-func (c *conn) endAttrs() []any {
+func (c *Conn) endAttrs() []any {
 	a := []any{logfmt.KeyReason, c.fin.reason.String()}
 	if c.clientName != "" {
 		a = append(a, logfmt.KeyName, c.clientName)
@@ -495,11 +493,11 @@ func (c *conn) endAttrs() []any {
 }
 
 // unit converts protocol seconds into real time (Config.HeartbeatUnit).
-func (c *conn) unit(sec int) time.Duration { return time.Duration(sec) * c.set.unit }
+func (c *Conn) unit(sec int) time.Duration { return time.Duration(sec) * c.set.Unit }
 
 // closingTimeout is how long RabbitMQ waits in the closed state
 // (rabbit_reader:close_connection/1): timeout_sec if 0 < T < 30, else 30 s.
-func (c *conn) closingTimeout() time.Duration {
+func (c *Conn) closingTimeout() time.Duration {
 	if t := int(c.timeoutSec); t > 0 && t < 30 {
 		return c.unit(t)
 	}
@@ -507,10 +505,10 @@ func (c *conn) closingTimeout() time.Duration {
 }
 
 // silentCloseDelay is RabbitMQ's ?SILENT_CLOSE_DELAY, 3 s.
-func (c *conn) silentCloseDelay() time.Duration { return c.unit(3) }
+func (c *Conn) silentCloseDelay() time.Duration { return c.unit(3) }
 
 // classifyReadError turns the error that ended the read loop into an ending.
-func (c *conn) classifyReadError(err error) ending {
+func (c *Conn) classifyReadError(err error) ending {
 	c.mu.Lock()
 	aborted, abortErr, hb := c.aborted, c.abortErr, c.hbTimedOut
 	c.mu.Unlock()
@@ -551,7 +549,7 @@ func (c *conn) classifyReadError(err error) ending {
 
 // closedEnding is the info line RabbitMQ writes when the reader returns
 // normally: after a close handshake, whoever started it.
-func (c *conn) closedEnding(r CloseReason) ending {
+func (c *Conn) closedEnding(r CloseReason) ending {
 	if c.user == "" {
 		return ending{r, slog.LevelInfo, fmt.Sprintf("closing AMQP connection %s (%s)", c.id, c.logName)}
 	}
@@ -560,7 +558,7 @@ func (c *conn) closedEnding(r CloseReason) ending {
 
 // nameWithUser is "NAME, vhost: 'V', user: 'U'" once authenticated (vhost
 // 'none' before open), else NAME.
-func (c *conn) nameWithUser() string {
+func (c *Conn) nameWithUser() string {
 	if c.user == "" {
 		return c.logName
 	}
@@ -571,16 +569,16 @@ func (c *conn) nameWithUser() string {
 	return fmt.Sprintf("%s, vhost: '%s', user: '%s'", c.logName, vh, c.user)
 }
 
-func (c *conn) logAccepting(level slog.Level) {
+func (c *Conn) logAccepting(level slog.Level) {
 	c.log.Log(context.Background(), level, fmt.Sprintf("accepting AMQP connection %s (%s)", c.id, c.logName))
 }
 
 // clientCapability reports whether the client advertised capability name
 // (consumer_cancel_notify, connection.blocked...) in start-ok. Reader goroutine.
-func (c *conn) clientCapability(name string) bool { return boolField(c.clientCaps, name) }
+func (c *Conn) clientCapability(name string) bool { return boolField(c.clientCaps, name) }
 
 // snapshot returns the inspection view. Any goroutine.
-func (c *conn) snapshot() ConnInfo {
+func (c *Conn) snapshot() ConnInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	in := c.info
@@ -592,7 +590,7 @@ func (c *conn) snapshot() ConnInfo {
 }
 
 // updateInfo applies f to the inspection snapshot under c.mu.
-func (c *conn) updateInfo(f func(*ConnInfo)) {
+func (c *Conn) updateInfo(f func(*ConnInfo)) {
 	c.mu.Lock()
 	f(&c.info)
 	c.mu.Unlock()

@@ -1,4 +1,4 @@
-package broker
+package engine
 
 import (
 	"errors"
@@ -88,7 +88,7 @@ const (
 
 // send writes it in order, directly when nobody else is writing (the caller
 // may then block on the socket), else behind what is queued.
-func (c *conn) send(it sendItem) error {
+func (c *Conn) send(it sendItem) error {
 	q := &c.sq
 	q.mu.Lock()
 	switch {
@@ -113,7 +113,7 @@ func (c *conn) send(it sendItem) error {
 
 // enqueue appends it without ever blocking on the socket, starting a drainer
 // if nobody is writing.
-func (c *conn) enqueue(it sendItem) {
+func (c *Conn) enqueue(it sendItem) {
 	q := &c.sq
 	q.mu.Lock()
 	if q.closed {
@@ -133,7 +133,7 @@ func (c *conn) enqueue(it sendItem) {
 
 // handOver gives up the right to write after a direct write: if items were
 // queued meanwhile, a drainer takes over.
-func (c *conn) handOver() {
+func (c *Conn) handOver() {
 	q := &c.sq
 	q.mu.Lock()
 	if len(q.items) == 0 || q.closed {
@@ -148,7 +148,7 @@ func (c *conn) handOver() {
 
 // drain writes queued items batch by batch until the queue is empty. It runs
 // on its own goroutine and holds the right to write.
-func (c *conn) drain() {
+func (c *Conn) drain() {
 	q := &c.sq
 	defer q.wg.Done()
 	for {
@@ -227,7 +227,7 @@ func reuseBuf(s []sendItem) []sendItem {
 // closeSendQueue drops whatever is queued and refuses new items, then waits
 // for a running drainer. Reader goroutine, at teardown, after the socket is
 // closed (so a blocked write fails at once).
-func (c *conn) closeSendQueue() {
+func (c *Conn) closeSendQueue() {
 	q := &c.sq
 	q.mu.Lock()
 	q.closed = true
@@ -244,7 +244,7 @@ func (c *conn) closeSendQueue() {
 
 // writeItem puts one queued item on the frames.Writer; the caller holds the
 // right to write and the outbox.
-func (c *conn) writeItem(it *sendItem) error {
+func (c *Conn) writeItem(it *sendItem) error {
 	m := it.m
 	if it.kind == sendDeliver {
 		m = &it.deliver
@@ -254,7 +254,7 @@ func (c *conn) writeItem(it *sendItem) error {
 
 // write puts one frame or message on the frames.Writer, unless the channel
 // has stopped sending.
-func (c *conn) write(ch *channel, kind sendKind, m amqp.Method, props, body []byte) error {
+func (c *Conn) write(ch *channel, kind sendKind, m amqp.Method, props, body []byte) error {
 	var id uint16
 	var frameMax uint32
 	if ch != nil {

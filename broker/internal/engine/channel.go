@@ -1,4 +1,4 @@
-package broker
+package engine
 
 import (
 	"errors"
@@ -17,7 +17,7 @@ import (
 // through the connection's ordered send queue (send.go), which drops a
 // channel's frames once its channel.close or close-ok has been written.
 type channel struct {
-	c        *conn
+	c        *Conn
 	id       uint16
 	frameMax uint32 // the connection's, fixed at tune-ok
 
@@ -114,7 +114,7 @@ func (ch *channel) release() {
 
 // closeAllForSend stops every channel from sending: the connection is about
 // to send connection.close or is gone. Reader goroutine.
-func (c *conn) closeAllForSend() {
+func (c *Conn) closeAllForSend() {
 	for _, ch := range c.channels {
 		ch.sendClosed.Store(true)
 	}
@@ -122,7 +122,7 @@ func (c *conn) closeAllForSend() {
 
 // channelFrame handles a frame on channel ch.Channel != 0 of a running
 // connection (rabbit_reader:process_frame/3).
-func (c *conn) channelFrame(f frames.Frame) error {
+func (c *Conn) channelFrame(f frames.Frame) error {
 	ch := c.lastCh
 	if ch == nil || ch.id != f.Channel {
 		if ch = c.channels[f.Channel]; ch == nil {
@@ -136,7 +136,7 @@ func (c *conn) channelFrame(f frames.Frame) error {
 // newChannelFrame handles a frame on a channel that is not open: RabbitMQ
 // starts a channel process for any frame (create_channel/2, counting against
 // channel_max), and that process accepts only channel.open.
-func (c *conn) newChannelFrame(f frames.Frame) error {
+func (c *Conn) newChannelFrame(f frames.Frame) error {
 	if c.channelMax != 0 && len(c.channels) >= int(c.channelMax) {
 		return c.connectionException(f.Channel, amqp.Errorf(amqp.NotAllowed, nil,
 			"number of channels opened (%d) has reached the negotiated channel_max (%d)", len(c.channels), c.channelMax))
@@ -163,7 +163,7 @@ func (c *conn) newChannelFrame(f frames.Frame) error {
 
 // channelResult turns what a channel handler returned into the connection's
 // next step: soft errors close the channel, hard ones the connection.
-func (c *conn) channelResult(ch *channel, err error) error {
+func (c *Conn) channelResult(ch *channel, err error) error {
 	if err == nil || errors.Is(err, errStop) {
 		return err
 	}
@@ -240,7 +240,7 @@ func (ch *channel) closingFrame(f frames.Frame) error {
 	return nil
 }
 
-func (c *conn) removeChannel(ch *channel) {
+func (c *Conn) removeChannel(ch *channel) {
 	delete(c.channels, ch.id)
 	if c.lastCh == ch {
 		c.lastCh = nil
@@ -297,7 +297,7 @@ func (ch *channel) contentHeader(f frames.Frame) error {
 		return amqp.Errorf(amqp.UnexpectedFrame, ch.method,
 			"expected content header for class %d, got one for class %d instead", ch.classID, classID)
 	}
-	if max := ch.c.set.maxMessageSize; max > 0 && size > uint64(max) {
+	if max := ch.c.set.MaxMessageSize; max > 0 && size > uint64(max) {
 		// RabbitMQ checks after assembly (rabbit_channel:check_msg_size/3);
 		// beatmq refuses before buffering anything. The body frames that
 		// follow are ignored by the closing channel.

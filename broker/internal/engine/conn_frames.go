@@ -1,4 +1,4 @@
-package broker
+package engine
 
 import (
 	"net"
@@ -10,7 +10,7 @@ import (
 // handleFrame handles one well-formed frame (rabbit_reader:handle_frame/4).
 // The frames.Reader has already answered malformed ones, a heartbeat on a
 // channel other than 0 and content on channel 0.
-func (c *conn) handleFrame(f frames.Frame) error {
+func (c *Conn) handleFrame(f frames.Frame) error {
 	if f.Type == frames.TypeHeartbeat {
 		return nil // accepted silently in every state; any octet counts
 	}
@@ -22,7 +22,7 @@ func (c *conn) handleFrame(f frames.Frame) error {
 		if err := c.channelFrame(f); err != nil {
 			return err
 		}
-		if (f.Type == frames.TypeHeader || f.Type == frames.TypeBody) && c.state == StateRunning && c.srv.blocked.Load() {
+		if (f.Type == frames.TypeHeader || f.Type == frames.TypeBody) && c.state == StateRunning && c.host.Alarm() {
 			return c.block()
 		}
 		return nil
@@ -38,7 +38,7 @@ func (c *conn) handleFrame(f frames.Frame) error {
 // the client understands it, and the heartbeat receiver paused, since no
 // octet will be read. The sender keeps going; its write errors are now the
 // only sign of a dead peer.
-func (c *conn) block() error {
+func (c *Conn) block() error {
 	c.setState(StateBlocked)
 	c.updateInfo(func(in *ConnInfo) { in.Blocked = true })
 	if c.monitor != nil {
@@ -52,7 +52,7 @@ func (c *conn) block() error {
 }
 
 // unblock resumes reading once the alarm is off (maybe_unblock/1).
-func (c *conn) unblock() error {
+func (c *Conn) unblock() error {
 	c.setState(StateRunning)
 	c.updateInfo(func(in *ConnInfo) { in.Blocked = false })
 	if c.monitor != nil {
@@ -67,14 +67,14 @@ func (c *conn) unblock() error {
 
 // waitBlocked waits, without reading, until the alarm clears, a close is
 // requested or the socket is aborted.
-func (c *conn) waitBlocked() error {
+func (c *Conn) waitBlocked() error {
 	if c.holding {
 		c.flushMessaging()
 		c.holding = false
 		_ = c.out.release()
 	}
 	for c.state == StateBlocked {
-		if !c.srv.blocked.Load() {
+		if !c.host.Alarm() {
 			c.intr.Or(intrAlarm)
 		}
 		if c.intr.Load() != 0 {

@@ -1,4 +1,4 @@
-package broker
+package engine
 
 import "github.com/beatmq/beatmq/amqp"
 
@@ -9,10 +9,10 @@ const Version = "0.1.0"
 // (Config.Product overrides it).
 const Product = "beatmq"
 
-// serverProperties builds connection.start's server-properties as
+// ServerProperties builds connection.start's server-properties as
 // rabbit_reader:server_properties/1 does: sorted by key, with the same
 // capabilities table as RabbitMQ 3.10.8 (server_capabilities/1).
-func (s *Server) serverProperties() amqp.Table {
+func ServerProperties(clusterName, product string) amqp.Table {
 	return amqp.Table{
 		{Name: "capabilities", Value: amqp.Table{
 			{Name: "publisher_confirms", Value: true},
@@ -25,22 +25,22 @@ func (s *Server) serverProperties() amqp.Table {
 			{Name: "per_consumer_qos", Value: true},
 			{Name: "direct_reply_to", Value: true},
 		}},
-		{Name: "cluster_name", Value: s.set.clusterName},
+		{Name: "cluster_name", Value: clusterName},
 		{Name: "copyright", Value: "Copyright (c) 2026 The beatmq authors."},
 		{Name: "information", Value: "An AMQP 0-9-1 broker. Website: https://github.com/beatmq/beatmq"},
 		{Name: "platform", Value: "Go"},
-		{Name: "product", Value: s.set.product},
+		{Name: "product", Value: product},
 		{Name: "version", Value: Version},
 	}
 }
 
 // startMethod is connection.start for a protocol version accepted by
 // frames.ParseProtocolHeader (0-9 for 0-9-1 and 0-9, 8-0 for 0-8).
-func (s *Server) startMethod(major, minor uint8) *amqp.ConnectionStart {
+func startMethod(set *Settings, major, minor uint8) *amqp.ConnectionStart {
 	return &amqp.ConnectionStart{
 		VersionMajor:     major,
 		VersionMinor:     minor,
-		ServerProperties: s.props,
+		ServerProperties: set.ServerProperties,
 		Mechanisms:       authMechanisms,
 		Locales:          "en_US",
 	}

@@ -1,4 +1,4 @@
-package broker
+package engine
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ import (
 // connection.start, or with AMQP 0-9-1's header and a close when beatmq does
 // not speak the version asked for (rabbit_reader:handshake/2,
 // refuse_connection/2).
-func (c *conn) readProtocolHeader() error {
+func (c *Conn) readProtocolHeader() error {
 	var h [8]byte
 	if _, err := io.ReadFull(inbound{c}, h[:]); err != nil {
 		return err
@@ -30,17 +30,17 @@ func (c *conn) readProtocolHeader() error {
 	}
 	c.timeoutSec = 3 // ?NORMAL_TIMEOUT, the closing timeout until tune-ok
 	c.setState(StateStarting)
-	return c.send0(c.srv.startMethod(major, minor))
+	return c.send0(startMethod(c.set, major, minor))
 }
 
 // send0 writes a method on channel 0 from the reader goroutine (flushed when
 // the reader next waits for input).
-func (c *conn) send0(m amqp.Method) error {
+func (c *Conn) send0(m amqp.Method) error {
 	return c.send(sendItem{kind: sendMethod, m: m})
 }
 
 // handleMethod0 handles a method on channel 0 (rabbit_reader:handle_method0).
-func (c *conn) handleMethod0(payload []byte) error {
+func (c *Conn) handleMethod0(payload []byte) error {
 	m, err := c.dec.ReadMethod(payload)
 	if err != nil {
 		return c.method0DecodeError(amqp.AsError(err))
@@ -82,7 +82,7 @@ func (c *conn) handleMethod0(payload []byte) error {
 }
 
 // method0DecodeError handles a channel-0 method frame that does not decode.
-func (c *conn) method0DecodeError(e *amqp.Error) error {
+func (c *Conn) method0DecodeError(e *amqp.Error) error {
 	switch c.state {
 	case StateClosed:
 		return nil
@@ -99,7 +99,7 @@ func (c *conn) method0DecodeError(e *amqp.Error) error {
 }
 
 // startOk authenticates (rabbit_reader:handle_method0(start_ok), auth_phase/2).
-func (c *conn) startOk(so *amqp.ConnectionStartOk) error {
+func (c *Conn) startOk(so *amqp.ConnectionStartOk) error {
 	baseName := c.logName
 	if caps, ok := so.ClientProperties.Get("capabilities"); ok {
 		if t, ok := caps.(amqp.Table); ok {
@@ -126,7 +126,7 @@ func (c *conn) startOk(so *amqp.ConnectionStartOk) error {
 		in.ClientProperties = so.ClientProperties
 		in.AuthMechanism = so.Mechanism
 	})
-	res := c.srv.authenticate(so.Mechanism, []byte(so.Response), c.nc.RemoteAddr())
+	res := authenticate(c.set, so.Mechanism, []byte(so.Response), c.nc.RemoteAddr())
 	switch {
 	case res.syntax:
 		return c.connectionException(0, amqp.Errorf(amqp.SyntaxError, so, "%s", res.msg))
@@ -137,9 +137,9 @@ func (c *conn) startOk(so *amqp.ConnectionStartOk) error {
 	c.updateInfo(func(in *ConnInfo) { in.User = res.user })
 	c.setState(StateTuning)
 	return c.send0(&amqp.ConnectionTune{
-		ChannelMax: c.set.channelMax,
-		FrameMax:   c.set.frameMax,
-		Heartbeat:  c.set.heartbeat,
+		ChannelMax: c.set.ChannelMax,
+		FrameMax:   c.set.FrameMax,
+		Heartbeat:  c.set.Heartbeat,
 	})
 }
 
@@ -150,7 +150,7 @@ func (c *conn) startOk(so *amqp.ConnectionStartOk) error {
 //
 // RabbitMQ 3.10.8 then sends a second connection.close carrying the detailed
 // text; beatmq sends only the first.
-func (c *conn) authFailed(baseName string, so *amqp.ConnectionStartOk, res authResult) error {
+func (c *Conn) authFailed(baseName string, so *amqp.ConnectionStartOk, res authResult) error {
 	c.log.Error(fmt.Sprintf("Error on AMQP connection %s (%s, state: starting):\n%s login refused: %s",
 		c.id, baseName, so.Mechanism, res.msg), logfmt.KeyUser, res.user)
 	if c.capAuthClose {
@@ -167,11 +167,11 @@ func (c *conn) authFailed(baseName string, so *amqp.ConnectionStartOk, res authR
 // tuneOk validates the client's tune-ok (validate_negotiated_integer_value/3,
 // only for frame_max and channel_max; the heartbeat is taken verbatim, 0..65535)
 // and starts the heartbeat monitor: at tune-ok, not at open.
-func (c *conn) tuneOk(to *amqp.ConnectionTuneOk) error {
-	if _, err := heartbeat.Negotiate("frame_max", c.set.frameMax, to.FrameMax, frames.MinFrameMax); err != nil {
+func (c *Conn) tuneOk(to *amqp.ConnectionTuneOk) error {
+	if _, err := heartbeat.Negotiate("frame_max", c.set.FrameMax, to.FrameMax, frames.MinFrameMax); err != nil {
 		return c.negotiationFailed(err.Error())
 	}
-	if _, err := heartbeat.Negotiate("channel_max", c.set.channelMax, to.ChannelMax, 1); err != nil {
+	if _, err := heartbeat.Negotiate("channel_max", c.set.ChannelMax, to.ChannelMax, 1); err != nil {
 		return c.negotiationFailed(err.Error())
 	}
 	c.frameMax, c.channelMax, c.timeoutSec = to.FrameMax, to.ChannelMax, to.Heartbeat
@@ -197,15 +197,15 @@ func (c *conn) tuneOk(to *amqp.ConnectionTuneOk) error {
 
 // negotiationFailed: no connection.close (the spec's "close without a
 // negotiated close"), 3 s of silence, then the socket is closed.
-func (c *conn) negotiationFailed(explanation string) error {
+func (c *Conn) negotiationFailed(explanation string) error {
 	c.sleep(c.silentCloseDelay())
 	return c.stop(ending{ReasonNegotiationFailed, slog.LevelError, fmt.Sprintf(
 		"closing AMQP connection %s (%s):\nfailed to negotiate connection parameters: %s", c.id, c.logName, explanation)})
 }
 
 // open is handle_method0(connection.open).
-func (c *conn) open(o *amqp.ConnectionOpen) error {
-	if !c.srv.vhostExists(o.VirtualHost) {
+func (c *Conn) open(o *amqp.ConnectionOpen) error {
+	if c.host.VHost(o.VirtualHost) == nil {
 		e := amqp.Errorf(amqp.NotAllowed, o, "vhost %s not found", o.VirtualHost)
 		c.log.Error(fmt.Sprintf("Error on AMQP connection %s (%s, user: '%s', state: opening):\n%s",
 			c.id, c.logName, c.user, explanation(e)), logfmt.KeyVHost, o.VirtualHost)

@@ -1,4 +1,4 @@
-package broker
+package engine
 
 import (
 	"bytes"
@@ -24,13 +24,13 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
-func testConn(w io.Writer) *conn {
-	c := &conn{}
+func testConn(w io.Writer) *Conn {
+	c := &Conn{}
 	c.out.w = frames.NewWriter(w)
 	return c
 }
 
-func (c *conn) waitIdle() {
+func (c *Conn) waitIdle() {
 	for {
 		c.sq.mu.Lock()
 		busy := c.sq.busy

@@ -1,10 +1,16 @@
-package broker
+// Package alarm holds beatmq's resource alarms, as RabbitMQ's
+// vm_memory_monitor raises them: process-wide sampling that lives outside the
+// connection core and reaches the broker only through its public alarm
+// switch (broker.Server.SetBlocked). Nothing starts unless asked: a stand-alone
+// beatmq starts the memory monitor, brokertest only with WithMemoryMonitor.
+package alarm
 
 import (
 	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"runtime/metrics"
@@ -40,12 +46,18 @@ type MemoryStatus struct {
 	Alarm bool
 }
 
-// memoryMonitor is RabbitMQ's vm_memory_monitor: every second it compares
-// the broker's memory use with the high watermark and raises or clears the
-// memory alarm (Server.SetBlocked). Its goroutine runs while the server
-// serves.
-type memoryMonitor struct {
-	s *Server
+// Target is what an alarm raises and clears: broker.Server.SetBlocked.
+type Target interface {
+	SetBlocked(on bool)
+}
+
+// MemoryMonitor is RabbitMQ's vm_memory_monitor: every second it compares
+// the process's memory use with the high watermark and raises or clears the
+// memory alarm on its Target. Its goroutine runs from Start to Stop. All
+// methods are safe for concurrent use.
+type MemoryMonitor struct {
+	target Target
+	log    *slog.Logger
 
 	// checkMu serialises checks, so that alarm changes reach SetBlocked in
 	// the order they were decided. Taken before mu.
@@ -62,14 +74,22 @@ type memoryMonitor struct {
 	done     chan struct{}
 }
 
-func (m *memoryMonitor) init(s *Server) {
-	m.s = s
-	m.fraction = s.set.memWatermark
-	m.total = totalMemory()
+// NewMemoryMonitor returns a monitor, not yet started, that raises and
+// clears the memory alarm on target when the process's resident memory
+// crosses fraction (0 to 1) of the machine's memory. log may be nil.
+func NewMemoryMonitor(target Target, fraction float64, log *slog.Logger) (*MemoryMonitor, error) {
+	if err := checkFraction(fraction); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &MemoryMonitor{target: target, log: log, fraction: fraction, total: totalMemory()}, nil
 }
 
-// start runs the monitor's goroutine unless it runs or has been stopped.
-func (m *memoryMonitor) start() {
+// Start runs the monitor's goroutine (a first check at once, then one every
+// second) unless it runs or has been stopped.
+func (m *MemoryMonitor) Start() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.started || m.stopped {
@@ -80,8 +100,8 @@ func (m *memoryMonitor) start() {
 	go m.run()
 }
 
-// shutdown stops the goroutine and waits for it. Safe to call more than once.
-func (m *memoryMonitor) shutdown() {
+// Stop stops the goroutine and waits for it. Safe to call more than once.
+func (m *MemoryMonitor) Stop() {
 	m.mu.Lock()
 	m.stopped = true
 	started := m.started
@@ -93,7 +113,7 @@ func (m *memoryMonitor) shutdown() {
 	}
 }
 
-func (m *memoryMonitor) run() {
+func (m *MemoryMonitor) run() {
 	defer close(m.done)
 	m.check()
 	t := time.NewTicker(memoryCheckInterval)
@@ -110,7 +130,7 @@ func (m *memoryMonitor) run() {
 
 // check measures and raises or clears the alarm when the limit calls for it
 // (vm_memory_monitor:internal_update/1: alarm when used > limit).
-func (m *memoryMonitor) check() {
+func (m *MemoryMonitor) check() {
 	m.checkMu.Lock()
 	defer m.checkMu.Unlock()
 	used := processMemory()
@@ -121,28 +141,39 @@ func (m *memoryMonitor) check() {
 	m.alarm = alarm
 	m.mu.Unlock()
 	if changed {
-		m.s.SetBlocked(alarm)
+		m.target.SetBlocked(alarm)
 	}
 }
 
-// set changes the watermark and checks at once.
-func (m *memoryMonitor) set(fraction float64) error {
+func checkFraction(fraction float64) error {
 	if math.IsNaN(fraction) || fraction < 0 || fraction > 1 {
 		return fmt.Errorf("memory high watermark %v: want a fraction between 0.0 and 1.0", fraction)
+	}
+	return nil
+}
+
+// SetHighWatermark sets the memory high watermark to fraction (0 to 1) of
+// the machine's memory, as rabbitmqctl set_vm_memory_high_watermark does,
+// and raises or clears the memory alarm at once if the new limit calls for
+// it.
+func (m *MemoryMonitor) SetHighWatermark(fraction float64) error {
+	if err := checkFraction(fraction); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	old := m.fraction
 	m.fraction = fraction
 	m.mu.Unlock()
 	if old != fraction {
-		m.s.set.log.Info(fmt.Sprintf("Memory high watermark set to %d MiB (%d bytes) of %d MiB (%d bytes) total",
+		m.log.Info(fmt.Sprintf("Memory high watermark set to %d MiB (%d bytes) of %d MiB (%d bytes) total",
 			limitOf(fraction, m.total)>>20, limitOf(fraction, m.total), m.total>>20, m.total))
 	}
 	m.check()
 	return nil
 }
 
-func (m *memoryMonitor) status() MemoryStatus {
+// Status reports the process's memory use against the high watermark.
+func (m *MemoryMonitor) Status() MemoryStatus {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	used := m.used
@@ -153,14 +184,6 @@ func (m *memoryMonitor) status() MemoryStatus {
 }
 
 func limitOf(fraction float64, total uint64) uint64 { return uint64(fraction * float64(total)) }
-
-// SetMemoryHighWatermark sets the memory high watermark to fraction (0 to 1)
-// of the machine's memory, as rabbitmqctl set_vm_memory_high_watermark does,
-// and raises or clears the memory alarm at once if the new limit calls for it.
-func (s *Server) SetMemoryHighWatermark(fraction float64) error { return s.msg.mem.set(fraction) }
-
-// Memory reports the broker's memory use against its high watermark.
-func (s *Server) Memory() MemoryStatus { return s.msg.mem.status() }
 
 // totalMemory is MemTotal from /proc/meminfo.
 func totalMemory() uint64 {

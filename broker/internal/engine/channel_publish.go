@@ -1,4 +1,4 @@
-package broker
+package engine
 
 import (
 	"encoding/binary"
@@ -67,7 +67,7 @@ func (ch *channel) checkUserID(pub *amqp.BasicPublish, props []byte) error {
 	if p.UserID == c.user {
 		return nil
 	}
-	if _, ok := c.srv.msg.vhosts[c.vhost].Exchange(pub.Exchange); !ok {
+	if _, ok := c.host.VHost(c.vhost).Exchange(pub.Exchange); !ok {
 		return nil
 	}
 	return amqp.Errorf(amqp.PreconditionFailed, pub,

@@ -1,0 +1,87 @@
+package engine
+
+import (
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/beatmq/beatmq/amqp"
+	"github.com/beatmq/beatmq/broker/vhost"
+)
+
+// Host is what a connection needs from the server that accepted it. Every
+// method must be safe for concurrent use: connections call it from their
+// own goroutines.
+type Host interface {
+	// Alarm reports whether a resource alarm is in effect: a connection that
+	// publishes while it is gets connection.blocked and is no longer read.
+	Alarm() bool
+	// VHost returns the virtual host called name, or nil when there is none
+	// (connection.open then fails with 530 NOT_ALLOWED).
+	VHost(name string) *vhost.VHost
+	// Go runs f on a new goroutine that the server counts among the
+	// connection goroutines it waits for when it stops. It is called on the
+	// goroutine that f continues, before that goroutine exits.
+	Go(f func())
+	// Ended is called once, on the connection's last goroutine, when the
+	// connection has ended: its socket is closed, its channels released,
+	// and c.Info() is final.
+	Ended(c *Conn)
+}
+
+// Settings is the configuration every connection of a server reads, with
+// all defaults applied and in wire units. It must not change once a
+// connection uses it.
+type Settings struct {
+	Heartbeat        uint16        // proposed in connection.tune; 0: none
+	FrameMax         uint32        // proposed and enforced; 0: no limit
+	ChannelMax       uint16        // proposed; 0: no limit
+	HandshakeTimeout time.Duration // from accept until connection.open; 0: none
+	// Unit is the real length of one second of protocol time (heartbeat
+	// timeout, closing timeout, the 3-second silent close).
+	Unit           time.Duration
+	MaxMessageSize int64             // largest body accepted; 0: no limit
+	Users          map[string]string // user name → password
+	Loopback       map[string]bool   // users that may only log in from a loopback address
+	// ServerProperties is connection.start's server-properties table (see
+	// ServerProperties).
+	ServerProperties amqp.Table
+	// Log receives the connection's RabbitMQ-style log records; never nil.
+	Log *slog.Logger
+}
+
+// New returns the connection on nc, not yet served.
+func New(h Host, set *Settings, nc net.Conn) *Conn { return newConn(h, set, nc) }
+
+// Serve runs the connection's read loop on the calling goroutine. It returns
+// when the connection has ended, or earlier when the loop moved to a fresh
+// goroutine started with Host.Go (see errFreshStack); Done tells which.
+func (c *Conn) Serve() { c.serve() }
+
+// Done returns a channel that is closed once the connection has ended.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Info returns a snapshot of the connection for inspection.
+func (c *Conn) Info() ConnInfo { return c.snapshot() }
+
+// RequestClose asks the connection to close with connection.close code and
+// text, as RabbitMQ's forced closes do (shutdown, the management API); the
+// first request wins. It returns at once.
+func (c *Conn) RequestClose(code uint16, text string, reason CloseReason) {
+	c.requestClose(code, text, reason)
+}
+
+// Abort resets the socket under the connection at once, with no
+// connection.close, recording reason.
+func (c *Conn) Abort(reason CloseReason) { c.abort(reason, nil) }
+
+// AlarmCleared tells a connection that the resource alarm went off: a
+// connection blocked by it gets connection.unblocked and is read again.
+func (c *Conn) AlarmCleared() {
+	c.mu.Lock()
+	blocked := c.info.Blocked
+	c.mu.Unlock()
+	if blocked {
+		c.post(intrAlarm)
+	}
+}

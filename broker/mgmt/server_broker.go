@@ -1,0 +1,181 @@
+package mgmt
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/beatmq/beatmq/amqp"
+	"github.com/beatmq/beatmq/broker"
+	"github.com/beatmq/beatmq/broker/alarm"
+)
+
+// serverBroker is a broker.Server as the management API sees it (Broker),
+// built on the server's public read-only views.
+type serverBroker struct {
+	s    *broker.Server
+	mem  *alarm.MemoryMonitor // nil: no memory monitor runs
+	http []net.Addr
+}
+
+// ServerBroker returns s as a Broker, for NewHandler. mem is the memory
+// monitor whose watermark the API reads and sets, or nil when none runs
+// (the watermark endpoint then answers 400). httpAddrs are the addresses the
+// management API listens on, listed in the overview next to the AMQP
+// listeners. Every configured user may use the API as an administrator, as
+// RabbitMQ's default user guest does.
+func ServerBroker(s *broker.Server, mem *alarm.MemoryMonitor, httpAddrs ...net.Addr) Broker {
+	return &serverBroker{s: s, mem: mem, http: httpAddrs}
+}
+
+// errNoMemoryMonitor answers a watermark change when no monitor runs.
+var errNoMemoryMonitor = errors.New("no memory monitor runs in this broker")
+
+func (a *serverBroker) Overview() Overview {
+	o := Overview{ProductVersion: broker.Version, Node: a.s.ClusterName(), StartedAt: a.s.StartedAt()}
+	for _, addr := range a.s.Listeners() {
+		o.Listeners = append(o.Listeners, listenerOf("amqp", addr))
+	}
+	for _, addr := range a.http {
+		o.Listeners = append(o.Listeners, listenerOf("http", addr))
+	}
+	return o
+}
+
+func listenerOf(protocol string, addr net.Addr) Listener {
+	host, port := splitHostPort(addr.String())
+	return Listener{Protocol: protocol, IPAddress: host, Port: port}
+}
+
+func splitHostPort(hp string) (string, int) {
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return hp, 0
+	}
+	port, _ := strconv.Atoi(p)
+	return host, port
+}
+
+// Connections lists the open connections: running or blocked. One that has
+// begun to close is gone from the list at once.
+func (a *serverBroker) Connections() []Connection {
+	infos := a.s.Connections()
+	out := make([]Connection, 0, len(infos))
+	blocking := a.s.Blocked()
+	for i := range infos {
+		in := &infos[i]
+		var state string
+		switch {
+		case in.State == broker.StateBlocked:
+			state = "blocked"
+		case in.State != broker.StateRunning:
+			continue
+		case blocking:
+			state = "blocking"
+		default:
+			state = "running"
+		}
+		peerHost, peerPort := splitHostPort(in.Peer)
+		host, port := splitHostPort(in.Local)
+		out = append(out, Connection{
+			Name: in.Name, Node: a.s.ClusterName(), User: in.User, Vhost: in.VHost,
+			PeerHost: peerHost, PeerPort: peerPort, Host: host, Port: port,
+			State: state, AuthMechanism: in.AuthMechanism,
+			ClientProperties: tableMap(in.ClientProperties),
+			Timeout:          in.Heartbeat, FrameMax: in.FrameMax, ChannelMax: in.ChannelMax,
+			Channels: in.Channels, ConnectedAt: in.ConnectedAt,
+			RecvOct: in.RecvOctets, SendOct: in.SendOctets,
+		})
+	}
+	return out
+}
+
+// CloseConnection closes the connection with 320 CONNECTION_FORCED (see
+// Server.CloseConnection).
+func (a *serverBroker) CloseConnection(name, reason string) bool {
+	return a.s.CloseConnection(name, reason)
+}
+
+func (a *serverBroker) Queues() []Queue {
+	qs := a.s.Queues()
+	out := make([]Queue, 0, len(qs))
+	for _, q := range qs {
+		out = append(out, Queue{
+			Name: q.Name, Vhost: q.VHost, Node: a.s.ClusterName(),
+			Durable: q.Durable, AutoDelete: q.AutoDelete, Exclusive: q.Exclusive,
+			Arguments:     tableMap(q.Arguments),
+			MessagesReady: q.MessagesReady, MessagesUnacknowledged: q.MessagesUnacknowledged,
+			MessageBytes: uint64(max(q.MessageBytesReady, 0)), Consumers: q.Consumers,
+		})
+	}
+	return out
+}
+
+func (a *serverBroker) Exchanges() []Exchange {
+	xs := a.s.Exchanges()
+	out := make([]Exchange, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, Exchange{
+			Name: x.Name, Vhost: x.VHost, Type: x.Type, Durable: x.Durable,
+			AutoDelete: x.AutoDelete, Internal: x.Internal, Arguments: tableMap(x.Arguments),
+		})
+	}
+	return out
+}
+
+// Memory reports the memory monitor's status; all zero when none runs.
+func (a *serverBroker) Memory() Memory {
+	if a.mem == nil {
+		return Memory{}
+	}
+	m := a.mem.Status()
+	return Memory{Used: m.Used, Total: m.Total, HighWatermark: m.HighWatermark, Limit: m.Limit, Alarm: m.Alarm}
+}
+
+func (a *serverBroker) SetMemoryHighWatermark(fraction float64) error {
+	if a.mem == nil {
+		return errNoMemoryMonitor
+	}
+	return a.mem.SetHighWatermark(fraction)
+}
+
+func (a *serverBroker) Authenticate(user, pass string) ([]string, bool) {
+	if !a.s.CheckPassword(user, pass) {
+		return nil, false
+	}
+	return []string{TagAdministrator}, true
+}
+
+// tableMap converts an AMQP field table as Connection documents: nested
+// tables to maps, arrays to []any, decimals as RabbitMQ shows them.
+func tableMap(t amqp.Table) map[string]any {
+	if t == nil {
+		return nil
+	}
+	m := make(map[string]any, len(t))
+	for _, f := range t {
+		m[f.Name] = fieldValue(f.Value)
+	}
+	return m
+}
+
+func fieldValue(v any) any {
+	switch x := v.(type) {
+	case amqp.Table:
+		return tableMap(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = fieldValue(e)
+		}
+		return out
+	case amqp.Decimal:
+		return RabbitMQDecimal(x.Scale, x.Value)
+	case amqp.Int64L:
+		return int64(x)
+	case time.Time:
+		return x
+	}
+	return v
+}
