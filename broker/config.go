@@ -1,14 +1,15 @@
 package broker
 
 import (
-	"github.com/beatmq/beatmq/broker/internal/engine"
-
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"time"
+
+	"github.com/beatmq/beatmq/broker/internal/engine"
 )
 
 // RabbitMQ 3.10.8's defaults (deps/rabbit/Makefile app env; rabbit_reader.erl).
@@ -22,16 +23,52 @@ const (
 	DefaultMaxMessageSize   = 128 << 20 // max_message_size, 134217728
 )
 
+// None, in a numeric Config field, asks for what RabbitMQ's configuration
+// means by 0: no heartbeat, no limit, no timeout. Every negative value means
+// the same; None is the one to write.
+const None = -1
+
+// number is the type of a numeric Config field.
+type number interface {
+	~int | ~int64 | ~float64
+}
+
+// Explicit returns the Config value that asks for exactly v, where v is given
+// as RabbitMQ's configuration, beatmq's flags and brokertest's options give
+// it: 0 (none) becomes None, anything else stays itself. It is how a value
+// that was set on purpose enters a Config, whose 0 means "not set".
+func Explicit[T number](v T) T {
+	if v == 0 {
+		return None
+	}
+	return v
+}
+
+// resolve applies Config's rule to one field: 0 is def, negative is 0 (none),
+// anything else is v.
+func resolve[T number](v, def T) T {
+	if v < 0 {
+		return 0
+	}
+	return cmp.Or(v, def)
+}
+
 // User is an account that may log in with PLAIN or AMQPLAIN.
 type User struct {
 	Name     string
 	Password string
 }
 
-// Config holds everything a Server needs. The zero value of every field means
-// RabbitMQ 3.10.8's default, so Config{} is a working configuration; where
-// AMQP itself gives 0 a meaning ("no heartbeat", "no limit"), a negative value
-// asks for that 0.
+// Config holds everything a Server needs, as net/http.Server does: a struct
+// with documented zero values, DefaultConfig and Validate.
+//
+// One rule covers every field: its zero value means RabbitMQ 3.10.8's
+// default, so Config{} is a working configuration. The limits (Heartbeat,
+// FrameMax, ChannelMax, HandshakeTimeout, MaxMessageSize)
+// take None (any negative value) for what RabbitMQ's own configuration means
+// by 0: no heartbeat, no limit, no timeout. Any other value
+// is used as it is. Explicit maps a value given RabbitMQ's way (0 = none), as
+// beatmq's flags and brokertest's options take it, onto this rule.
 type Config struct {
 	// Addr is the address ListenAndServe listens on. "" means DefaultAddr.
 	Addr string
@@ -41,32 +78,33 @@ type Config struct {
 	MgmtAddr string
 
 	// Heartbeat is the heartbeat timeout, in seconds, proposed in
-	// connection.tune. 0 means DefaultHeartbeat (60); a negative value proposes 0.
-	// Whatever the client answers in tune-ok (0..65535) is used, as RabbitMQ does.
+	// connection.tune (default DefaultHeartbeat; None proposes 0). Whatever
+	// the client answers in tune-ok (0..65535) is used, as RabbitMQ does.
 	Heartbeat int
 
 	// FrameMax is the largest frame, in octets, proposed in connection.tune
-	// and enforced after tune-ok. 0 means DefaultFrameMax; a negative value
-	// proposes 0 (no limit). A positive value must be at least 4096.
+	// and enforced after tune-ok (default DefaultFrameMax; None proposes 0,
+	// no limit). A positive value must be at least 4096.
 	FrameMax int
 
-	// ChannelMax is the highest channel count proposed in connection.tune. 0
-	// means DefaultChannelMax; a negative value proposes 0 (no limit).
+	// ChannelMax is the highest channel count proposed in connection.tune
+	// (default DefaultChannelMax; None proposes 0, no limit).
 	ChannelMax int
 
 	// HandshakeTimeout bounds the time from accept until connection.open has
-	// been answered. 0 means DefaultHandshakeTimeout; negative means none.
+	// been answered (default DefaultHandshakeTimeout; None: no timeout).
 	HandshakeTimeout time.Duration
 
 	// HeartbeatUnit is the real length of one second of AMQP protocol time: the
 	// negotiated heartbeat timeout T, the closing timeout (T, or 30 when T is 0
 	// or ≥ 30) and the 3-second silent-close delay are multiplied by it.
-	// 0 means time.Second. Tests shorten it (T = 1 on the wire then lasts, say,
-	// 100 ms); a broker that real clients use must keep the default.
+	// 0 means time.Second; it cannot be None. Tests shorten it (T = 1 on the
+	// wire then lasts, say, 100 ms); a broker that real clients use must keep
+	// the default.
 	HeartbeatUnit time.Duration
 
-	// MaxMessageSize bounds a published message body. 0 means
-	// DefaultMaxMessageSize; negative means no limit beyond memory.
+	// MaxMessageSize bounds a published message body (default
+	// DefaultMaxMessageSize; None: no limit beyond memory).
 	MaxMessageSize int64
 
 	// Users may log in. nil means one user, guest with password guest.
@@ -173,53 +211,20 @@ type settings struct {
 
 func (c *Config) settings() settings {
 	s := settings{
-		heartbeat:   DefaultHeartbeat,
-		frameMax:    DefaultFrameMax,
-		channelMax:  DefaultChannelMax,
+		heartbeat:   uint16(resolve(c.Heartbeat, DefaultHeartbeat)),
+		frameMax:    uint32(resolve(c.FrameMax, DefaultFrameMax)),
+		channelMax:  uint16(resolve(c.ChannelMax, DefaultChannelMax)),
 		vhosts:      map[string]bool{},
 		clusterName: c.ClusterName,
 		product:     c.Product,
 		log:         c.Logger,
 		conn: engine.Settings{
-			HandshakeTimeout: DefaultHandshakeTimeout,
-			Unit:             time.Second,
-			MaxMessageSize:   DefaultMaxMessageSize,
+			HandshakeTimeout: resolve(c.HandshakeTimeout, DefaultHandshakeTimeout),
+			Unit:             cmp.Or(c.HeartbeatUnit, time.Second),
+			MaxMessageSize:   resolve(c.MaxMessageSize, DefaultMaxMessageSize),
 			Users:            map[string]string{},
 			Loopback:         map[string]bool{},
 		},
-	}
-	switch {
-	case c.Heartbeat > 0:
-		s.heartbeat = uint16(c.Heartbeat)
-	case c.Heartbeat < 0:
-		s.heartbeat = 0
-	}
-	switch {
-	case c.FrameMax > 0:
-		s.frameMax = uint32(c.FrameMax)
-	case c.FrameMax < 0:
-		s.frameMax = 0
-	}
-	switch {
-	case c.ChannelMax > 0:
-		s.channelMax = uint16(c.ChannelMax)
-	case c.ChannelMax < 0:
-		s.channelMax = 0
-	}
-	switch {
-	case c.HandshakeTimeout > 0:
-		s.conn.HandshakeTimeout = c.HandshakeTimeout
-	case c.HandshakeTimeout < 0:
-		s.conn.HandshakeTimeout = 0
-	}
-	if c.HeartbeatUnit > 0 {
-		s.conn.Unit = c.HeartbeatUnit
-	}
-	switch {
-	case c.MaxMessageSize > 0:
-		s.conn.MaxMessageSize = c.MaxMessageSize
-	case c.MaxMessageSize < 0:
-		s.conn.MaxMessageSize = 0
 	}
 	if c.Users == nil {
 		s.conn.Users["guest"] = "guest"

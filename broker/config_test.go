@@ -13,15 +13,70 @@ func TestConfigDefaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := c.settings()
-		if s.heartbeat != 60 || s.frameMax != 131072 || s.channelMax != 2047 || s.conn.HandshakeTimeout != 10*time.Second ||
-			s.conn.Unit != time.Second || s.conn.Users["guest"] != "guest" || !s.conn.Loopback["guest"] || !s.vhosts["/"] {
+		if s.conn.Unit != time.Second || s.conn.Users["guest"] != "guest" || !s.conn.Loopback["guest"] || !s.vhosts["/"] {
 			t.Fatalf("settings %+v", s)
 		}
 	}
-	none := Config{Heartbeat: -1, FrameMax: -1, ChannelMax: -1, HandshakeTimeout: -1, LoopbackUsers: []string{}}
-	s := none.settings()
-	if s.heartbeat != 0 || s.frameMax != 0 || s.channelMax != 0 || s.conn.HandshakeTimeout != 0 || len(s.conn.Loopback) != 0 {
+	if s := (&Config{LoopbackUsers: []string{}}).settings(); len(s.conn.Loopback) != 0 {
 		t.Fatalf("settings %+v", s)
+	}
+}
+
+// limitFields are Config's numeric fields under the one rule: how to set one
+// and read back what the broker uses, the default, and another value.
+var limitFields = []struct {
+	name          string
+	set           func(*Config, float64)
+	got           func(settings) float64
+	def, explicit float64
+}{
+	{"Heartbeat", func(c *Config, v float64) { c.Heartbeat = int(v) },
+		func(s settings) float64 { return float64(s.heartbeat) }, 60, 7},
+	{"FrameMax", func(c *Config, v float64) { c.FrameMax = int(v) },
+		func(s settings) float64 { return float64(s.frameMax) }, 131072, 8192},
+	{"ChannelMax", func(c *Config, v float64) { c.ChannelMax = int(v) },
+		func(s settings) float64 { return float64(s.channelMax) }, 2047, 9},
+	{"HandshakeTimeout", func(c *Config, v float64) { c.HandshakeTimeout = time.Duration(v) },
+		func(s settings) float64 { return float64(s.conn.HandshakeTimeout) }, float64(10 * time.Second), float64(300 * time.Millisecond)},
+	{"MaxMessageSize", func(c *Config, v float64) { c.MaxMessageSize = int64(v) },
+		func(s settings) float64 { return float64(s.conn.MaxMessageSize) }, 134217728, 1000},
+}
+
+// The rule: in Config, 0 is RabbitMQ's default, None (any negative value) is
+// RabbitMQ's 0, anything else is itself; Explicit turns a value given as
+// flags and brokertest options give it (0 = none) into that.
+func TestConfigZeroValueRule(t *testing.T) {
+	for _, f := range limitFields {
+		for _, tc := range []struct {
+			name      string
+			set, want float64
+		}{
+			{"zero", 0, f.def},
+			{"None", None, 0},
+			{"negative", -2, 0},
+			{"explicit", f.explicit, f.explicit},
+			{"Explicit(0)", Explicit(0.0), 0},
+			{"Explicit(explicit)", Explicit(f.explicit), f.explicit},
+		} {
+			var c Config
+			f.set(&c, tc.set)
+			if err := c.Validate(); err != nil {
+				t.Errorf("%s %s: %v", f.name, tc.name, err)
+			}
+			if got := f.got(c.settings()); got != tc.want {
+				t.Errorf("%s %s (%v): broker uses %v, want %v", f.name, tc.name, tc.set, got, tc.want)
+			}
+		}
+		if d := DefaultConfig(); f.got(d.settings()) != f.def {
+			t.Errorf("%s: DefaultConfig gives %v, want the default %v", f.name, f.got(d.settings()), f.def)
+		}
+	}
+}
+
+func TestExplicit(t *testing.T) {
+	if Explicit(0) != None || Explicit(5) != 5 || Explicit(time.Duration(0)) != None ||
+		Explicit(time.Second) != time.Second || Explicit(0.0) != None || Explicit(int64(3)) != 3 {
+		t.Fatal("Explicit maps 0 to None and keeps anything else")
 	}
 }
 

@@ -10,6 +10,13 @@
 //		...
 //	}
 //
+// Options take the value the broker proposes or enforces, as beatmq's flags
+// and RabbitMQ's configuration do: WithHeartbeat(0) proposes no heartbeat,
+// WithFrameMax(0) and WithChannelMax(0) set no limit, WithHandshakeTimeout(0)
+// sets no timeout, and an option left out keeps RabbitMQ's default.
+// (broker.Config itself, which WithConfig takes, can only tell "not set" by 0,
+// so there 0 is the default and broker.None is none; see broker.Explicit.)
+//
 // Options shorten the protocol's timers for tests: WithHeartbeatUnit(100 *
 // time.Millisecond) makes a heartbeat of 1 on the wire last 100 ms.
 //
@@ -76,15 +83,10 @@ func WithConfig(cfg broker.Config) Option {
 	return func(o *options) { o.cfg = cfg }
 }
 
-// WithHeartbeat sets the heartbeat proposed in connection.tune, in seconds (0:
-// propose none).
+// WithHeartbeat sets the heartbeat proposed in connection.tune, in seconds
+// (0: propose none).
 func WithHeartbeat(sec int) Option {
-	return func(o *options) {
-		if sec == 0 {
-			sec = -1
-		}
-		o.cfg.Heartbeat = sec
-	}
+	return func(o *options) { o.cfg.Heartbeat = broker.Explicit(sec) }
 }
 
 // WithHeartbeatUnit sets Config.HeartbeatUnit: how long one protocol second
@@ -93,19 +95,22 @@ func WithHeartbeatUnit(d time.Duration) Option {
 	return func(o *options) { o.cfg.HeartbeatUnit = d }
 }
 
-// WithHandshakeTimeout sets Config.HandshakeTimeout.
+// WithHandshakeTimeout sets the time from accept until connection.open must
+// have been answered (0: no timeout).
 func WithHandshakeTimeout(d time.Duration) Option {
-	return func(o *options) { o.cfg.HandshakeTimeout = d }
+	return func(o *options) { o.cfg.HandshakeTimeout = broker.Explicit(d) }
 }
 
-// WithFrameMax sets the frame_max proposed in connection.tune.
+// WithFrameMax sets the frame_max proposed in connection.tune and enforced
+// (0: no limit; otherwise at least 4096).
 func WithFrameMax(n int) Option {
-	return func(o *options) { o.cfg.FrameMax = n }
+	return func(o *options) { o.cfg.FrameMax = broker.Explicit(n) }
 }
 
-// WithChannelMax sets the channel_max proposed in connection.tune.
+// WithChannelMax sets the channel_max proposed in connection.tune and
+// enforced (0: no limit).
 func WithChannelMax(n int) Option {
-	return func(o *options) { o.cfg.ChannelMax = n }
+	return func(o *options) { o.cfg.ChannelMax = broker.Explicit(n) }
 }
 
 // WithUsers replaces the users (default guest/guest).

@@ -40,6 +40,55 @@ func TestRunAndInspect(t *testing.T) {
 	}
 }
 
+// Options follow the rule of beatmq's flags: an option left out is RabbitMQ's
+// default, 0 is what RabbitMQ's configuration means by 0 (none, broker.None
+// in Config), anything else is itself, in Config and on the wire.
+func TestOptionZeroValues(t *testing.T) {
+	for _, f := range []struct {
+		name       string
+		option     func(float64) brokertest.Option
+		field      func(broker.Config) float64
+		tune       func(*amqp.ConnectionTune) float64 // nil: not proposed
+		def, value float64
+	}{
+		{"WithHeartbeat", func(v float64) brokertest.Option { return brokertest.WithHeartbeat(int(v)) },
+			func(c broker.Config) float64 { return float64(c.Heartbeat) },
+			func(t *amqp.ConnectionTune) float64 { return float64(t.Heartbeat) }, broker.DefaultHeartbeat, 7},
+		{"WithFrameMax", func(v float64) brokertest.Option { return brokertest.WithFrameMax(int(v)) },
+			func(c broker.Config) float64 { return float64(c.FrameMax) },
+			func(t *amqp.ConnectionTune) float64 { return float64(t.FrameMax) }, broker.DefaultFrameMax, 8192},
+		{"WithChannelMax", func(v float64) brokertest.Option { return brokertest.WithChannelMax(int(v)) },
+			func(c broker.Config) float64 { return float64(c.ChannelMax) },
+			func(t *amqp.ConnectionTune) float64 { return float64(t.ChannelMax) }, broker.DefaultChannelMax, 9},
+		{"WithHandshakeTimeout", func(v float64) brokertest.Option { return brokertest.WithHandshakeTimeout(time.Duration(v)) },
+			func(c broker.Config) float64 { return float64(c.HandshakeTimeout) },
+			nil, float64(broker.DefaultHandshakeTimeout), float64(300 * time.Millisecond)},
+	} {
+		for _, tc := range []struct {
+			name      string
+			opts      []brokertest.Option
+			cfg, wire float64
+		}{
+			{"unset", nil, f.def, f.def},
+			{"0", []brokertest.Option{f.option(0)}, broker.None, 0},
+			{"explicit", []brokertest.Option{f.option(f.value)}, f.value, f.value},
+		} {
+			t.Run(f.name+"/"+tc.name, func(t *testing.T) {
+				b := brokertest.Run(t, tc.opts...)
+				if got := f.field(b.Server().Config()); got != tc.cfg {
+					t.Fatalf("Config gets %v, want %v", got, tc.cfg)
+				}
+				if f.tune == nil {
+					return
+				}
+				if got := f.tune(brokertest.DialRaw(t, b.Addr()).Handshake("")); got != tc.wire {
+					t.Fatalf("connection.tune proposes %v, want %v", got, tc.wire)
+				}
+			})
+		}
+	}
+}
+
 func TestHeartbeatDisabled(t *testing.T) {
 	b := brokertest.Run(t, brokertest.WithHeartbeat(0))
 	r := brokertest.DialRaw(t, b.Addr())

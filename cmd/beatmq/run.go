@@ -68,18 +68,13 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	return fs
 }
 
-// config maps the flags onto broker.Config. Flag 0 means what it means in
-// RabbitMQ's configuration (no heartbeat, no limit); Config expresses that
-// as a negative value.
+// config maps the flags onto broker.Config. A flag takes the value itself, so
+// 0 means what it means in RabbitMQ's configuration (no heartbeat, no limit,
+// no timeout); broker.Explicit carries that into Config, whose 0 would mean
+// the default. A flag left out keeps its default, which is Config's.
 func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 	cfg := broker.DefaultConfig()
 	cfg.Addr, cfg.MgmtAddr = o.addr, o.mgmtAddr
-	zeroMeansNone := func(v int) int {
-		if v == 0 {
-			return -1
-		}
-		return v
-	}
 	switch {
 	case o.heartbeat < 0 || o.heartbeat > 65535:
 		return cfg, fmt.Errorf("--heartbeat %d: want 0 to 65535 seconds", o.heartbeat)
@@ -89,6 +84,10 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 		return cfg, fmt.Errorf("--channel-max %d: want 0 (no limit) to 65535", o.channelMax)
 	case o.handshakeTimeout < 0:
 		return cfg, fmt.Errorf("--handshake-timeout %v: must not be negative", o.handshakeTimeout)
+	case math.IsNaN(o.memWatermark) || o.memWatermark < 0 || o.memWatermark > 1:
+		return cfg, fmt.Errorf("--vm-memory-high-watermark %v: want a fraction between 0.0 and 1.0", o.memWatermark)
+	case o.heartbeatUnit <= 0:
+		return cfg, errors.New("--heartbeat-unit must be positive")
 	}
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		return cfg, fmt.Errorf("--addr %q: %v", o.addr, err)
@@ -98,20 +97,11 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 			return cfg, fmt.Errorf("--mgmt-addr %q: %v", o.mgmtAddr, err)
 		}
 	}
-	cfg.Heartbeat = zeroMeansNone(o.heartbeat)
-	cfg.FrameMax = zeroMeansNone(o.frameMax)
-	cfg.ChannelMax = zeroMeansNone(o.channelMax)
-	cfg.HandshakeTimeout = o.handshakeTimeout
-	if o.handshakeTimeout == 0 {
-		cfg.HandshakeTimeout = -1
-	}
-	if o.heartbeatUnit <= 0 {
-		return cfg, errors.New("--heartbeat-unit must be positive")
-	}
+	cfg.Heartbeat = broker.Explicit(o.heartbeat)
+	cfg.FrameMax = broker.Explicit(o.frameMax)
+	cfg.ChannelMax = broker.Explicit(o.channelMax)
+	cfg.HandshakeTimeout = broker.Explicit(o.handshakeTimeout)
 	cfg.HeartbeatUnit = o.heartbeatUnit
-	if math.IsNaN(o.memWatermark) || o.memWatermark < 0 || o.memWatermark > 1 {
-		return cfg, fmt.Errorf("--vm-memory-high-watermark %v: want a fraction between 0.0 and 1.0", o.memWatermark)
-	}
 	cfg.Product = o.product
 	cfg.Users = cfg.Users[:0]
 	for _, u := range o.users {

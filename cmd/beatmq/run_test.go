@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,10 @@ import (
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/goleak"
+
+	"github.com/beatmq/beatmq/amqp"
+	"github.com/beatmq/beatmq/broker"
+	"github.com/beatmq/beatmq/broker/brokertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -20,7 +25,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--bogus"}, {"--heartbeat", "x"}, {"--heartbeat", "70000"}, {"--frame-max", "100"},
-		{"--channel-max", "-1"}, {"--users", "guest"}, {"--log-format", "xml"}, {"--log-level", "loud"},
+		{"--channel-max", "-1"}, {"--heartbeat", "-1"}, {"--frame-max", "-1"}, {"--handshake-timeout", "-1s"},
+		{"--vm-memory-high-watermark", "-0.1"}, {"--users", "guest"}, {"--log-format", "xml"}, {"--log-level", "loud"},
 		{"--addr", "nope"}, {"extra"}, {"--vm-memory-high-watermark", "1.5"},
 	} {
 		var out, errb bytes.Buffer
@@ -29,6 +35,58 @@ func TestBadFlags(t *testing.T) {
 		}
 		if !strings.HasPrefix(errb.String(), "beatmq: ") {
 			t.Errorf("%v: stderr %q", args, errb.String())
+		}
+	}
+}
+
+// The flags follow the rule brokertest's options follow: a flag left out is
+// RabbitMQ's default, 0 is what RabbitMQ's configuration means by 0 (none,
+// broker.None in Config), anything else is itself, in Config and on the wire.
+func TestFlagZeroValues(t *testing.T) {
+	for _, f := range []struct {
+		flag, explicit string
+		field          func(broker.Config) float64
+		tune           func(*amqp.ConnectionTune) float64 // nil: not proposed
+		def, value     float64
+	}{
+		{"heartbeat", "7", func(c broker.Config) float64 { return float64(c.Heartbeat) },
+			func(t *amqp.ConnectionTune) float64 { return float64(t.Heartbeat) }, broker.DefaultHeartbeat, 7},
+		{"frame-max", "8192", func(c broker.Config) float64 { return float64(c.FrameMax) },
+			func(t *amqp.ConnectionTune) float64 { return float64(t.FrameMax) }, broker.DefaultFrameMax, 8192},
+		{"channel-max", "9", func(c broker.Config) float64 { return float64(c.ChannelMax) },
+			func(t *amqp.ConnectionTune) float64 { return float64(t.ChannelMax) }, broker.DefaultChannelMax, 9},
+		{"handshake-timeout", "300ms", func(c broker.Config) float64 { return float64(c.HandshakeTimeout) },
+			nil, float64(broker.DefaultHandshakeTimeout), float64(300 * time.Millisecond)},
+	} {
+		for _, tc := range []struct {
+			name      string
+			args      []string
+			cfg, wire float64
+		}{
+			{"unset", nil, f.def, f.def},
+			{"0", []string{"--" + f.flag, "0"}, broker.None, 0},
+			{"explicit", []string{"--" + f.flag, f.explicit}, f.value, f.value},
+		} {
+			t.Run(f.flag+"/"+tc.name, func(t *testing.T) {
+				var o options
+				if err := newFlagSet(&o, io.Discard).Parse(tc.args); err != nil {
+					t.Fatal(err)
+				}
+				cfg, err := o.config(nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := f.field(cfg); got != tc.cfg {
+					t.Fatalf("Config gets %v, want %v", got, tc.cfg)
+				}
+				if f.tune == nil {
+					return
+				}
+				b := brokertest.Run(t, brokertest.WithConfig(cfg))
+				if got := f.tune(brokertest.DialRaw(t, b.Addr()).Handshake("")); got != tc.wire {
+					t.Fatalf("connection.tune proposes %v, want %v", got, tc.wire)
+				}
+			})
 		}
 	}
 }
