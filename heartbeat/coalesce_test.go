@@ -11,15 +11,6 @@ func withCoalesce(q time.Duration) func(*Config) {
 	return func(c *Config) { c.Coalesce = q }
 }
 
-// gridOffset is how far t lies past the Coalesce grid point at or before it.
-func gridOffset(t time.Time, q time.Duration) time.Duration {
-	off := t.Sub(gridEpoch) % q
-	if off < 0 {
-		off += q
-	}
-	return off
-}
-
 // startOffGrid sleeps until frac of a step past a grid point, so that a
 // Monitor started now is off the grid.
 func startOffGrid(q time.Duration, frac float64) {

@@ -163,9 +163,19 @@ func CoalesceFor(interval time.Duration) time.Duration {
 	return min(interval/250, 4*time.Millisecond)
 }
 
-// gridEpoch is the origin of the Coalesce grid, common to every Monitor of
-// the process; durations from it are measured on the monotonic clock.
-var gridEpoch = time.Now()
+
+// gridOffset is how far t lies past the Coalesce grid point of step q at or
+// before it. The grid is counted from the Unix epoch on the wall clock, so
+// that it is the same for every Monitor of the process and, under
+// testing/synctest, the same on every run; a step of the wall clock only
+// moves the grid (a check is never earlier than its period).
+func gridOffset(t time.Time, q time.Duration) time.Duration {
+	off := time.Duration(t.UnixNano() % int64(q))
+	if off < 0 {
+		off += q
+	}
+	return off
+}
 
 // nextDue returns when the next check of a loop with this period is due: for
 // a check due at due (zero: none yet) that ends now. See Config.Coalesce.
@@ -178,10 +188,7 @@ func (m *Monitor) nextDue(due, now time.Time, period time.Duration) time.Time {
 		return due.Add(period) // on time: stay on the grid
 	}
 	t := now.Add(period)
-	off := t.Sub(gridEpoch) % q
-	if off < 0 {
-		off += q
-	}
+	off := gridOffset(t, q)
 	if off == 0 {
 		return t
 	}

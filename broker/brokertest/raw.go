@@ -32,6 +32,16 @@ func DialRaw(t testing.TB, addr string) *RawConn {
 	if err != nil {
 		t.Fatalf("brokertest: dial %s: %v", addr, err)
 	}
+	return NewRawConn(t, c)
+}
+
+// NewRawConn scripts the client end c of a connection made elsewhere, such
+// as one end of a net.Pipe whose other end is given to
+// broker.Server.ServeConn (under testing/synctest, every timer of the
+// connection then runs on the bubble's clock). c is closed when the test
+// ends. A net.Pipe has no buffer: the broker's writes wait until the script
+// reads them.
+func NewRawConn(t testing.TB, c net.Conn) *RawConn {
 	t.Cleanup(func() { _ = c.Close() })
 	rd := frames.NewReader(c)
 	rd.SetFrameMax(0)
