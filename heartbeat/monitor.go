@@ -163,7 +163,6 @@ func CoalesceFor(interval time.Duration) time.Duration {
 	return min(interval/250, 4*time.Millisecond)
 }
 
-
 // gridOffset is how far t lies past the Coalesce grid point of step q at or
 // before it. The grid is counted from the Unix epoch on the wall clock, so
 // that it is the same for every Monitor of the process and, under
