@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/beatmq/beatmq/frames"
+	"github.com/beatmq/beatmq/frames/erlterm"
 )
 
 // Error is an AMQP exception: what a connection.close or channel.close reports.
@@ -98,8 +98,9 @@ func AsError(err error) *Error {
 // decodeError is RabbitMQ's error for method arguments that do not decode
 // (rabbit_misc:frame_error/2): 501 "FRAME_ERROR - cannot decode <<...>>" with
 // the argument octets in Erlang's ~w form, against the method m (nil: 0/0).
+// Past maxRendered octets the binary stops with "...".
 func decodeError(m Method, args []byte) *Error {
-	return Errorf(FrameError, m, "cannot decode %s", erlangBinaryW(args))
+	return Errorf(FrameError, m, "cannot decode %s", erlterm.AppendBinaryW(nil, args, maxRendered))
 }
 
 // unknownMethodError is returned for class and method ids the protocol does
@@ -118,9 +119,9 @@ func unknownMethodError(classID, methodID uint16) *Error {
 // for its type (rabbit_reader, analyze_frame/2 returning error): 501
 // "FRAME_ERROR - type 1, all octets = <<0,20>>: unknown_frame".
 func unknownFrameError(frameType uint8, payload []byte) *Error {
-	snippet := "all octets = " + frames.ErlangBinary(payload)
+	snippet := "all octets = " + erlterm.Binary(payload)
 	if len(payload) > 16 {
-		snippet = "first 16 octets = " + frames.ErlangBinary(payload[:16])
+		snippet = "first 16 octets = " + erlterm.Binary(payload[:16])
 	}
 	return &Error{
 		Code: FrameError,
@@ -128,24 +129,7 @@ func unknownFrameError(frameType uint8, payload []byte) *Error {
 	}
 }
 
-// maxRendered is how many octets erlangBinaryW renders. Every octet takes at
+// maxRendered is how many octets decodeError renders. Every octet takes at
 // least two characters, so 128 octets make a text longer than a reply-text can
 // be, and ReplyText's cut gives exactly what RabbitMQ sends.
 const maxRendered = 128
-
-// erlangBinaryW renders b as Erlang's ~w prints a binary: <<1,2,3>>. Past
-// maxRendered octets it stops with "...".
-func erlangBinaryW(b []byte) string {
-	buf := make([]byte, 0, 2+4*min(len(b), maxRendered)+3)
-	buf = append(buf, "<<"...)
-	for i, c := range b {
-		if i == maxRendered {
-			return string(append(buf, "..."...))
-		}
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = strconv.AppendUint(buf, uint64(c), 10)
-	}
-	return string(append(buf, ">>"...))
-}

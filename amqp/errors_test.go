@@ -98,11 +98,8 @@ func TestAsError(t *testing.T) {
 	}
 }
 
-func TestErlangBinary(t *testing.T) {
-	// ~p formatting itself is frames.ErlangBinary's, tested there.
-	if got := erlangBinaryW([]byte("ab")); got != "<<97,98>>" {
-		t.Errorf("~w = %s", got)
-	}
+func TestUnknownFrameError(t *testing.T) {
+	// ~p and ~w formatting themselves are erlterm's, tested there.
 	// A payload over 16 octets is shown by its first 16, as payload_snippet/1.
 	e := unknownFrameError(1, []byte("0123456789abcdefXYZ"))
 	if e.Text != `FRAME_ERROR - type 1, first 16 octets = <<"0123456789abcdef">>: unknown_frame` {

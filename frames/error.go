@@ -1,6 +1,10 @@
 package frames
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/beatmq/beatmq/frames/erlterm"
+)
 
 // Reply codes of the frame errors (AMQP 0-9-1 constants frame-error and
 // unexpected-frame). Both are hard errors: the broker answers with connection.close.
@@ -109,7 +113,7 @@ func explanation(typ uint8, payload []byte, reason string, elems ...string) stri
 		payload = payload[:16]
 		b = append(b, ", first 16 octets = "...)
 	}
-	b = appendErlangBinary(b, payload, nextColumn(b))
+	b = erlterm.AppendBinary(b, payload, erlterm.Column(b))
 	if reason == "" {
 		return string(b)
 	}
@@ -117,7 +121,7 @@ func explanation(typ uint8, payload []byte, reason string, elems ...string) stri
 	if len(elems) == 0 {
 		b = append(b, reason...)
 	} else {
-		b = appendErlangTagTuple(b, nextColumn(b), reason, elems...)
+		b = erlterm.AppendTagTuple(b, erlterm.Column(b), reason, elems...)
 	}
 	return string(b)
 }

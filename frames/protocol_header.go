@@ -1,6 +1,10 @@
 package frames
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/beatmq/beatmq/frames/erlterm"
+)
 
 // Reasons ParseProtocolHeader refuses a header for.
 const (
@@ -33,17 +37,14 @@ func (e *HeaderError) Reason() string {
 	case headerAMQP10:
 		return "amqp1_0_plugin_not_enabled"
 	case headerBadVersion:
-		b := append([]byte(nil), "{bad_version,{"...)
-		for i, v := range h[4:] {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendUint(b, uint64(v), 10)
+		var v [4]string
+		for i, c := range h[4:] {
+			v[i] = strconv.Itoa(int(c))
 		}
-		return string(append(b, "}}"...))
+		return erlterm.Tuple("bad_version", erlterm.Tuple(v[:]...))
 	}
 	// Printed at column 1 after the log line break: 48 columns at most, never broken.
-	return "{bad_header," + ErlangBinary(h[:]) + "}"
+	return erlterm.Tuple("bad_header", erlterm.Binary(h[:]))
 }
 
 // ParseProtocolHeader checks the 8 octets a client sends first, as

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/beatmq/beatmq/amqp"
+	"github.com/beatmq/beatmq/frames/erlterm"
 )
 
 // x-match modes of a headers binding.
@@ -36,7 +37,7 @@ func (b *binding) parseHeadersArgs(m amqp.Method) *amqp.Error {
 			b.hmode = matchAnyWithX
 		default:
 			return precondition(m, "Invalid x-match field value %s; expected all, any, all-with-x, or any-with-x",
-				erlangBinary([]byte(s)))
+				erlterm.Binary([]byte(s)))
 		}
 	}
 	withX := b.hmode == matchAllWithX || b.hmode == matchAnyWithX

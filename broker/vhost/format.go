@@ -1,12 +1,11 @@
 package vhost
 
 import (
-	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/beatmq/beatmq/amqp"
+	"github.com/beatmq/beatmq/frames/erlterm"
 )
 
 // typeName is the name RabbitMQ's rabbit_binary_parser gives a field value's
@@ -90,7 +89,7 @@ func formatBool(b bool) string {
 }
 
 // erlangTerm renders a field value as Erlang's ~p prints the term RabbitMQ
-// holds for it.
+// holds for it (on one line), with erlterm's primitives.
 func erlangTerm(v any) string {
 	switch x := v.(type) {
 	case bool:
@@ -114,15 +113,15 @@ func erlangTerm(v any) string {
 	case int:
 		return strconv.Itoa(x)
 	case float32:
-		return erlangFloat(float64(x))
+		return erlterm.Float(float64(x))
 	case float64:
-		return erlangFloat(x)
+		return erlterm.Float(x)
 	case amqp.Decimal:
-		return "{" + strconv.Itoa(int(x.Scale)) + "," + strconv.FormatUint(uint64(x.Value), 10) + "}"
+		return erlterm.Tuple(strconv.Itoa(int(x.Scale)), strconv.FormatUint(uint64(x.Value), 10))
 	case string:
-		return erlangBinary([]byte(x))
+		return erlterm.Binary([]byte(x))
 	case []byte:
-		return erlangBinary(x)
+		return erlterm.Binary(x)
 	case time.Time:
 		return strconv.FormatInt(x.Unix(), 10)
 	case nil:
@@ -132,94 +131,23 @@ func erlangTerm(v any) string {
 	case []amqp.Field:
 		return erlangTable(amqp.Table(x))
 	case []any:
-		var b strings.Builder
-		b.WriteByte('[')
+		elems := make([]string, len(x))
 		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("{" + typeName(e) + "," + erlangTerm(e) + "}")
+			elems[i] = erlterm.Tuple(typeName(e), erlangTerm(e))
 		}
-		b.WriteByte(']')
-		return b.String()
+		return erlterm.List(elems...)
 	}
 	return "undefined"
 }
 
+// erlangTable renders a field table as Erlang's ~p prints the list of
+// {Name,Type,Value} that RabbitMQ holds for it (on one line).
 func erlangTable(t amqp.Table) string {
-	var b strings.Builder
-	b.WriteByte('[')
+	elems := make([]string, len(t))
 	for i, f := range t {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("{" + erlangBinary([]byte(f.Name)) + "," + typeName(f.Value) + "," + erlangTerm(f.Value) + "}")
+		elems[i] = erlterm.Tuple(erlterm.Binary([]byte(f.Name)), typeName(f.Value), erlangTerm(f.Value))
 	}
-	b.WriteByte(']')
-	return b.String()
-}
-
-// erlangBinary renders b as ~p prints a binary: <<"abc">> when printable,
-// else <<0,20>>.
-func erlangBinary(b []byte) string {
-	printable := true
-	for _, c := range b {
-		if c < 0x20 || c > 0x7e {
-			printable = false
-			break
-		}
-	}
-	var sb strings.Builder
-	sb.WriteString("<<")
-	if printable {
-		if len(b) > 0 {
-			sb.WriteByte('"')
-			for _, c := range b {
-				if c == '"' || c == '\\' {
-					sb.WriteByte('\\')
-				}
-				sb.WriteByte(c)
-			}
-			sb.WriteByte('"')
-		}
-	} else {
-		for i, c := range b {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString(strconv.Itoa(int(c)))
-		}
-	}
-	sb.WriteString(">>")
-	return sb.String()
-}
-
-// erlangFloat approximates Erlang's shortest float printing: 100.0, 1.5,
-// 1.0e21, 1.0e-5.
-func erlangFloat(f float64) string {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return strconv.FormatFloat(f, 'g', -1, 64)
-	}
-	a := math.Abs(f)
-	if a == 0 || (a >= 1e-4 && a < 1e21) {
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		if !strings.Contains(s, ".") {
-			s += ".0"
-		}
-		return s
-	}
-	s := strconv.FormatFloat(f, 'e', -1, 64)
-	mant, exp, _ := strings.Cut(s, "e")
-	if !strings.Contains(mant, ".") {
-		mant += ".0"
-	}
-	exp = strings.TrimPrefix(exp, "+")
-	neg := strings.HasPrefix(exp, "-")
-	exp = strings.TrimLeft(strings.TrimPrefix(exp, "-"), "0")
-	if neg {
-		exp = "-" + exp
-	}
-	return mant + "e" + exp
+	return erlterm.List(elems...)
 }
 
 // intValue returns v as an integer when its type is one of RabbitMQ's

@@ -40,12 +40,6 @@ func TestFormatArg(t *testing.T) {
 	if got := formatArg(nil, false); got != "none" {
 		t.Errorf("absent: %q", got)
 	}
-	if got := erlangBinary([]byte{0, 20}); got != "<<0,20>>" {
-		t.Errorf("binary %q", got)
-	}
-	if got := erlangBinary(nil); got != "<<>>" {
-		t.Errorf("empty binary %q", got)
-	}
 }
 
 func TestStripCRLF(t *testing.T) {

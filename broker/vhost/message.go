@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/beatmq/beatmq/amqp"
+	"github.com/beatmq/beatmq/frames/erlterm"
 )
 
 // Message is one published message. It is immutable once made and shared by
@@ -99,7 +100,7 @@ func expirationProblem(s string) string {
 		return "no_integer"
 	}
 	if j < len(s) {
-		return "{leftover_string," + erlangString(s[j:]) + "}"
+		return "{leftover_string," + erlterm.String(s[j:]) + "}"
 	}
 	n, err := strconv.ParseInt(s[:j], 10, 64)
 	if err != nil {
@@ -123,11 +124,6 @@ func parseExpiration(s string) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	return n, err == nil
-}
-
-// erlangString renders s as ~p prints a character list: "abc".
-func erlangString(s string) string {
-	return strconv.Quote(s)
 }
 
 // bodySize is the size counted by x-max-length-bytes.

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/beatmq/beatmq/amqp"
+	"github.com/beatmq/beatmq/frames/erlterm"
 )
 
 // x-overflow behaviours.
@@ -58,13 +59,11 @@ type argCheck struct {
 	check func(v any, args amqp.Table) string
 }
 
-func quoted(s string) string { return strconv.Quote(s) }
-
 func checkInt(v any) string {
 	if _, ok := intValue(v); ok {
 		return ""
 	}
-	return quoted("expected integer, got " + typeName(v))
+	return erlterm.String("expected integer, got " + typeName(v))
 }
 
 func checkNonNegInt(v any) string {
@@ -158,14 +157,14 @@ var declareArgChecks = []argCheck{
 		if !ok {
 			return unacceptable(v)
 		}
-		return oneOf(v, []string{"default", "lazy"}, quoted("unsupported queue mode '"+s+"'"))
+		return oneOf(v, []string{"default", "lazy"}, erlterm.String("unsupported queue mode '"+s+"'"))
 	}},
 	{"x-queue-version", func(v any, _ amqp.Table) string {
 		if e := checkNonNegInt(v); e != "" {
 			return e
 		}
 		if n, _ := intValue(v); n != 1 && n != 2 {
-			return quoted("unsupported queue version '" + strconv.FormatInt(n, 10) + "'")
+			return erlterm.String("unsupported queue version '" + strconv.FormatInt(n, 10) + "'")
 		}
 		return ""
 	}},
@@ -183,7 +182,7 @@ func checkQueueType(v any, _ amqp.Table) string {
 	if !ok {
 		return unacceptable(v)
 	}
-	return oneOf(v, []string{"classic", "quorum", "stream"}, quoted("unsupported queue type '"+s+"'"))
+	return oneOf(v, []string{"classic", "quorum", "stream"}, erlterm.String("unsupported queue type '"+s+"'"))
 }
 
 // checkDeclareArgs is rabbit_amqqueue:check_declare_arguments/2 for a new

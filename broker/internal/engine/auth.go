@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+
+	"github.com/beatmq/beatmq/frames/erlterm"
 )
 
 // authMechanisms is what connection.start offers, in RabbitMQ's order.
@@ -30,13 +32,13 @@ func authenticate(set *Settings, mechanism string, response []byte, peer net.Add
 	case "PLAIN":
 		u, p, ok := parsePlain(response)
 		if !ok {
-			return authResult{syntax: true, msg: fmt.Sprintf("response %s invalid", erlBinary(response))}
+			return authResult{syntax: true, msg: fmt.Sprintf("response %s invalid", erlterm.Binary(response))}
 		}
 		user, pass = u, p
 	case "AMQPLAIN":
 		u, p, ok := parseAMQPlain(response)
 		if !ok {
-			return authResult{syntax: true, msg: fmt.Sprintf("AMQPLAIN auth info %s is missing LOGIN or PASSWORD field", erlBinary(response))}
+			return authResult{syntax: true, msg: fmt.Sprintf("AMQPLAIN auth info %s is missing LOGIN or PASSWORD field", erlterm.Binary(response))}
 		}
 		user, pass = u, p
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/beatmq/beatmq/amqp"
 	"github.com/beatmq/beatmq/broker/logfmt"
 	"github.com/beatmq/beatmq/frames"
+	"github.com/beatmq/beatmq/frames/erlterm"
 )
 
 // channel is one open AMQP channel of a connection.
@@ -190,8 +191,8 @@ func (ch *channel) exception(e *amqp.Error) error {
 	ch.release()
 	vh := c.vhost
 	c.log.Error(fmt.Sprintf("Channel error on connection %s (%s, vhost: '%s', user: '%s'), channel %d:\noperation %s caused a channel exception %s: %s",
-		c.id, c.logName, vh, c.user, ch.id, methodAtom(amqp.MethodName(e.ClassID, e.MethodID)),
-		errorAtom(amqp.ReplyName(e.Code)), explanation(e)), logfmt.KeyChannel, ch.id)
+		c.id, c.logName, vh, c.user, ch.id, erlterm.MethodAtom(amqp.MethodName(e.ClassID, e.MethodID)),
+		erlterm.ErrorAtom(amqp.ReplyName(e.Code)), explanation(e)), logfmt.KeyChannel, ch.id)
 	return ch.stopSending(e.ChannelClose())
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/beatmq/beatmq/amqp"
 	"github.com/beatmq/beatmq/broker/logfmt"
 	"github.com/beatmq/beatmq/frames"
+	"github.com/beatmq/beatmq/frames/erlterm"
 )
 
 // explanation is the text of e without the "NAME - " prefix: what RabbitMQ
@@ -25,8 +26,8 @@ func explanation(e *amqp.Error) string {
 // amqpErrorTerm renders e as RabbitMQ's #amqp_error record:
 // {amqp_error,channel_error,"unexpected method in connection state tuning",'connection.open'}.
 func amqpErrorTerm(e *amqp.Error) string {
-	return fmt.Sprintf("{amqp_error,%s,%s,%s}", errorAtom(amqp.ReplyName(e.Code)), erlString(explanation(e)),
-		erlAtom(methodAtom(amqp.MethodName(e.ClassID, e.MethodID))))
+	return fmt.Sprintf("{amqp_error,%s,%s,%s}", erlterm.ErrorAtom(amqp.ReplyName(e.Code)), erlterm.String(explanation(e)),
+		erlterm.Atom(erlterm.MethodAtom(amqp.MethodName(e.ClassID, e.MethodID))))
 }
 
 // frameErrorToAMQP turns a frames.Error into the exception RabbitMQ raises:
@@ -61,7 +62,7 @@ func (c *Conn) connectionException(ch uint16, e *amqp.Error) error {
 // hardErrorText is rabbit_reader:format_hard_error/1 for an #amqp_error.
 func hardErrorText(e *amqp.Error) string {
 	return fmt.Sprintf("operation %s caused a connection exception %s: %s",
-		methodAtom(amqp.MethodName(e.ClassID, e.MethodID)), errorAtom(amqp.ReplyName(e.Code)), erlString(explanation(e)))
+		erlterm.MethodAtom(amqp.MethodName(e.ClassID, e.MethodID)), erlterm.ErrorAtom(amqp.ReplyName(e.Code)), erlterm.String(explanation(e)))
 }
 
 // logHardError is rabbit_reader:log_hard_error/3.

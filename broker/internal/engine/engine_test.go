@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"net"
 	"testing"
 )
@@ -63,16 +64,11 @@ func TestAuthenticate(t *testing.T) {
 	}
 }
 
-func TestErlangTerms(t *testing.T) {
+// The Erlang term formatters themselves are frames/erlterm's, tested there.
+func TestInetError(t *testing.T) {
 	for got, want := range map[string]string{
-		erlBinary([]byte("HTTP/1.1")):    `<<"HTTP/1.1">>`,
-		erlBinary([]byte{22, 3, 1}):      `<<22,3,1>>`,
-		erlBinary(nil):                   `<<>>`,
-		erlAtom("connection.open"):       `'connection.open'`,
-		erlAtom("none"):                  `none`,
-		erlString(`a "b" \c`):            `"a \"b\" \\c"`,
-		methodAtom("connection.tune-ok"): `connection.tune_ok`,
-		inetError(nil):                   `closed`,
+		inetError(nil):                    `closed`,
+		inetError(errors.New(`a "b" \c`)): `"a \"b\" \\c"`,
 	} {
 		if got != want {
 			t.Errorf("got %s, want %s", got, want)

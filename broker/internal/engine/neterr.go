@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"syscall"
+
+	"github.com/beatmq/beatmq/frames/erlterm"
 )
 
 // isPeerClose reports whether err means the client closed its side of the
@@ -32,5 +34,5 @@ func inetError(err error) string {
 	case errors.As(err, &errno):
 		return strings.ToLower(strings.ReplaceAll(errno.Error(), " ", "_"))
 	}
-	return erlString(err.Error())
+	return erlterm.String(err.Error())
 }

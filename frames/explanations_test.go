@@ -6,34 +6,9 @@ import (
 	"os"
 	"strings"
 	"testing"
-)
 
-func TestErlangBinary(t *testing.T) {
-	tests := []struct {
-		in   []byte
-		want string
-	}{
-		{nil, `<<>>`},
-		{[]byte("abcd"), `<<"abcd">>`},
-		{[]byte{0, 20, 0, 10, 0}, `<<0,20,0,10,0>>`},
-		{[]byte(`a"b\c`), `<<"a\"b\\c">>`},
-		{[]byte("\n\r\t\v\b\f\x1b"), `<<"\n\r\t\v\b\f\e">>`},
-		{[]byte{127}, `<<127>>`},
-		{[]byte{'a', 7}, `<<97,7>>`},
-		{[]byte{'a', 159}, `<<97,159>>`},
-		{[]byte{160, 255}, "<<\"\xa0\xff\">>"},
-		{[]byte("abc\x00"), `<<97,98,99,0>>`},
-		{[]byte("HTTP/1.1"), `<<"HTTP/1.1">>`},
-		{[]byte{22, 3, 1, 0, 165, 1, 0, 0}, `<<22,3,1,0,165,1,0,0>>`},
-		// ErlangBinary never breaks a line, however long.
-		{[]byte(strings.Repeat("\x96", 30)), "<<" + strings.Repeat("150,", 29) + "150>>"},
-	}
-	for _, tt := range tests {
-		if got := ErlangBinary(tt.in); got != tt.want {
-			t.Errorf("ErlangBinary(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
+	"github.com/beatmq/beatmq/frames/erlterm"
+)
 
 // TestExplanationsGolden compares reply texts with those RabbitMQ 3.10.8's own code
 // produced (testdata/explanations.escript), line breaks of Erlang's ~p included.
@@ -80,14 +55,14 @@ func TestExplanationsGolden(t *testing.T) {
 		case "tuple":
 			col := atoi(t, fields[1])
 			want := unescape(t, fields[4])
-			got := string(appendErlangTagTuple(nil, col, fields[2], strings.Fields(fields[3])...))
+			got := string(erlterm.AppendTagTuple(nil, col, fields[2], strings.Fields(fields[3])...))
 			if got != want {
 				t.Errorf("line %d: tuple at column %d:\n got %q\nwant %q", lines, col, got, want)
 			}
 		case "binary":
 			col := atoi(t, fields[1])
 			want := unescape(t, fields[3])
-			if got := string(appendErlangBinary(nil, unhex(t, fields[2]), col)); got != want {
+			if got := string(erlterm.AppendBinary(nil, unhex(t, fields[2]), col)); got != want {
 				t.Errorf("line %d: binary at column %d:\n got %q\nwant %q", lines, col, got, want)
 			}
 		default:

@@ -1,99 +1,50 @@
-package frames
+package erlterm
 
 import "strconv"
 
-// Erlang's ~p (io_lib_pretty, OTP 25 as shipped with RabbitMQ 3.10.8 here) breaks
-// terms that do not fit on an 80-column line. RabbitMQ builds its frame error texts
-// with rabbit_misc:format/2, i.e. io_lib:format("type ~p, ~s octets = ~p: ~p", ...),
-// so a long payload snippet or a long reason lands in the reply text with a newline
-// and indentation. The functions below port the parts of io_lib_pretty that those
-// texts reach: a binary and a tuple tagged with an atom whose elements are atoms or
-// integers, printed at top level. The column is 1-based, as io_lib_pretty counts it.
+// Erlang's ~p (io_lib_pretty, OTP 25 as shipped with RabbitMQ 3.10.8) breaks terms
+// that do not fit on an 80-column line. RabbitMQ builds its frame error texts with
+// rabbit_misc:format/2, i.e. io_lib:format("type ~p, ~s octets = ~p: ~p", ...), so a
+// long payload snippet or a long reason lands in the reply text with a newline and
+// indentation. The functions below port the parts of io_lib_pretty that those texts
+// reach: a binary and a tuple tagged with an atom whose elements are atoms or
+// integers, printed at top level.
 const lineLength = 80
 
-// ErlangBinary formats b as Erlang's ~p prints a binary on a line of its own with
-// room to spare: <<>> when empty, <<"text">> when every octet is printable Latin-1
-// (io_lib:printable_latin1_list: 32–126, 160–255 and \n \r \t \v \b \f \e, with " and
-// \ escaped and the control characters written as \n, \r, \t, \v, \b, \f, \e), and
-// <<0,20,0,10,0>> otherwise. Octets 160–255 appear as themselves, one byte each, as
-// they do in RabbitMQ's reply texts. Frame error texts additionally apply ~p's line
-// breaking; ErlangBinary never breaks lines.
-func ErlangBinary(b []byte) string {
-	return string(appendErlangBinary(nil, b, 0))
+// Binary formats b as Erlang's ~p prints a binary on a line of its own with room
+// to spare (io_lib_pretty:print/2): <<>> when empty, <<"text">> when every octet is
+// printable Latin-1 (io_lib:printable_latin1_list/1: 32–126, 160–255 and \n \r \t
+// \v \b \f \e, written as io_lib:write_string/2 does), and <<0,20,0,10,0>>
+// otherwise. Octets 160–255 appear as themselves, one byte each, as they do in
+// RabbitMQ's reply texts. Binary never breaks lines; see AppendBinary.
+func Binary(b []byte) string {
+	return string(AppendBinary(nil, b, 0))
 }
 
-// isPrintableLatin1 reports whether io_lib_pretty prints b as a string.
-func isPrintableLatin1(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		switch {
-		case c >= 32 && c <= 126, c >= 160:
-		case c == '\n', c == '\r', c == '\t', c == '\v', c == '\b', c == '\f', c == 27:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// appendErlangString appends b as io_lib:write_string/2 writes it (b printable).
-func appendErlangString(dst, b []byte) []byte {
-	dst = append(dst, '"')
-	for _, c := range b {
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		case '\v':
-			dst = append(dst, '\\', 'v')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case 27:
-			dst = append(dst, '\\', 'e')
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
-}
-
-// appendErlangBinary appends b as ~p prints it starting at column col
-// (io_lib_pretty:print/2 and pp_binary/7), or on one line if col is 0.
-func appendErlangBinary(dst, b []byte, col int) []byte {
+// AppendBinary appends b as ~p prints it starting at column col
+// (io_lib_pretty:print/2 and pp_binary/7): like Binary, but a binary of numbers
+// that does not fit before column 80 is broken into lines, continuation lines
+// indented to the first octet. A printable binary is one token and never broken.
+// With col 0 the binary is written on one line.
+func AppendBinary(dst, b []byte, col int) []byte {
 	if len(b) == 0 {
 		return append(dst, "<<>>"...)
 	}
-	if isPrintableLatin1(b) {
-		// A string is one token: never broken.
+	if printableLatin1(b) {
 		dst = append(dst, '<', '<')
-		dst = appendErlangString(dst, b)
+		dst = appendQuoted(dst, b, '"')
 		return append(dst, '>', '>')
 	}
 	n := 4 + len(b) - 1
 	for _, c := range b {
 		n += decimalLen(c)
 	}
-	dst = append(dst, '<', '<')
 	if col == 0 || n < lineLength-col {
-		for i, c := range b {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = strconv.AppendUint(dst, uint64(c), 10)
-		}
-		return append(dst, '>', '>')
+		return AppendBinaryW(dst, b, -1)
 	}
 	// pp_binary: fill lines of N0 columns, continuation lines indented to the first
 	// octet (column col+2, so col+1 spaces).
+	dst = append(dst, '<', '<')
 	n0 := max(8, min(lineLength-(col+2), n-4))
 	room := n0
 	for i, c := range b {
@@ -118,15 +69,17 @@ func appendErlangBinary(dst, b []byte, col int) []byte {
 	return append(dst, '>', '>')
 }
 
-// appendErlangTagTuple appends {tag,elems...} as ~p prints it at top level starting
-// at column col (io_lib_pretty:print/9, cind_tag_tuple/7, pp_tag_tuple/8, pp_list/9,
-// pp_tail/10 and pp_element/8, for elements that are atoms or integers).
-func appendErlangTagTuple(dst []byte, col int, tag string, elems ...string) []byte {
+// AppendTagTuple appends {tag,elems...} as ~p prints it at top level starting at
+// column col (io_lib_pretty:print/9, cind_tag_tuple/7, pp_tag_tuple/8, pp_list/9,
+// pp_tail/10 and pp_element/8), for elements that are atoms or integers, already
+// written out: {frame_too_large,4097,4088}, broken into lines when it does not
+// fit before column 80. With col 0 the tuple is written on one line.
+func AppendTagTuple(dst []byte, col int, tag string, elems ...string) []byte {
 	m := 2 + len(tag) // the flat length, which is also the line_max_chars bound M
 	for _, e := range elems {
 		m += 1 + len(e)
 	}
-	if m < lineLength-col || len(elems) == 0 {
+	if col == 0 || m < lineLength-col || len(elems) == 0 {
 		dst = append(dst, '{')
 		dst = append(dst, tag...)
 		for _, e := range elems {
@@ -210,9 +163,10 @@ func appendNewline(dst []byte, spaces int) []byte {
 	return dst
 }
 
-// nextColumn is the 1-based column at which the next character of s goes
-// (io_lib_format:indentation/2; the texts built here contain no tabs).
-func nextColumn(s []byte) int {
+// Column returns the 1-based column at which the next character after s goes
+// (io_lib_format:indentation/2, for texts without tabs): where a term appended
+// to s starts, to pass to AppendBinary and AppendTagTuple.
+func Column(s []byte) int {
 	col := 1
 	for i := len(s) - 1; i >= 0; i-- {
 		if s[i] == '\n' {
