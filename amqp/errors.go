@@ -67,22 +67,43 @@ func (e *Error) CloseMethod(ch uint16) Method {
 	return e.ChannelClose()
 }
 
-// Errorf returns an *Error with the given code whose text is the code's name,
-// " - " and the formatted explanation, and whose class and method ids are m's
-// (0 when m is nil):
+// NewError returns an *Error with the given code whose text is the code's
+// name, " - " and the formatted explanation, naming no method (class and
+// method ids 0), for code that does not know which method it serves: its
+// caller names the method with ForMethod.
 //
-//	Errorf(NotFound, &QueueDeclare{}, "no queue '%s' in vhost '%s'", q, vh)
-//	  -> 404 "NOT_FOUND - no queue 'q' in vhost '/'", class 50, method 10
-func Errorf(code uint16, m Method, format string, args ...any) *Error {
+//	NewError(NotFound, "no queue '%s' in vhost '%s'", q, vh)
+//	  -> 404 "NOT_FOUND - no queue 'q' in vhost '/'", class 0, method 0
+func NewError(code uint16, format string, args ...any) *Error {
 	name := ReplyName(code)
 	if name == "" {
 		name = strconv.Itoa(int(code))
 	}
-	e := &Error{Code: code, Text: name + " - " + fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Text: name + " - " + fmt.Sprintf(format, args...)}
+}
+
+// Errorf is NewError with the class and method ids of m (0 when m is nil):
+//
+//	Errorf(NotFound, &QueueDeclare{}, "no queue '%s' in vhost '%s'", q, vh)
+//	  -> 404 "NOT_FOUND - no queue 'q' in vhost '/'", class 50, method 10
+func Errorf(code uint16, m Method, format string, args ...any) *Error {
+	e := NewError(code, format, args...)
 	if m != nil {
 		e.ClassID, e.MethodID = m.ClassID(), m.MethodID()
 	}
 	return e
+}
+
+// ForMethod returns e naming method m: e itself when it already names a
+// method (class or method id set) or m is nil, otherwise a copy with m's
+// class and method ids. e is never changed, so it may be shared.
+func (e *Error) ForMethod(m Method) *Error {
+	if m == nil || e.ClassID != 0 || e.MethodID != 0 {
+		return e
+	}
+	c := *e
+	c.ClassID, c.MethodID = m.ClassID(), m.MethodID()
+	return &c
 }
 
 // AsError returns err as an *Error: err itself when it is one (or wraps one),
@@ -92,7 +113,7 @@ func AsError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	return Errorf(InternalError, nil, "%v", err)
+	return NewError(InternalError, "%v", err)
 }
 
 // decodeError is RabbitMQ's error for method arguments that do not decode

@@ -27,6 +27,27 @@ func TestErrorf(t *testing.T) {
 	}
 }
 
+// NewError names no method; ForMethod names one once, on a copy.
+func TestNewErrorForMethod(t *testing.T) {
+	e := NewError(PreconditionFailed, "unknown delivery tag %d", 7)
+	if *e != (Error{Code: 406, Text: "PRECONDITION_FAILED - unknown delivery tag 7"}) {
+		t.Errorf("%+v", e)
+	}
+	got := e.ForMethod(&BasicAck{})
+	if got == e || got.ClassID != 60 || got.MethodID != 80 || got.Code != e.Code || got.Text != e.Text {
+		t.Errorf("ForMethod: %+v", got)
+	}
+	if e.ClassID != 0 || e.MethodID != 0 {
+		t.Errorf("ForMethod changed its receiver: %+v", e)
+	}
+	if again := got.ForMethod(&QueueDeclare{}); again != got {
+		t.Errorf("ForMethod renamed a method: %+v", again)
+	}
+	if same := e.ForMethod(nil); same != e {
+		t.Errorf("ForMethod(nil): %+v", same)
+	}
+}
+
 func TestReplyCodes(t *testing.T) {
 	cases := []struct {
 		code uint16

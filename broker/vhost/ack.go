@@ -4,24 +4,24 @@ import "github.com/beatmq/beatmq/amqp"
 
 // Ack handles basic.ack: tag 0 with multiple acks everything outstanding.
 // An unknown tag is 406 "PRECONDITION_FAILED - unknown delivery tag N".
-func (s *Session) Ack(m amqp.Method, tag uint64, multiple bool) *amqp.Error {
-	return s.settle(m, tag, multiple, settleAck)
+func (s *Session) Ack(tag uint64, multiple bool) error {
+	return s.settle(tag, multiple, settleAck)
 }
 
 // Nack handles basic.nack: requeued messages go back to their original
 // place in their queue, marked redelivered; the others are dead-lettered
 // (reason rejected) when the queue has a dead-letter exchange, else
 // dropped.
-func (s *Session) Nack(m amqp.Method, tag uint64, multiple, requeue bool) *amqp.Error {
+func (s *Session) Nack(tag uint64, multiple, requeue bool) error {
 	if requeue {
-		return s.settle(m, tag, multiple, settleRequeue)
+		return s.settle(tag, multiple, settleRequeue)
 	}
-	return s.settle(m, tag, multiple, settleDiscard)
+	return s.settle(tag, multiple, settleDiscard)
 }
 
 // Reject handles basic.reject, which is a nack of one message.
-func (s *Session) Reject(m amqp.Method, tag uint64, requeue bool) *amqp.Error {
-	return s.Nack(m, tag, false, requeue)
+func (s *Session) Reject(tag uint64, requeue bool) error {
+	return s.Nack(tag, false, requeue)
 }
 
 type settleKind uint8
@@ -32,14 +32,14 @@ const (
 	settleDiscard
 )
 
-func (s *Session) settle(m amqp.Method, tag uint64, multiple bool, kind settleKind) *amqp.Error {
+func (s *Session) settle(tag uint64, multiple bool, kind settleKind) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	s.mu.Lock()
 	recs, found := s.unacked.take(s.ackBuf[:0], tag, multiple)
 	if !found {
 		s.mu.Unlock()
-		return precondition(m, "unknown delivery tag %d", tag)
+		return precondition("unknown delivery tag %d", tag)
 	}
 	if s.tx != nil {
 		s.mu.Unlock()
@@ -166,9 +166,9 @@ func (q *Queue) insertSorted(recs []unackedRec) {
 // Recover handles basic.recover (and recover-async) with requeue=true:
 // every unacknowledged delivery goes back to its queue, redelivered.
 // requeue=false is 540 NOT_IMPLEMENTED, as in RabbitMQ.
-func (s *Session) Recover(m amqp.Method, requeue bool) *amqp.Error {
+func (s *Session) Recover(requeue bool) error {
 	if !requeue {
-		return amqp.Errorf(amqp.NotImplemented, m, "requeue=false")
+		return amqp.NewError(amqp.NotImplemented, "requeue=false")
 	}
 	s.opMu.Lock()
 	defer s.opMu.Unlock()

@@ -56,15 +56,15 @@ func BenchmarkRouteDirect(b *testing.B) {
 	v, s := benchEnv(b)
 	for i := 0; i < 1000; i++ {
 		q := fmt.Sprintf("q%d", i)
-		s.DeclareQueue(nil, QueueSpec{Name: q})
-		s.BindQueue(nil, q, "amq.direct", "key."+q, nil)
+		s.DeclareQueue(QueueSpec{Name: q})
+		s.BindQueue(q, "amq.direct", "key."+q, nil)
 	}
 	benchRoute(b, v, "amq.direct", "key.q500", 1)
 }
 
 func BenchmarkRouteDefault(b *testing.B) {
 	v, s := benchEnv(b)
-	s.DeclareQueue(nil, QueueSpec{Name: "q"})
+	s.DeclareQueue(QueueSpec{Name: "q"})
 	benchRoute(b, v, "", "q", 1)
 }
 
@@ -72,8 +72,8 @@ func BenchmarkRouteFanout10(b *testing.B) {
 	v, s := benchEnv(b)
 	for i := 0; i < 10; i++ {
 		q := fmt.Sprintf("q%d", i)
-		s.DeclareQueue(nil, QueueSpec{Name: q})
-		s.BindQueue(nil, q, "amq.fanout", "", nil)
+		s.DeclareQueue(QueueSpec{Name: q})
+		s.BindQueue(q, "amq.fanout", "", nil)
 	}
 	benchRoute(b, v, "amq.fanout", "", 10)
 }
@@ -83,7 +83,7 @@ func BenchmarkRouteFanout10(b *testing.B) {
 func BenchmarkRouteTopic10k(b *testing.B) {
 	v, s := benchEnv(b)
 	for i := 0; i < 1000; i++ {
-		s.DeclareQueue(nil, QueueSpec{Name: fmt.Sprintf("q%d", i)})
+		s.DeclareQueue(QueueSpec{Name: fmt.Sprintf("q%d", i)})
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 10000; i++ {
@@ -98,7 +98,7 @@ func BenchmarkRouteTopic10k(b *testing.B) {
 		case 3:
 			key = fmt.Sprintf("#.s%d.x%d", r.IntN(100), r.IntN(100))
 		}
-		s.BindQueue(nil, fmt.Sprintf("q%d", i%1000), "amq.topic", key, nil)
+		s.BindQueue(fmt.Sprintf("q%d", i%1000), "amq.topic", key, nil)
 	}
 	r2 := &router{}
 	v.mu.RLock()
@@ -125,19 +125,19 @@ func BenchmarkPublishConsumeAck(b *testing.B) {
 	defer v.Close()
 	conn := v.Connect()
 	pub := conn.NewSession(&sink{})
-	pub.DeclareQueue(nil, QueueSpec{Name: "q"})
+	pub.DeclareQueue(QueueSpec{Name: "q"})
 	k := &countSink{}
 	sub := conn.NewSession(k)
-	sub.Qos(nil, 0, 100, false)
-	sub.Consume(nil, ConsumeSpec{Queue: "q"}, nil)
+	sub.Qos(0, 100, false)
+	sub.Consume(ConsumeSpec{Queue: "q"}, nil)
 	body := make([]byte, 16)
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := cpuTime()
 	for i := 0; i < b.N; i++ {
 		m, _ := NewMessage("", "q", nil, body)
-		pub.Publish(nil, "", "q", false, m)
-		if err := sub.Ack(nil, k.lastTag, false); err != nil {
+		pub.Publish("", "q", false, m)
+		if err := sub.Ack(k.lastTag, false); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -153,17 +153,17 @@ func BenchmarkPublishConsumeNoAck(b *testing.B) {
 	defer v.Close()
 	conn := v.Connect()
 	pub := conn.NewSession(&sink{})
-	pub.DeclareQueue(nil, QueueSpec{Name: "q"})
+	pub.DeclareQueue(QueueSpec{Name: "q"})
 	k := &countSink{}
 	sub := conn.NewSession(k)
-	sub.Consume(nil, ConsumeSpec{Queue: "q", NoAck: true}, nil)
+	sub.Consume(ConsumeSpec{Queue: "q", NoAck: true}, nil)
 	body := make([]byte, 16)
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := cpuTime()
 	for i := 0; i < b.N; i++ {
 		m, _ := NewMessage("", "q", nil, body)
-		pub.Publish(nil, "", "q", false, m)
+		pub.Publish("", "q", false, m)
 	}
 	reportCPU(b, cpu)
 	if k.n != b.N {
@@ -179,7 +179,7 @@ func BenchmarkEnqueueDequeue(b *testing.B) {
 	conn := v.Connect()
 	k := &countSink{}
 	s := conn.NewSession(k)
-	s.DeclareQueue(nil, QueueSpec{Name: "q"})
+	s.DeclareQueue(QueueSpec{Name: "q"})
 	m, _ := NewMessage("", "q", nil, make([]byte, 16))
 	const batch = 1000
 	b.ReportAllocs()
@@ -188,10 +188,10 @@ func BenchmarkEnqueueDequeue(b *testing.B) {
 	defer reportCPU(b, cpu)
 	for i := 0; i < b.N; i += batch {
 		for j := 0; j < batch; j++ {
-			s.Publish(nil, "", "q", false, m)
+			s.Publish("", "q", false, m)
 		}
 		for j := 0; j < batch; j++ {
-			if ok, _ := s.Get(nil, "q", true); !ok {
+			if ok, _ := s.Get("q", true); !ok {
 				b.Fatal("empty")
 			}
 		}
@@ -206,11 +206,11 @@ func BenchmarkThroughput1P1C(b *testing.B) {
 	defer v.Close()
 	conn := v.Connect()
 	pub := conn.NewSession(&sink{})
-	pub.DeclareQueue(nil, QueueSpec{Name: "q"})
+	pub.DeclareQueue(QueueSpec{Name: "q"})
 	q := &queueSink{signal: make(chan struct{}, 1)}
 	sub := conn.NewSession(q)
-	sub.Qos(nil, 0, 1000, false)
-	sub.Consume(nil, ConsumeSpec{Queue: "q"}, nil)
+	sub.Qos(0, 1000, false)
+	sub.Consume(ConsumeSpec{Queue: "q"}, nil)
 	body := make([]byte, 16)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -228,14 +228,14 @@ func BenchmarkThroughput1P1C(b *testing.B) {
 			for i, d := range batch {
 				got++
 				if got%100 == 0 || (i == len(batch)-1) {
-					sub.Ack(nil, d.DeliveryTag, true)
+					sub.Ack(d.DeliveryTag, true)
 				}
 			}
 		}
 	}()
 	for i := 0; i < b.N; i++ {
 		m, _ := NewMessage("", "q", nil, body)
-		pub.Publish(nil, "", "q", false, m)
+		pub.Publish("", "q", false, m)
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")

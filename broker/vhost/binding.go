@@ -54,7 +54,6 @@ func (v *VHost) destName(b *binding) (kind, name string) {
 // bindRequest is a queue.bind, queue.unbind, exchange.bind or
 // exchange.unbind, as rabbit_channel:binding_action/10 sees it.
 type bindRequest struct {
-	m        amqp.Method
 	conn     *Conn
 	src      string
 	destKind string // "queue" or "exchange"
@@ -64,7 +63,7 @@ type bindRequest struct {
 }
 
 // lookupEnds finds the source exchange and the destination of r. v.mu held.
-func (v *VHost) lookupEnds(r *bindRequest) (src *Exchange, q *Queue, x *Exchange, missing *amqp.Error) {
+func (v *VHost) lookupEnds(r *bindRequest) (src *Exchange, q *Queue, x *Exchange, missing error) {
 	src = v.exchanges[r.src]
 	if r.destKind == "queue" {
 		q = v.queues[r.dest]
@@ -74,30 +73,30 @@ func (v *VHost) lookupEnds(r *bindRequest) (src *Exchange, q *Queue, x *Exchange
 	// rabbit_binding:call_with_source_and_destination/4 reports the source
 	// first when both are missing.
 	if src == nil {
-		return nil, nil, nil, v.notFound(r.m, "exchange", r.src)
+		return nil, nil, nil, v.notFound("exchange", r.src)
 	}
 	if q == nil && x == nil {
-		return nil, nil, nil, v.notFound(r.m, r.destKind, r.dest)
+		return nil, nil, nil, v.notFound(r.destKind, r.dest)
 	}
 	return src, q, x, nil
 }
 
-func (r *bindRequest) normalize() *amqp.Error {
+func (r *bindRequest) normalize() error {
 	r.src = stripCRLF(r.src)
 	r.dest = stripCRLF(r.dest)
 	// rabbit_channel:binding_action/10 checks the destination, then the
 	// source.
 	if r.destKind == "exchange" && r.dest == "" {
-		return defaultExchangeRefused(r.m)
+		return defaultExchangeRefused()
 	}
 	if r.src == "" {
-		return defaultExchangeRefused(r.m)
+		return defaultExchangeRefused()
 	}
 	return nil
 }
 
 // bind is rabbit_binding:add/3 behind rabbit_channel:binding_action/10.
-func (v *VHost) bind(r bindRequest) *amqp.Error {
+func (v *VHost) bind(r bindRequest) error {
 	if err := r.normalize(); err != nil {
 		return err
 	}
@@ -110,12 +109,12 @@ func (v *VHost) bind(r bindRequest) *amqp.Error {
 	id := bindingID{q: q, x: x, key: r.key, args: canonicalArgs(r.args)}
 	b := &binding{src: src, q: q, x: x, key: r.key, args: r.args, id: id}
 	if src.kind == KindHeaders {
-		if err := b.parseHeadersArgs(r.m); err != nil {
+		if err := b.parseHeadersArgs(); err != nil {
 			return err
 		}
 	}
 	if q != nil && q.owner != nil && q.owner != r.conn {
-		return v.resourceLocked(r.m, q.name)
+		return v.resourceLocked(q.name)
 	}
 	if _, ok := src.bindings[id]; ok {
 		return nil
@@ -138,7 +137,7 @@ func (v *VHost) bind(r bindRequest) *amqp.Error {
 
 // unbind is rabbit_binding:remove/3: a missing exchange, queue or binding is
 // not an error in RabbitMQ 3.10.
-func (v *VHost) unbind(r bindRequest) *amqp.Error {
+func (v *VHost) unbind(r bindRequest) error {
 	if err := r.normalize(); err != nil {
 		return err
 	}
@@ -154,7 +153,7 @@ func (v *VHost) unbind(r bindRequest) *amqp.Error {
 		return nil
 	}
 	if q != nil && q.owner != nil && q.owner != r.conn {
-		return v.resourceLocked(r.m, q.name)
+		return v.resourceLocked(q.name)
 	}
 	v.unlinkBinding(b, true)
 	return nil

@@ -15,12 +15,12 @@ func TestUnsentLimit(t *testing.T) {
 	k := &sink{}
 	s := c.NewSession(k)
 	pub := c.NewSession(&sink{})
-	_, err := pub.DeclareQueue(nil, QueueSpec{Name: "q"})
+	_, err := pub.DeclareQueue(QueueSpec{Name: "q"})
 	noErr(t, err)
-	_, err = s.Consume(nil, ConsumeSpec{Queue: "q", NoAck: true}, nil)
+	_, err = s.Consume(ConsumeSpec{Queue: "q", NoAck: true}, nil)
 	noErr(t, err)
 	for i := 0; i < 10; i++ {
-		if _, err := pub.Publish(nil, "", "q", false, msg(t, "m")); err != nil {
+		if _, err := pub.Publish("", "q", false, msg(t, "m")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -46,9 +46,9 @@ func TestConcurrentNothingLost(t *testing.T) {
 	admin := v.Connect().NewSession(&sink{})
 	queues := []string{"q0", "q1"}
 	for _, q := range queues {
-		_, err := admin.DeclareQueue(nil, QueueSpec{Name: q})
+		_, err := admin.DeclareQueue(QueueSpec{Name: q})
 		noErr(t, err)
-		noErr(t, admin.BindQueue(nil, q, "amq.fanout", "", nil))
+		noErr(t, admin.BindQueue(q, "amq.fanout", "", nil))
 	}
 	const publishers, perPublisher = 4, 500
 	const total = publishers * perPublisher * 2 // fanout to two queues
@@ -63,9 +63,9 @@ func TestConcurrentNothingLost(t *testing.T) {
 		in := make(chan Delivery, total)
 		c := v.Connect()
 		s := c.NewSession(&chanSink{ch: in})
-		noErr(t, s.Qos(nil, 0, 20, false))
+		noErr(t, s.Qos(0, 20, false))
 		for _, q := range queues {
-			if _, err := s.Consume(nil, ConsumeSpec{Queue: q}, nil); err != nil {
+			if _, err := s.Consume(ConsumeSpec{Queue: q}, nil); err != nil {
 				t.Error(err)
 			}
 		}
@@ -87,7 +87,7 @@ func TestConcurrentNothingLost(t *testing.T) {
 				case d := <-in:
 					switch x := r.IntN(100); {
 					case x < 80:
-						if err := s.Ack(nil, d.DeliveryTag, false); err != nil {
+						if err := s.Ack(d.DeliveryTag, false); err != nil {
 							t.Error(err)
 							return
 						}
@@ -96,7 +96,7 @@ func TestConcurrentNothingLost(t *testing.T) {
 						nAcked++
 						mu.Unlock()
 					case x < 95:
-						if err := s.Nack(nil, d.DeliveryTag, false, true); err != nil {
+						if err := s.Nack(d.DeliveryTag, false, true); err != nil {
 							t.Error(err)
 							return
 						}
@@ -121,7 +121,7 @@ func TestConcurrentNothingLost(t *testing.T) {
 				binary.BigEndian.PutUint32(body, uint32(p))
 				binary.BigEndian.PutUint32(body[4:], uint32(i))
 				m, _ := NewMessage("amq.fanout", "", nil, body)
-				if _, err := s.Publish(nil, "amq.fanout", "", false, m); err != nil {
+				if _, err := s.Publish("amq.fanout", "", false, m); err != nil {
 					t.Error(err)
 					return
 				}

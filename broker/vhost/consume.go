@@ -21,10 +21,10 @@ type ConsumeSpec struct {
 // Errors: 404 missing queue, 405 another connection's exclusive queue, 403
 // when the queue has an exclusive consumer (or consumers, for an exclusive
 // consume), 530 NOT_ALLOWED for a tag already in use on this session.
-func (s *Session) Consume(m amqp.Method, spec ConsumeSpec, ok func(tag string)) (string, *amqp.Error) {
+func (s *Session) Consume(spec ConsumeSpec, ok func(tag string)) (string, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	name, err := s.queueName(m, spec.Queue)
+	name, err := s.queueName(spec.Queue)
 	if err != nil {
 		return "", err
 	}
@@ -35,13 +35,13 @@ func (s *Session) Consume(m amqp.Method, spec ConsumeSpec, ok func(tag string)) 
 	closed := s.closed
 	s.mu.Unlock()
 	if tag != "" && inUse {
-		return "", amqp.Errorf(amqp.NotAllowed, m, "attempt to reuse consumer tag '%s'", tag)
+		return "", amqp.NewError(amqp.NotAllowed, "attempt to reuse consumer tag '%s'", tag)
 	}
-	q, err := s.v.lookupQueue(m, s.conn, name)
+	q, err := s.v.lookupQueue(s.conn, name)
 	if err != nil {
 		return "", err
 	}
-	if err := s.v.checkConsumeArgs(m, name, spec.Args); err != nil {
+	if err := s.v.checkConsumeArgs(name, spec.Args); err != nil {
 		return "", err
 	}
 	if tag == "" {
@@ -51,13 +51,13 @@ func (s *Session) Consume(m amqp.Method, spec ConsumeSpec, ok func(tag string)) 
 	q.mu.Lock()
 	if q.deleted {
 		q.mu.Unlock()
-		return "", s.v.notFound(m, "queue", name)
+		return "", s.v.notFound("queue", name)
 	}
 	// rabbit_amqqueue_process: an exclusive consume is refused when the
 	// queue has consumers, or has single active consumer on.
 	if q.exclusiveConsumer != nil || (spec.Exclusive && (len(q.consumers) > 0 || q.cfg.sac)) {
 		q.mu.Unlock()
-		return "", amqp.Errorf(amqp.AccessRefused, m, "%s in exclusive use", s.v.rs("queue", name))
+		return "", amqp.NewError(amqp.AccessRefused, "%s in exclusive use", s.v.rs("queue", name))
 	}
 	if closed {
 		q.mu.Unlock()
@@ -123,21 +123,21 @@ func (s *Session) consumerGone(c *consumer) {
 // Get handles basic.get. When a message is ready it goes to the sink as a
 // Delivery with Get set (so its tag stays in order with consumer
 // deliveries) and Get returns true; false means basic.get-empty.
-func (s *Session) Get(m amqp.Method, queue string, noAck bool) (bool, *amqp.Error) {
+func (s *Session) Get(queue string, noAck bool) (bool, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	name, err := s.queueName(m, queue)
+	name, err := s.queueName(queue)
 	if err != nil {
 		return false, err
 	}
-	q, err := s.v.lookupQueue(m, s.conn, name)
+	q, err := s.v.lookupQueue(s.conn, name)
 	if err != nil {
 		return false, err
 	}
 	q.mu.Lock()
 	if q.deleted {
 		q.mu.Unlock()
-		return false, s.v.notFound(m, "queue", name)
+		return false, s.v.notFound("queue", name)
 	}
 	q.armExpiry()
 	q.dropExpired(0)
@@ -174,9 +174,9 @@ func (s *Session) Get(m amqp.Method, queue string, noAck bool) (bool, *amqp.Erro
 // any channel-wide limit); global=true sets a limit on the session's
 // unacknowledged consumer deliveries across all its consumers (0: none).
 // prefetch_size other than 0 is 540 NOT_IMPLEMENTED.
-func (s *Session) Qos(m amqp.Method, prefetchSize uint32, prefetchCount uint16, global bool) *amqp.Error {
+func (s *Session) Qos(prefetchSize uint32, prefetchCount uint16, global bool) error {
 	if prefetchSize != 0 {
-		return amqp.Errorf(amqp.NotImplemented, m, "prefetch_size!=0 (%d)", prefetchSize)
+		return amqp.NewError(amqp.NotImplemented, "prefetch_size!=0 (%d)", prefetchSize)
 	}
 	s.opMu.Lock()
 	defer s.opMu.Unlock()

@@ -38,7 +38,7 @@ func TestConsumeOkBeforeDeliveries(t *testing.T) {
 	var order []string
 	k := &sink{onDeliver: func(d Delivery) { order = append(order, "deliver "+string(d.Message.Body)) }}
 	s := e.conn.NewSession(k)
-	tag, err := s.Consume(nil, ConsumeSpec{Queue: "q"}, func(tag string) { order = append(order, "ok "+tag) })
+	tag, err := s.Consume(ConsumeSpec{Queue: "q"}, func(tag string) { order = append(order, "ok "+tag) })
 	noErr(t, err)
 	if !regexp.MustCompile(`^amq\.ctag-[A-Za-z0-9_-]{22}$`).MatchString(tag) {
 		t.Fatalf("tag %q", tag)
@@ -57,23 +57,22 @@ func TestConsumeOkBeforeDeliveries(t *testing.T) {
 func TestConsumerErrors(t *testing.T) {
 	e := newEnv(t)
 	e.declare("q", nil)
-	m := &amqp.BasicConsume{}
-	_, err := e.s.Consume(m, ConsumeSpec{Queue: "nope"}, nil)
+	_, err := e.s.Consume(ConsumeSpec{Queue: "nope"}, nil)
 	wantErr(t, err, 404, "NOT_FOUND - no queue 'nope' in vhost '/'")
-	_, err = e.s.Consume(m, ConsumeSpec{Queue: "q", Tag: "t1"}, nil)
+	_, err = e.s.Consume(ConsumeSpec{Queue: "q", Tag: "t1"}, nil)
 	noErr(t, err)
-	_, err = e.s.Consume(m, ConsumeSpec{Queue: "q", Tag: "t1"}, nil)
+	_, err = e.s.Consume(ConsumeSpec{Queue: "q", Tag: "t1"}, nil)
 	wantErr(t, err, 530, "NOT_ALLOWED - attempt to reuse consumer tag 't1'")
 	// An exclusive consume needs the queue without consumers.
 	s2, _ := e.session(e.v.Connect())
-	_, err = s2.Consume(m, ConsumeSpec{Queue: "q", Exclusive: true}, nil)
+	_, err = s2.Consume(ConsumeSpec{Queue: "q", Exclusive: true}, nil)
 	wantErr(t, err, 403, "ACCESS_REFUSED - queue 'q' in vhost '/' in exclusive use")
 	e.s.Cancel("t1")
-	_, err = s2.Consume(m, ConsumeSpec{Queue: "q", Exclusive: true}, nil)
+	_, err = s2.Consume(ConsumeSpec{Queue: "q", Exclusive: true}, nil)
 	noErr(t, err)
-	_, err = e.s.Consume(m, ConsumeSpec{Queue: "q"}, nil)
+	_, err = e.s.Consume(ConsumeSpec{Queue: "q"}, nil)
 	wantErr(t, err, 403, "ACCESS_REFUSED - queue 'q' in vhost '/' in exclusive use")
-	_, err = e.s.Consume(m, ConsumeSpec{Queue: "q", Args: amqp.Table{{Name: "x-priority", Value: "high"}}}, nil)
+	_, err = e.s.Consume(ConsumeSpec{Queue: "q", Args: amqp.Table{{Name: "x-priority", Value: "high"}}}, nil)
 	wantErr(t, err, 406, `PRECONDITION_FAILED - invalid arg 'x-priority' for queue 'q' in vhost '/': "expected integer, got longstr"`)
 	if e.s.Cancel("unknown") {
 		t.Fatal("cancel of an unknown tag found something")
@@ -84,7 +83,7 @@ func TestPrefetchPerConsumer(t *testing.T) {
 	e := newEnv(t)
 	e.declare("q", nil)
 	s, k := e.session(e.conn)
-	noErr(t, s.Qos(nil, 0, 2, false))
+	noErr(t, s.Qos(0, 2, false))
 	e.consume(s, "q", false)
 	e.consume(s, "q", false)
 	publishN(e, "q", 10)
@@ -95,19 +94,19 @@ func TestPrefetchPerConsumer(t *testing.T) {
 		t.Fatalf("ready %d", e.ready("q"))
 	}
 	// Acking one lets exactly one more through, to the consumer that acked.
-	noErr(t, s.Ack(nil, 1, false))
+	noErr(t, s.Ack(1, false))
 	ds := k.take()
 	if len(ds) != 1 || string(ds[0].Message.Body) != "5" || ds[0].DeliveryTag != 5 {
 		t.Fatalf("after ack: %+v", ds)
 	}
 	// A later qos(global=false) does not change existing consumers.
-	noErr(t, s.Qos(nil, 0, 10, false))
+	noErr(t, s.Qos(0, 10, false))
 	if k.count() != 0 {
 		t.Fatal("qos changed an existing consumer's prefetch")
 	}
 	// No-ack consumers ignore the prefetch.
 	s2, k2 := e.session(e.conn)
-	noErr(t, s2.Qos(nil, 0, 1, false))
+	noErr(t, s2.Qos(0, 1, false))
 	e.consume(s2, "q", true)
 	if k2.count() != 5 {
 		t.Fatalf("no-ack consumer got %d", k2.count())
@@ -119,7 +118,7 @@ func TestPrefetchGlobal(t *testing.T) {
 	e.declare("q1", nil)
 	e.declare("q2", nil)
 	s, k := e.session(e.conn)
-	noErr(t, s.Qos(nil, 0, 3, true))
+	noErr(t, s.Qos(0, 3, true))
 	e.consume(s, "q1", false)
 	e.consume(s, "q2", false)
 	publishN(e, "q1", 5)
@@ -128,15 +127,15 @@ func TestPrefetchGlobal(t *testing.T) {
 		t.Fatalf("global prefetch 3 let %d through", n)
 	}
 	k.take()
-	noErr(t, s.Ack(nil, 2, true))
+	noErr(t, s.Ack(2, true))
 	if n := k.count(); n != 2 {
 		t.Fatalf("after acking 2, %d more", n)
 	}
 	// Both limits at once: per consumer 1, channel 3.
 	e.declare("q3", nil)
 	s3, k3 := e.session(e.conn)
-	noErr(t, s3.Qos(nil, 0, 1, false))
-	noErr(t, s3.Qos(nil, 0, 3, true))
+	noErr(t, s3.Qos(0, 1, false))
+	noErr(t, s3.Qos(0, 3, true))
 	e.consume(s3, "q3", false)
 	e.consume(s3, "q3", false)
 	publishN(e, "q3", 5)
@@ -146,23 +145,23 @@ func TestPrefetchGlobal(t *testing.T) {
 	// qos(global=false) lifts the channel limit, as in RabbitMQ 3.10.
 	e.declare("q4", nil)
 	s4, k4 := e.session(e.conn)
-	noErr(t, s4.Qos(nil, 0, 2, true))
+	noErr(t, s4.Qos(0, 2, true))
 	e.consume(s4, "q4", false)
 	publishN(e, "q4", 5)
 	if n := k4.count(); n != 2 {
 		t.Fatalf("global 2 let %d through", n)
 	}
-	noErr(t, s4.Qos(nil, 0, 0, false))
+	noErr(t, s4.Qos(0, 0, false))
 	if n := k4.count(); n != 5 {
 		t.Fatalf("after lifting the limit %d", n)
 	}
-	wantErr(t, s4.Qos(&amqp.BasicQos{}, 10, 0, false), 540, "NOT_IMPLEMENTED - prefetch_size!=0 (10)")
+	wantErr(t, s4.Qos(10, 0, false), 540, "NOT_IMPLEMENTED - prefetch_size!=0 (10)")
 }
 
 func TestGet(t *testing.T) {
 	e := newEnv(t)
 	e.declare("q", nil)
-	ok, err := e.s.Get(nil, "q", false)
+	ok, err := e.s.Get("q", false)
 	noErr(t, err)
 	if ok {
 		t.Fatal("get on an empty queue")
@@ -179,11 +178,11 @@ func TestGet(t *testing.T) {
 	if info, _ := e.v.Queue("q"); info.MessagesReady != 1 || info.MessagesUnacknowledged != 1 || info.Messages != 2 {
 		t.Fatalf("info %+v", info)
 	}
-	noErr(t, e.s.Ack(nil, 1, false))
+	noErr(t, e.s.Ack(1, false))
 	if info, _ := e.v.Queue("q"); info.MessagesUnacknowledged != 0 {
 		t.Fatalf("info %+v", info)
 	}
-	_, err = e.s.Get(&amqp.BasicGet{}, "nope", false)
+	_, err = e.s.Get("nope", false)
 	wantErr(t, err, 404, "NOT_FOUND - no queue 'nope' in vhost '/'")
 }
 
@@ -194,18 +193,17 @@ func TestAckErrors(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		e.get(e.s, e.k, "q", false)
 	}
-	m := &amqp.BasicAck{}
-	wantErr(t, e.s.Ack(m, 7, false), 406, "PRECONDITION_FAILED - unknown delivery tag 7")
-	wantErr(t, e.s.Ack(m, 7, true), 406, "PRECONDITION_FAILED - unknown delivery tag 7")
-	noErr(t, e.s.Ack(m, 2, false))
-	wantErr(t, e.s.Ack(m, 2, false), 406, "PRECONDITION_FAILED - unknown delivery tag 2")
-	wantErr(t, e.s.Reject(&amqp.BasicReject{}, 2, true), 406, "PRECONDITION_FAILED - unknown delivery tag 2")
-	noErr(t, e.s.Ack(m, 3, true))
+	wantErr(t, e.s.Ack(7, false), 406, "PRECONDITION_FAILED - unknown delivery tag 7")
+	wantErr(t, e.s.Ack(7, true), 406, "PRECONDITION_FAILED - unknown delivery tag 7")
+	noErr(t, e.s.Ack(2, false))
+	wantErr(t, e.s.Ack(2, false), 406, "PRECONDITION_FAILED - unknown delivery tag 2")
+	wantErr(t, e.s.Reject(2, true), 406, "PRECONDITION_FAILED - unknown delivery tag 2")
+	noErr(t, e.s.Ack(3, true))
 	if e.s.Unacked() != 0 {
 		t.Fatalf("%d unacked", e.s.Unacked())
 	}
-	noErr(t, e.s.Ack(m, 0, true)) // nothing outstanding: fine
-	wantErr(t, e.s.Ack(m, 0, false), 406, "PRECONDITION_FAILED - unknown delivery tag 0")
+	noErr(t, e.s.Ack(0, true)) // nothing outstanding: fine
+	wantErr(t, e.s.Ack(0, false), 406, "PRECONDITION_FAILED - unknown delivery tag 0")
 }
 
 // TestNackMultipleRequeue is amqp091-go's TestRabbitMQQueueNackMultipleRequeue,
@@ -220,7 +218,7 @@ func TestNackMultipleRequeue(t *testing.T) {
 	if b1 != "1" || b2 != "2" {
 		t.Fatalf("got %q %q", b1, b2)
 	}
-	noErr(t, e.s.Nack(nil, d2.DeliveryTag, true, true))
+	noErr(t, e.s.Nack(d2.DeliveryTag, true, true))
 	b1, d1 := e.get(e.s, e.k, "test.rabbitmq-basic-nack", false)
 	b2, d2 = e.get(e.s, e.k, "test.rabbitmq-basic-nack", false)
 	if b1 != "1" || b2 != "2" || !d1.Redelivered || !d2.Redelivered {
@@ -233,7 +231,7 @@ func TestRequeueOrder(t *testing.T) {
 	e.declare("q", nil)
 	publishN(e, "q", 6)
 	s, k := e.session(e.conn)
-	noErr(t, s.Qos(nil, 0, 4, false))
+	noErr(t, s.Qos(0, 4, false))
 	tag := e.consume(s, "q", false)
 	if got := bodies(k.take()); got != "1,2,3,4" {
 		t.Fatalf("got %q", got)
@@ -241,8 +239,8 @@ func TestRequeueOrder(t *testing.T) {
 	s.Cancel(tag)
 	// Requeue 3 then 1: they go back before 5 and 6, in their original
 	// order, marked redelivered.
-	noErr(t, s.Reject(nil, 3, true))
-	noErr(t, s.Nack(nil, 1, false, true))
+	noErr(t, s.Reject(3, true))
+	noErr(t, s.Nack(1, false, true))
 	var got []string
 	for {
 		b, d := e.get(e.s, e.k, "q", true)
@@ -263,8 +261,8 @@ func TestRecover(t *testing.T) {
 	s, k := e.session(e.conn)
 	e.consume(s, "q", false)
 	k.take()
-	wantErr(t, s.Recover(&amqp.BasicRecover{}, false), 540, "NOT_IMPLEMENTED - requeue=false")
-	noErr(t, s.Recover(nil, true))
+	wantErr(t, s.Recover(false), 540, "NOT_IMPLEMENTED - requeue=false")
+	noErr(t, s.Recover(true))
 	ds := k.take()
 	if bodies(ds) != "1,2,3" {
 		t.Fatalf("redelivered %q", bodies(ds))
@@ -281,14 +279,14 @@ func TestCloseRequeuesInOrder(t *testing.T) {
 	e.declare("q", nil)
 	publishN(e, "q", 10)
 	s, k := e.session(e.conn)
-	noErr(t, s.Qos(nil, 0, 6, false))
+	noErr(t, s.Qos(0, 6, false))
 	e.consume(s, "q", false)
 	if got := bodies(k.take()); got != "1,2,3,4,5,6" {
 		t.Fatalf("got %q", got)
 	}
 	// Acking 2 and 5 lets 7 and 8 out to the consumer.
-	noErr(t, s.Ack(nil, 2, false))
-	noErr(t, s.Ack(nil, 5, false))
+	noErr(t, s.Ack(2, false))
+	noErr(t, s.Ack(5, false))
 	s.Close()
 	s.Close()
 	if info, _ := e.v.Queue("q"); info.MessagesReady != 8 || info.MessagesUnacknowledged != 0 || info.Consumers != 0 {
@@ -313,7 +311,7 @@ func TestCloseRequeuesToOtherConsumer(t *testing.T) {
 	conn2 := e.v.Connect()
 	s1, k1 := e.session(conn2)
 	s2, k2 := e.session(e.conn)
-	noErr(t, s2.Qos(nil, 0, 100, false))
+	noErr(t, s2.Qos(0, 100, false))
 	e.consume(s1, "q", false)
 	publishN(e, "q", 4)
 	if bodies(k1.take()) != "1,2,3,4" {
@@ -337,7 +335,7 @@ func TestBrokerCancelOnDelete(t *testing.T) {
 	e.declare("q", nil)
 	s, k := e.session(e.conn)
 	tag := e.consume(s, "q", false)
-	_, err := s.DeleteQueue(nil, "q", false, false)
+	_, err := s.DeleteQueue("q", false, false)
 	noErr(t, err)
 	if c := k.cancels(); len(c) != 1 || c[0] != tag {
 		t.Fatalf("cancels %v", c)
@@ -359,7 +357,7 @@ func TestSingleActiveConsumer(t *testing.T) {
 	if bodies(k1.take()) != "1,2,3" || k2.count() != 0 {
 		t.Fatal("not all to the active consumer")
 	}
-	_, err := e.s.Consume(nil, ConsumeSpec{Queue: "sac", Exclusive: true}, nil)
+	_, err := e.s.Consume(ConsumeSpec{Queue: "sac", Exclusive: true}, nil)
 	wantErr(t, err, 403, "ACCESS_REFUSED - queue 'sac' in vhost '/' in exclusive use")
 	s1.Cancel(t1)
 	publishN(e, "sac", 2)

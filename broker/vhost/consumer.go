@@ -137,9 +137,9 @@ func (q *Queue) kick(c *consumer) {
 
 // checkConsumeArgs is rabbit_amqqueue:check_consume_arguments/3 for a
 // classic queue.
-func (v *VHost) checkConsumeArgs(m amqp.Method, queue string, args amqp.Table) *amqp.Error {
-	invalid := func(key, reason string) *amqp.Error {
-		return precondition(m, "invalid arg '%s' for %s: %s", key, v.rs("queue", queue), reason)
+func (v *VHost) checkConsumeArgs(queue string, args amqp.Table) error {
+	invalid := func(key, reason string) error {
+		return precondition("invalid arg '%s' for %s: %s", key, v.rs("queue", queue), reason)
 	}
 	if p, ok := args.Get("x-priority"); ok {
 		if e := checkInt(p); e != "" {
@@ -153,7 +153,7 @@ func (v *VHost) checkConsumeArgs(m amqp.Method, queue string, args amqp.Table) *
 	}
 	for _, f := range args {
 		if f.Name == "x-stream-offset" {
-			return precondition(m, "invalid arg '%s' for %s of queue type rabbit_classic_queue", f.Name, v.rs("queue", queue))
+			return precondition("invalid arg '%s' for %s of queue type rabbit_classic_queue", f.Name, v.rs("queue", queue))
 		}
 	}
 	return nil

@@ -47,7 +47,7 @@ func TestDeadLetterRejected(t *testing.T) {
 	e.publishMsg("amq.direct", "rk", m)
 	before := time.Now().Unix()
 	_, d := e.get(e.s, e.k, "work", false)
-	noErr(t, e.s.Reject(nil, d.DeliveryTag, false))
+	noErr(t, e.s.Reject(d.DeliveryTag, false))
 	_, dd := e.get(e.s, e.k, "dead", true)
 	if dd.Message == nil {
 		t.Fatal("nothing dead-lettered")
@@ -91,21 +91,21 @@ func TestDeadLetterRejected(t *testing.T) {
 	// Dead-lettered again from "dead" (rejected): a second entry goes first,
 	// the table sorted; a third death of the same kind counts up.
 	// Recreate "dead" with its own dead-letter exchange.
-	_, err := e.s.DeleteQueue(nil, "dead", false, false)
+	_, err := e.s.DeleteQueue("dead", false, false)
 	noErr(t, err)
-	_, err = e.s.DeclareQueue(nil, QueueSpec{Name: "dead", Args: amqp.Table{{Name: "x-dead-letter-exchange", Value: ""}, {Name: "x-dead-letter-routing-key", Value: "work"}}})
+	_, err = e.s.DeclareQueue(QueueSpec{Name: "dead", Args: amqp.Table{{Name: "x-dead-letter-exchange", Value: ""}, {Name: "x-dead-letter-routing-key", Value: "work"}}})
 	noErr(t, err)
 	e.bind("dead", "dlx", "", nil)
 	e.publishMsg("amq.direct", "rk", propsMsg(t, "again", amqp.Properties{}))
 	_, d = e.get(e.s, e.k, "work", false)
-	noErr(t, e.s.Reject(nil, d.DeliveryTag, false)) // work -> dead
+	noErr(t, e.s.Reject(d.DeliveryTag, false)) // work -> dead
 	_, d = e.get(e.s, e.k, "dead", false)
-	noErr(t, e.s.Reject(nil, d.DeliveryTag, false)) // dead -> work (rejects never count as cycles)
+	noErr(t, e.s.Reject(d.DeliveryTag, false)) // dead -> work (rejects never count as cycles)
 	_, d = e.get(e.s, e.k, "work", false)
 	if d.Message == nil || d.Message.RoutingKey != "work" || d.Message.Exchange != "" {
 		t.Fatalf("second dead letter %+v", d.Message)
 	}
-	noErr(t, e.s.Reject(nil, d.DeliveryTag, false)) // work -> dead again
+	noErr(t, e.s.Reject(d.DeliveryTag, false)) // work -> dead again
 	_, d = e.get(e.s, e.k, "dead", true)
 	p = decodeProps(t, d.Message)
 	xd, _ = p.Headers.Get("x-death")
@@ -192,7 +192,7 @@ func TestDeadLetterCycles(t *testing.T) {
 			if d.Message == nil {
 				t.Fatalf("round %d: message lost", round)
 			}
-			noErr(t, e.s.Reject(nil, d.DeliveryTag, false))
+			noErr(t, e.s.Reject(d.DeliveryTag, false))
 			sleep(15 * time.Millisecond)
 		}
 		_, d := e.get(e.s, e.k, "work", true)
@@ -208,12 +208,12 @@ func TestDeadLetterCycles(t *testing.T) {
 
 func TestDeadLetterRoutingKeyDropsCC(t *testing.T) {
 	e := dlxEnv(t, nil)
-	_, err := e.s.DeclareQueue(nil, QueueSpec{Name: "w2", Args: amqp.Table{
+	_, err := e.s.DeclareQueue(QueueSpec{Name: "w2", Args: amqp.Table{
 		{Name: "x-dead-letter-exchange", Value: "dlx"}, {Name: "x-dead-letter-routing-key", Value: "new-key"}}})
 	noErr(t, err)
 	e.publishMsg("", "w2", propsMsg(t, "m", amqp.Properties{Headers: amqp.Table{{Name: "CC", Value: []any{"x"}}}}))
 	_, d := e.get(e.s, e.k, "w2", false)
-	noErr(t, e.s.Nack(nil, d.DeliveryTag, false, false))
+	noErr(t, e.s.Nack(d.DeliveryTag, false, false))
 	_, d = e.get(e.s, e.k, "dead", true)
 	if d.Message.RoutingKey != "new-key" {
 		t.Fatalf("routing key %q", d.Message.RoutingKey)
@@ -229,7 +229,7 @@ func TestDeadLetterMissingExchange(t *testing.T) {
 	e.declare("q", amqp.Table{{Name: "x-dead-letter-exchange", Value: "not-there"}})
 	e.publish("", "q", "m")
 	_, d := e.get(e.s, e.k, "q", false)
-	noErr(t, e.s.Reject(nil, d.DeliveryTag, false))
+	noErr(t, e.s.Reject(d.DeliveryTag, false))
 	if e.ready("q") != 0 {
 		t.Fatal("message kept")
 	}

@@ -13,9 +13,7 @@
 // (its sessions are closed, then its exclusive queues deleted). Per channel,
 // Conn.NewSession(sink) at channel.open and Session.Close at channel.close
 // or when the channel dies; the channel's Sink receives deliveries. Each
-// method the channel receives maps to one Session call, which takes the
-// decoded method (for the class and method ids of the error it may
-// return; nil is allowed):
+// method the channel receives maps to one Session call:
 //
 //	exchange.declare/delete/bind/unbind  DeclareExchange, DeleteExchange, BindExchange, UnbindExchange
 //	queue.declare/bind/unbind/purge/delete  DeclareQueue, BindQueue, UnbindQueue, PurgeQueue, DeleteQueue
@@ -27,9 +25,11 @@
 //	tx.select/commit/rollback            TxSelect, TxCommit (returns to send first), TxRollback
 //	confirm.select                       ConfirmSelect (the channel numbers and acks publishes)
 //
-// A returned *amqp.Error is the channel.close (or, when Hard, the
-// connection.close) to send. Publish has delivered (or refused) the message
-// when it returns, so a publisher confirm can be sent right after it.
+// A returned error is an *amqp.Error naming no method (class and method ids
+// 0): the channel gives it the ids of the method it was handling and sends
+// it as the channel.close (or, when Hard, the connection.close). Publish has
+// delivered (or refused) the message when it returns, so a publisher
+// confirm can be sent right after it.
 //
 // Deliveries come back through Sink.Deliver, called by whichever goroutine
 // made a message deliverable (a publisher, an ack, a timer) in delivery-tag

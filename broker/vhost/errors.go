@@ -11,35 +11,35 @@ func (v *VHost) rs(kind, name string) string {
 }
 
 // notFound is rabbit_amqqueue:not_found/1: "no queue 'q' in vhost '/'".
-func (v *VHost) notFound(m amqp.Method, kind, name string) *amqp.Error {
-	return amqp.Errorf(amqp.NotFound, m, "no %s", v.rs(kind, name))
+func (v *VHost) notFound(kind, name string) error {
+	return amqp.NewError(amqp.NotFound, "no %s", v.rs(kind, name))
 }
 
 // precondition is rabbit_channel:precondition_failed/2.
-func precondition(m amqp.Method, format string, args ...any) *amqp.Error {
-	return amqp.Errorf(amqp.PreconditionFailed, m, format, args...)
+func precondition(format string, args ...any) error {
+	return amqp.NewError(amqp.PreconditionFailed, format, args...)
 }
 
 // defaultExchangeRefused is rabbit_channel:check_not_default_exchange/1.
-func defaultExchangeRefused(m amqp.Method) *amqp.Error {
-	return amqp.Errorf(amqp.AccessRefused, m, "operation not permitted on the default exchange")
+func defaultExchangeRefused() error {
+	return amqp.NewError(amqp.AccessRefused, "operation not permitted on the default exchange")
 }
 
 // reservedName is rabbit_channel:check_name/2.
-func reservedName(m amqp.Method, kind, name string) *amqp.Error {
-	return amqp.Errorf(amqp.AccessRefused, m, "%s name '%s' contains reserved prefix 'amq.*'", kind, name)
+func reservedName(kind, name string) error {
+	return amqp.NewError(amqp.AccessRefused, "%s name '%s' contains reserved prefix 'amq.*'", kind, name)
 }
 
 // resourceLocked is rabbit_amqqueue:check_exclusive_access/3.
-func (v *VHost) resourceLocked(m amqp.Method, queue string) *amqp.Error {
-	return amqp.Errorf(amqp.ResourceLocked, m,
+func (v *VHost) resourceLocked(queue string) error {
+	return amqp.NewError(amqp.ResourceLocked,
 		"cannot obtain exclusive access to locked %s. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.",
 		v.rs("queue", queue))
 }
 
 // inequivalent is rabbit_misc:equivalence_fail/4; received and current are
 // already formatted by formatArg or formatBool.
-func (v *VHost) inequivalent(m amqp.Method, key, kind, name, received, current string) *amqp.Error {
-	return precondition(m, "inequivalent arg '%s' for %s: received %s but current is %s",
+func (v *VHost) inequivalent(key, kind, name, received, current string) error {
+	return precondition("inequivalent arg '%s' for %s: received %s but current is %s",
 		key, v.rs(kind, name), received, current)
 }

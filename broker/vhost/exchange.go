@@ -82,15 +82,15 @@ type ExchangeSpec struct {
 // closes the connection. RabbitMQ says "invalid" for a name that happens to
 // be an Erlang atom already and "unknown" otherwise; a few atoms every node
 // has are listed here, and any other name gets "unknown".
-func checkType(m amqp.Method, t string) *amqp.Error {
+func checkType(t string) error {
 	switch t {
 	case KindDirect, KindFanout, KindTopic, KindHeaders:
 		return nil
 	}
 	if erlangAtoms[t] {
-		return amqp.Errorf(amqp.CommandInvalid, m, "invalid exchange type '%s'", t)
+		return amqp.NewError(amqp.CommandInvalid, "invalid exchange type '%s'", t)
 	}
-	return amqp.Errorf(amqp.CommandInvalid, m, "unknown exchange type '%s'", t)
+	return amqp.NewError(amqp.CommandInvalid, "unknown exchange type '%s'", t)
 }
 
 var erlangAtoms = map[string]bool{
@@ -99,39 +99,39 @@ var erlangAtoms = map[string]bool{
 }
 
 // declareExchange is rabbit_channel's exchange.declare handling.
-func (v *VHost) declareExchange(m amqp.Method, spec ExchangeSpec) *amqp.Error {
+func (v *VHost) declareExchange(spec ExchangeSpec) error {
 	name := stripCRLF(spec.Name)
 	if spec.Passive {
 		if name == "" {
-			return defaultExchangeRefused(m)
+			return defaultExchangeRefused()
 		}
 		v.mu.RLock()
 		x := v.exchanges[name]
 		v.mu.RUnlock()
 		if x == nil {
-			return v.notFound(m, "exchange", name)
+			return v.notFound("exchange", name)
 		}
 		return nil
 	}
-	if err := checkType(m, spec.Type); err != nil {
+	if err := checkType(spec.Type); err != nil {
 		return err
 	}
 	if name == "" {
-		return defaultExchangeRefused(m)
+		return defaultExchangeRefused()
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.closed {
-		return v.notFound(m, "exchange", name)
+		return v.notFound("exchange", name)
 	}
 	x := v.exchanges[name]
 	if x == nil {
 		if strings.HasPrefix(name, "amq.") {
-			return reservedName(m, "exchange", name)
+			return reservedName("exchange", name)
 		}
 		if a, ok := spec.Args.Get("alternate-exchange"); ok {
 			if _, ok := a.(string); !ok {
-				return precondition(m, "invalid type '%s' for arg '%s' in %s",
+				return precondition("invalid type '%s' for arg '%s' in %s",
 					typeName(a), "alternate-exchange", v.rs("exchange", name))
 			}
 		}
@@ -140,18 +140,18 @@ func (v *VHost) declareExchange(m amqp.Method, spec ExchangeSpec) *amqp.Error {
 	}
 	// rabbit_exchange:assert_equivalence/6.
 	if x.kind != spec.Type {
-		return v.inequivalent(m, "type", "exchange", name, "'"+spec.Type+"'", "'"+x.kind+"'")
+		return v.inequivalent("type", "exchange", name, "'"+spec.Type+"'", "'"+x.kind+"'")
 	}
 	if x.durable != spec.Durable {
-		return v.inequivalent(m, "durable", "exchange", name, formatBool(spec.Durable), formatBool(x.durable))
+		return v.inequivalent("durable", "exchange", name, formatBool(spec.Durable), formatBool(x.durable))
 	}
 	if x.autoDelete != spec.AutoDelete {
-		return v.inequivalent(m, "auto_delete", "exchange", name, formatBool(spec.AutoDelete), formatBool(x.autoDelete))
+		return v.inequivalent("auto_delete", "exchange", name, formatBool(spec.AutoDelete), formatBool(x.autoDelete))
 	}
 	if x.internal != spec.Internal {
-		return v.inequivalent(m, "internal", "exchange", name, formatBool(spec.Internal), formatBool(x.internal))
+		return v.inequivalent("internal", "exchange", name, formatBool(spec.Internal), formatBool(x.internal))
 	}
-	return v.assertArgs(m, "exchange", name, x.args, spec.Args, exchangeEquivalenceArgs)
+	return v.assertArgs("exchange", name, x.args, spec.Args, exchangeEquivalenceArgs)
 }
 
 // exchangeEquivalenceArgs are the arguments rabbit_exchange compares on
@@ -159,13 +159,13 @@ func (v *VHost) declareExchange(m amqp.Method, spec ExchangeSpec) *amqp.Error {
 var exchangeEquivalenceArgs = []string{"alternate-exchange"}
 
 // deleteExchange is rabbit_channel's exchange.delete handling.
-func (v *VHost) deleteExchange(m amqp.Method, name string, ifUnused bool) *amqp.Error {
+func (v *VHost) deleteExchange(name string, ifUnused bool) error {
 	name = stripCRLF(name)
 	if name == "" {
-		return defaultExchangeRefused(m)
+		return defaultExchangeRefused()
 	}
 	if strings.HasPrefix(name, "amq.") {
-		return amqp.Errorf(amqp.AccessRefused, m, "deletion of system %s not allowed", v.rs("exchange", name))
+		return amqp.NewError(amqp.AccessRefused, "deletion of system %s not allowed", v.rs("exchange", name))
 	}
 	v.mu.Lock()
 	x := v.exchanges[name]
@@ -175,7 +175,7 @@ func (v *VHost) deleteExchange(m amqp.Method, name string, ifUnused bool) *amqp.
 	}
 	if ifUnused && len(x.bindings) > 0 {
 		v.mu.Unlock()
-		return precondition(m, "%s in use", v.rs("exchange", name))
+		return precondition("%s in use", v.rs("exchange", name))
 	}
 	v.deleteExchangeLocked(x)
 	v.mu.Unlock()

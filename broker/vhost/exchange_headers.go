@@ -18,12 +18,12 @@ const (
 // parseHeadersArgs is rabbit_exchange_type_headers:validate_binding/2 and
 // parse_x_match/1; it keeps the fields headers_match/2 compares: never
 // x-match, and other "x-" fields only in the -with-x modes.
-func (b *binding) parseHeadersArgs(m amqp.Method) *amqp.Error {
+func (b *binding) parseHeadersArgs() error {
 	b.hmode = matchAll
 	if v, ok := b.args.Get("x-match"); ok {
 		s, isStr := v.(string)
 		if !isStr {
-			return precondition(m, "Invalid x-match field type %s (value %s); expected longstr",
+			return precondition("Invalid x-match field type %s (value %s); expected longstr",
 				typeName(v), erlangTerm(v))
 		}
 		switch s {
@@ -36,7 +36,7 @@ func (b *binding) parseHeadersArgs(m amqp.Method) *amqp.Error {
 		case "any-with-x":
 			b.hmode = matchAnyWithX
 		default:
-			return precondition(m, "Invalid x-match field value %s; expected all, any, all-with-x, or any-with-x",
+			return precondition("Invalid x-match field value %s; expected all, any, all-with-x, or any-with-x",
 				erlterm.Binary([]byte(s)))
 		}
 	}

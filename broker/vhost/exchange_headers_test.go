@@ -50,7 +50,7 @@ func TestHeadersMatching(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			b := &binding{args: c.binding}
-			noErr(t, b.parseHeadersArgs(nil))
+			noErr(t, b.parseHeadersArgs())
 			if got := b.headersMatch(c.headers); got != c.want {
 				t.Fatalf("match = %v, want %v", got, c.want)
 			}
@@ -64,7 +64,7 @@ func TestHeadersExchangeRouting(t *testing.T) {
 	e.declare("any", nil)
 	e.bind("all", "amq.match", "", amqp.Table{{Name: "x-match", Value: "all"}, {Name: "format", Value: "pdf"}, {Name: "type", Value: "report"}})
 	e.bind("any", "amq.headers", "", amqp.Table{{Name: "x-match", Value: "any"}, {Name: "format", Value: "pdf"}, {Name: "type", Value: "report"}})
-	noErr(t, e.s.BindExchange(nil, "amq.match", "amq.headers", "", nil))
+	noErr(t, e.s.BindExchange("amq.match", "amq.headers", "", nil))
 	for _, c := range []struct {
 		headers amqp.Table
 		want    string
@@ -85,9 +85,9 @@ func TestHeadersExchangeRouting(t *testing.T) {
 func TestHeadersBindValidation(t *testing.T) {
 	e := newEnv(t)
 	e.declare("q", nil)
-	wantErr(t, e.s.BindQueue(nil, "q", "amq.headers", "", amqp.Table{{Name: "x-match", Value: "some"}}),
+	wantErr(t, e.s.BindQueue("q", "amq.headers", "", amqp.Table{{Name: "x-match", Value: "some"}}),
 		amqp.PreconditionFailed, `PRECONDITION_FAILED - Invalid x-match field value <<"some">>; expected all, any, all-with-x, or any-with-x`)
-	wantErr(t, e.s.BindQueue(nil, "q", "amq.headers", "", amqp.Table{{Name: "x-match", Value: int32(1)}}),
+	wantErr(t, e.s.BindQueue("q", "amq.headers", "", amqp.Table{{Name: "x-match", Value: int32(1)}}),
 		amqp.PreconditionFailed, `PRECONDITION_FAILED - Invalid x-match field type signedint (value 1); expected longstr`)
 }
 

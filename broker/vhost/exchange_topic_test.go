@@ -103,7 +103,7 @@ func TestTopicMatching(t *testing.T) {
 	// Remove bindings 1, 5, 11, 19, 21 and 28 (one of the two t27 ones).
 	for _, i := range []int{1, 5, 11, 19, 21, 28} {
 		b := topicBindings[i-1]
-		noErr(t, e.s.UnbindQueue(nil, b.queue, "topic_matching-exchange", b.key, b.args))
+		noErr(t, e.s.UnbindQueue(b.queue, "topic_matching-exchange", b.key, b.args))
 	}
 	check([]tc{
 		{"a.b.c", []string{"t2", "t6", "t10", "t12", "t18", "t20", "t22", "t23", "t24", "t26"}},
@@ -125,7 +125,7 @@ func TestTopicMatching(t *testing.T) {
 		if slices.Contains([]int{1, 5, 11, 19, 21, 28}, i+1) {
 			continue
 		}
-		noErr(t, e.s.UnbindQueue(nil, b.queue, "topic_matching-exchange", b.key, b.args))
+		noErr(t, e.s.UnbindQueue(b.queue, "topic_matching-exchange", b.key, b.args))
 	}
 	check([]tc{{"a.b.c", nil}, {"b.b.c", nil}, {"", nil}})
 	e.v.mu.RLock()

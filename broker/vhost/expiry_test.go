@@ -42,7 +42,7 @@ func TestMessageTTLExpiresByTimer(t *testing.T) {
 func TestQueueTTLGet(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
-		_, err := e.s.DeclareQueue(nil, QueueSpec{Name: "test.rabbitmq-message-ttl", Durable: true, AutoDelete: true,
+		_, err := e.s.DeclareQueue(QueueSpec{Name: "test.rabbitmq-message-ttl", Durable: true, AutoDelete: true,
 			Args: amqp.Table{{Name: "x-message-ttl", Value: int32(100)}}})
 		noErr(t, err)
 		e.publish("", "test.rabbitmq-message-ttl", "ttl")
@@ -94,7 +94,7 @@ func TestExpirationValidation(t *testing.T) {
 		{"", "PRECONDITION_FAILED - invalid expiration '': no_integer"},
 	} {
 		m := propsMsg(t, "x", amqp.Properties{Flags: amqp.FlagExpiration, Expiration: c.exp})
-		_, err := e.s.Publish(&amqp.BasicPublish{}, "", "q", false, m)
+		_, err := e.s.Publish("", "q", false, m)
 		wantErr(t, err, 406, c.text)
 	}
 }
@@ -193,16 +193,16 @@ func TestExpiredSkippedOnDelivery(t *testing.T) {
 		e := newEnv(t)
 		e.declare("q", nil)
 		s, k := e.session(e.conn)
-		noErr(t, s.Qos(nil, 0, 1, false))
+		noErr(t, s.Qos(0, 1, false))
 		e.consume(s, "q", false)
 		e.publish("", "q", "first")
 		e.publishMsg("", "q", propsMsg(t, "second", amqp.Properties{Expiration: "1000"}))
 		e.publishMsg("", "q", propsMsg(t, "expires behind the second", amqp.Properties{Expiration: "10"}))
 		e.publish("", "q", "fourth")
 		sleep(50 * time.Millisecond)
-		noErr(t, s.Ack(nil, 1, false))
-		noErr(t, s.Ack(nil, 2, false))
-		noErr(t, s.Ack(nil, 3, false))
+		noErr(t, s.Ack(1, false))
+		noErr(t, s.Ack(2, false))
+		noErr(t, s.Ack(3, false))
 		if got := bodies(k.take()); got != "first,second,fourth" {
 			t.Fatalf("delivered %q", got)
 		}

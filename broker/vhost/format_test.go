@@ -44,7 +44,7 @@ func TestFormatArg(t *testing.T) {
 
 func TestStripCRLF(t *testing.T) {
 	e := newEnv(t)
-	d, err := e.s.DeclareQueue(nil, QueueSpec{Name: "a\r\nb"})
+	d, err := e.s.DeclareQueue(QueueSpec{Name: "a\r\nb"})
 	noErr(t, err)
 	if d.Name != "ab" {
 		t.Fatalf("name %q", d.Name)

@@ -1,6 +1,7 @@
 package vhost
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -104,7 +105,7 @@ func propsMsg(t testing.TB, body string, p amqp.Properties) *Message {
 
 func (e *env) declare(name string, args amqp.Table) string {
 	e.t.Helper()
-	d, err := e.s.DeclareQueue(nil, QueueSpec{Name: name, Args: args})
+	d, err := e.s.DeclareQueue(QueueSpec{Name: name, Args: args})
 	if err != nil {
 		e.t.Fatalf("declare %q: %v", name, err)
 	}
@@ -113,14 +114,14 @@ func (e *env) declare(name string, args amqp.Table) string {
 
 func (e *env) declareX(name, kind string) {
 	e.t.Helper()
-	if err := e.s.DeclareExchange(nil, ExchangeSpec{Name: name, Type: kind}); err != nil {
+	if err := e.s.DeclareExchange(ExchangeSpec{Name: name, Type: kind}); err != nil {
 		e.t.Fatalf("declare exchange %q: %v", name, err)
 	}
 }
 
 func (e *env) bind(q, x, key string, args amqp.Table) {
 	e.t.Helper()
-	if err := e.s.BindQueue(nil, q, x, key, args); err != nil {
+	if err := e.s.BindQueue(q, x, key, args); err != nil {
 		e.t.Fatalf("bind %q to %q: %v", q, x, err)
 	}
 }
@@ -131,7 +132,7 @@ func (e *env) publish(x, key, body string) PublishResult {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r, aerr := e.s.Publish(nil, x, key, false, m)
+	r, aerr := e.s.Publish(x, key, false, m)
 	if aerr != nil {
 		e.t.Fatalf("publish: %v", aerr)
 	}
@@ -141,7 +142,7 @@ func (e *env) publish(x, key, body string) PublishResult {
 func (e *env) publishMsg(x, key string, m *Message) PublishResult {
 	e.t.Helper()
 	m.Exchange, m.RoutingKey = x, key
-	r, err := e.s.Publish(nil, x, key, false, m)
+	r, err := e.s.Publish(x, key, false, m)
 	if err != nil {
 		e.t.Fatalf("publish: %v", err)
 	}
@@ -150,7 +151,7 @@ func (e *env) publishMsg(x, key string, m *Message) PublishResult {
 
 func (e *env) consume(s *Session, q string, noAck bool) string {
 	e.t.Helper()
-	tag, err := s.Consume(nil, ConsumeSpec{Queue: q, NoAck: noAck}, nil)
+	tag, err := s.Consume(ConsumeSpec{Queue: q, NoAck: noAck}, nil)
 	if err != nil {
 		e.t.Fatalf("consume %q: %v", q, err)
 	}
@@ -169,7 +170,7 @@ func (e *env) ready(q string) int {
 // get fetches one message body from q with basic.get, "" when empty.
 func (e *env) get(s *Session, k *sink, q string, noAck bool) (string, Delivery) {
 	e.t.Helper()
-	ok, err := s.Get(nil, q, noAck)
+	ok, err := s.Get(q, noAck)
 	if err != nil {
 		e.t.Fatalf("get %q: %v", q, err)
 	}
@@ -191,18 +192,21 @@ func bodies(ds []Delivery) string {
 	return strings.Join(b, ",")
 }
 
-// wantErr checks an error's code and full text.
-func wantErr(t *testing.T, err *amqp.Error, code uint16, text string) {
+// wantErr checks that err is an *amqp.Error with code and full text, and
+// returns it.
+func wantErr(t *testing.T, err error, code uint16, text string) *amqp.Error {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("no error, want %d %q", code, text)
+	var e *amqp.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want %d %q", err, code, text)
 	}
-	if err.Code != code || err.Text != text {
-		t.Fatalf("got %d %q\nwant %d %q", err.Code, err.Text, code, text)
+	if e.Code != code || e.Text != text {
+		t.Fatalf("got %d %q\nwant %d %q", e.Code, e.Text, code, text)
 	}
+	return e
 }
 
-func noErr(t *testing.T, err *amqp.Error) {
+func noErr(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("unexpected error: %v", err)

@@ -34,7 +34,7 @@ type Message struct {
 // NewMessage makes a message from a basic.publish and its content. props
 // is the property list of the content header (amqp.SplitContentHeader's
 // props); the message keeps props and body without copying, so the caller
-// must not reuse them. The error is the *amqp.Error of a property list that
+// must not reuse them. The error is the error of a property list that
 // does not decode.
 func NewMessage(exchange, routingKey string, props, body []byte) (*Message, error) {
 	m := &Message{Exchange: exchange, RoutingKey: routingKey, Properties: props, Body: body, expirationMs: -1}
@@ -73,7 +73,7 @@ func (m *Message) setDecoded(p *amqp.Properties) {
 // expirationError is rabbit_channel:check_expiration_header/1 with
 // rabbit_basic:parse_expiration/1: nil when the expiration property is
 // absent or a valid number of milliseconds.
-func (m *Message) expirationError(meth amqp.Method) *amqp.Error {
+func (m *Message) expirationError() error {
 	if !m.hasExpire {
 		return nil
 	}
@@ -81,7 +81,7 @@ func (m *Message) expirationError(meth amqp.Method) *amqp.Error {
 	if reason == "" {
 		return nil
 	}
-	return precondition(meth, "invalid expiration '%s': %s", m.expiration, reason)
+	return precondition("invalid expiration '%s': %s", m.expiration, reason)
 }
 
 // expirationProblem returns RabbitMQ's reason (as ~p prints it) why s is not

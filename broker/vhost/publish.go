@@ -17,7 +17,7 @@ type PublishResult struct {
 // 403 for an internal one, 406 for an invalid expiration property. In a
 // transaction the message is routed now and delivered at commit, which
 // reports the mandatory returns; Publish then says Routed.
-func (s *Session) Publish(m amqp.Method, exchange, routingKey string, mandatory bool, msg *Message) (PublishResult, *amqp.Error) {
+func (s *Session) Publish(exchange, routingKey string, mandatory bool, msg *Message) (PublishResult, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	v := s.v
@@ -25,13 +25,13 @@ func (s *Session) Publish(m amqp.Method, exchange, routingKey string, mandatory 
 	x := v.exchanges[exchange]
 	if x == nil {
 		v.mu.RUnlock()
-		return PublishResult{}, v.notFound(m, "exchange", exchange)
+		return PublishResult{}, v.notFound("exchange", exchange)
 	}
 	if x.internal {
 		v.mu.RUnlock()
-		return PublishResult{}, amqp.Errorf(amqp.AccessRefused, m, "cannot publish to internal %s", v.rs("exchange", exchange))
+		return PublishResult{}, amqp.NewError(amqp.AccessRefused, "cannot publish to internal %s", v.rs("exchange", exchange))
 	}
-	if err := msg.expirationError(m); err != nil {
+	if err := msg.expirationError(); err != nil {
 		v.mu.RUnlock()
 		return PublishResult{}, err
 	}

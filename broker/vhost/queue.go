@@ -87,17 +87,17 @@ type QueueDeclared struct {
 }
 
 // declareQueue is rabbit_channel's queue.declare handling.
-func (v *VHost) declareQueue(m amqp.Method, conn *Conn, spec QueueSpec) (QueueDeclared, *amqp.Error) {
+func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) {
 	name := stripCRLF(spec.Name)
 	if spec.Passive {
 		v.mu.RLock()
 		q := v.queues[name]
 		v.mu.RUnlock()
 		if q == nil {
-			return QueueDeclared{}, v.notFound(m, "queue", name)
+			return QueueDeclared{}, v.notFound("queue", name)
 		}
 		if q.owner != nil && q.owner != conn {
-			return QueueDeclared{}, v.resourceLocked(m, name)
+			return QueueDeclared{}, v.resourceLocked(name)
 		}
 		return q.stat(), nil
 	}
@@ -108,31 +108,31 @@ func (v *VHost) declareQueue(m amqp.Method, conn *Conn, spec QueueSpec) (QueueDe
 	durable := spec.Durable && !spec.Exclusive
 	if name == "" {
 		if t := queueType(spec.Args); t == "quorum" || t == "stream" {
-			return QueueDeclared{}, precondition(m, "Cannot declare a server-named queue for type rabbit_%s_queue", t)
+			return QueueDeclared{}, precondition("Cannot declare a server-named queue for type rabbit_%s_queue", t)
 		}
 		name = genName("amq.gen")
 	} else if strings.HasPrefix(name, "amq.") {
-		return QueueDeclared{}, reservedName(m, "queue", name)
+		return QueueDeclared{}, reservedName("queue", name)
 	}
 
 	v.mu.Lock()
 	if v.closed {
 		v.mu.Unlock()
-		return QueueDeclared{}, v.notFound(m, "queue", name)
+		return QueueDeclared{}, v.notFound("queue", name)
 	}
 	if q := v.queues[name]; q != nil {
 		v.mu.Unlock()
 		// rabbit_amqqueue:assert_equivalence/5.
 		if q.owner != owner {
-			return QueueDeclared{}, v.resourceLocked(m, name)
+			return QueueDeclared{}, v.resourceLocked(name)
 		}
 		if q.durable != durable {
-			return QueueDeclared{}, v.inequivalent(m, "durable", "queue", name, formatBool(durable), formatBool(q.durable))
+			return QueueDeclared{}, v.inequivalent("durable", "queue", name, formatBool(durable), formatBool(q.durable))
 		}
 		if q.autoDelete != spec.AutoDelete {
-			return QueueDeclared{}, v.inequivalent(m, "auto_delete", "queue", name, formatBool(spec.AutoDelete), formatBool(q.autoDelete))
+			return QueueDeclared{}, v.inequivalent("auto_delete", "queue", name, formatBool(spec.AutoDelete), formatBool(q.autoDelete))
 		}
-		if err := v.assertArgs(m, "queue", name, q.args, spec.Args, classicQueueArgs); err != nil {
+		if err := v.assertArgs("queue", name, q.args, spec.Args, classicQueueArgs); err != nil {
 			return QueueDeclared{}, err
 		}
 		return q.stat(), nil
@@ -140,11 +140,11 @@ func (v *VHost) declareQueue(m amqp.Method, conn *Conn, spec QueueSpec) (QueueDe
 	if a, ok := spec.Args.Get("x-dead-letter-exchange"); ok {
 		if _, ok := a.(string); !ok {
 			v.mu.Unlock()
-			return QueueDeclared{}, precondition(m, "invalid type '%s' for arg '%s' in %s",
+			return QueueDeclared{}, precondition("invalid type '%s' for arg '%s' in %s",
 				typeName(a), "x-dead-letter-exchange", v.rs("queue", name))
 		}
 	}
-	if err := v.checkDeclareArgs(m, name, spec.Args); err != nil {
+	if err := v.checkDeclareArgs(name, spec.Args); err != nil {
 		v.mu.Unlock()
 		return QueueDeclared{}, err
 	}
@@ -196,22 +196,22 @@ func (q *Queue) stat() QueueDeclared {
 // lookupQueue returns the queue called name, checking that conn may use
 // it: 404 when missing, 405 when another connection holds it exclusively
 // (rabbit_amqqueue:with_exclusive_access_or_die/3).
-func (v *VHost) lookupQueue(m amqp.Method, conn *Conn, name string) (*Queue, *amqp.Error) {
+func (v *VHost) lookupQueue(conn *Conn, name string) (*Queue, error) {
 	v.mu.RLock()
 	q := v.queues[name]
 	v.mu.RUnlock()
 	if q == nil {
-		return nil, v.notFound(m, "queue", name)
+		return nil, v.notFound("queue", name)
 	}
 	if q.owner != nil && q.owner != conn {
-		return nil, v.resourceLocked(m, name)
+		return nil, v.resourceLocked(name)
 	}
 	return q, nil
 }
 
 // deleteQueue is rabbit_channel's queue.delete handling: a missing queue is
 // not an error and counts 0.
-func (v *VHost) deleteQueue(m amqp.Method, conn *Conn, name string, ifUnused, ifEmpty bool) (uint32, *amqp.Error) {
+func (v *VHost) deleteQueue(conn *Conn, name string, ifUnused, ifEmpty bool) (uint32, error) {
 	name = stripCRLF(name)
 	v.mu.Lock()
 	q := v.queues[name]
@@ -221,7 +221,7 @@ func (v *VHost) deleteQueue(m amqp.Method, conn *Conn, name string, ifUnused, if
 	}
 	if q.owner != nil && q.owner != conn {
 		v.mu.Unlock()
-		return 0, v.resourceLocked(m, name)
+		return 0, v.resourceLocked(name)
 	}
 	q.mu.Lock()
 	empty, unused := q.ready.Len() == 0, len(q.consumers) == 0
@@ -230,11 +230,11 @@ func (v *VHost) deleteQueue(m amqp.Method, conn *Conn, name string, ifUnused, if
 	// rabbit_amqqueue_process: if-empty is checked before if-unused.
 	if ifEmpty && !empty {
 		v.mu.Unlock()
-		return 0, precondition(m, "%s not empty", v.rs("queue", name))
+		return 0, precondition("%s not empty", v.rs("queue", name))
 	}
 	if ifUnused && !unused {
 		v.mu.Unlock()
-		return 0, precondition(m, "%s in use", v.rs("queue", name))
+		return 0, precondition("%s in use", v.rs("queue", name))
 	}
 	cancels := v.deleteQueueLocked(q, nil)
 	v.mu.Unlock()
@@ -298,8 +298,8 @@ func notifyCancelled(cs []cancelled) {
 
 // purgeQueue is queue.purge: the ready messages go, unacknowledged ones
 // stay.
-func (v *VHost) purgeQueue(m amqp.Method, conn *Conn, name string) (uint32, *amqp.Error) {
-	q, err := v.lookupQueue(m, conn, name)
+func (v *VHost) purgeQueue(conn *Conn, name string) (uint32, error) {
+	q, err := v.lookupQueue(conn, name)
 	if err != nil {
 		return 0, err
 	}

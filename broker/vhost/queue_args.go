@@ -188,9 +188,9 @@ func checkQueueType(v any, _ amqp.Table) string {
 // checkDeclareArgs is rabbit_amqqueue:check_declare_arguments/2 for a new
 // queue; quorum and stream queues are served as classic ones, so their own
 // arguments are accepted for them.
-func (v *VHost) checkDeclareArgs(m amqp.Method, name string, args amqp.Table) *amqp.Error {
-	invalid := func(key, reason string) *amqp.Error {
-		return precondition(m, "invalid arg '%s' for %s: %s", key, v.rs("queue", name), reason)
+func (v *VHost) checkDeclareArgs(name string, args amqp.Table) error {
+	invalid := func(key, reason string) error {
+		return precondition("invalid arg '%s' for %s: %s", key, v.rs("queue", name), reason)
 	}
 	if t, ok := args.Get("x-queue-type"); ok {
 		if e := checkQueueType(t, args); e != "" {
@@ -207,7 +207,7 @@ func (v *VHost) checkDeclareArgs(m amqp.Method, name string, args amqp.Table) *a
 	if queueType(args) == "classic" {
 		for _, f := range args {
 			if otherQueueTypeArgs[f.Name] {
-				return precondition(m, "invalid arg '%s' for %s of queue type rabbit_classic_queue", f.Name, v.rs("queue", name))
+				return precondition("invalid arg '%s' for %s of queue type rabbit_classic_queue", f.Name, v.rs("queue", name))
 			}
 		}
 	}
@@ -259,7 +259,7 @@ func parseQueueConfig(args amqp.Table) queueConfig {
 }
 
 // assertArgs is rabbit_misc:assert_args_equivalence/4 over keys.
-func (v *VHost) assertArgs(m amqp.Method, kind, name string, current, received amqp.Table, keys []string) *amqp.Error {
+func (v *VHost) assertArgs(kind, name string, current, received amqp.Table, keys []string) error {
 	for _, key := range keys {
 		cv, cok := current.Get(key)
 		rv, rok := received.Get(key)
@@ -279,7 +279,7 @@ func (v *VHost) assertArgs(m amqp.Method, kind, name string, current, received a
 		if key == "x-queue-type" && ((!cok && rv == "classic") || (!rok && cv == "classic")) {
 			continue
 		}
-		return v.inequivalent(m, key, kind, name, formatArg(rv, rok), formatArg(cv, cok))
+		return v.inequivalent(key, kind, name, formatArg(rv, rok), formatArg(cv, cok))
 	}
 	return nil
 }

@@ -61,13 +61,13 @@ func TestUnackedOutOfOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
 	r.Shuffle(n, func(i, j int) { tags[i], tags[j] = tags[j], tags[i] })
 	for i, tag := range tags[:n-1] {
-		noErr(t, e.s.Ack(nil, tag, false))
-		wantErr(t, e.s.Ack(nil, tag, false), 406, "PRECONDITION_FAILED - unknown delivery tag "+strconv.FormatUint(tag, 10))
+		noErr(t, e.s.Ack(tag, false))
+		wantErr(t, e.s.Ack(tag, false), 406, "PRECONDITION_FAILED - unknown delivery tag "+strconv.FormatUint(tag, 10))
 		if got := e.s.Unacked(); got != n-1-i {
 			t.Fatalf("after %d acks %d unacked", i+1, got)
 		}
 	}
-	noErr(t, e.s.Ack(nil, tags[n-1], true))
+	noErr(t, e.s.Ack(tags[n-1], true))
 	if info, _ := e.v.Queue("q"); info.Messages != 0 {
 		t.Fatalf("left %+v", info)
 	}

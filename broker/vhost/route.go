@@ -177,14 +177,14 @@ func (r *router) dedup(qs []*Queue) []*Queue {
 // with routingKey and headers goes to, each once, sorted. It is for tests
 // and inspection; Session.Publish routes without allocating. The error is
 // 404 when the exchange does not exist.
-func (v *VHost) Route(exchange, routingKey string, headers amqp.Table) ([]string, *amqp.Error) {
+func (v *VHost) Route(exchange, routingKey string, headers amqp.Table) ([]string, error) {
 	r := routerPool.Get().(*router)
 	defer routerPool.Put(r)
 	v.mu.RLock()
 	x := v.exchanges[exchange]
 	if x == nil {
 		v.mu.RUnlock()
-		return nil, v.notFound(nil, "exchange", exchange)
+		return nil, v.notFound("exchange", exchange)
 	}
 	v.routeLocked(r, x, routingKey, headers)
 	names := make([]string, len(r.qs))

@@ -4,12 +4,12 @@ import "github.com/beatmq/beatmq/amqp"
 
 // queueName applies rabbit_channel:expand_queue_name_shortcut/2: "" is the
 // queue the session declared last.
-func (s *Session) queueName(m amqp.Method, name string) (string, *amqp.Error) {
+func (s *Session) queueName(name string) (string, error) {
 	if name != "" {
 		return name, nil
 	}
 	if s.lastQueue == "" {
-		return "", amqp.Errorf(amqp.NotFound, m, "no previously declared queue")
+		return "", amqp.NewError(amqp.NotFound, "no previously declared queue")
 	}
 	return s.lastQueue, nil
 }
@@ -18,43 +18,43 @@ func (s *Session) queueName(m amqp.Method, name string) (string, *amqp.Error) {
 // (a connection error), 403 for the default exchange or a new "amq." name,
 // 404 for a passive declare of a missing exchange, 406 for a redeclaration
 // that differs.
-func (s *Session) DeclareExchange(m amqp.Method, spec ExchangeSpec) *amqp.Error {
+func (s *Session) DeclareExchange(spec ExchangeSpec) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	return s.v.declareExchange(m, spec)
+	return s.v.declareExchange(spec)
 }
 
 // DeleteExchange handles exchange.delete. A missing exchange is not an
 // error; the default and amq.* exchanges give 403, if-unused with bindings
 // 406.
-func (s *Session) DeleteExchange(m amqp.Method, name string, ifUnused bool) *amqp.Error {
+func (s *Session) DeleteExchange(name string, ifUnused bool) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	return s.v.deleteExchange(m, name, ifUnused)
+	return s.v.deleteExchange(name, ifUnused)
 }
 
 // BindExchange handles exchange.bind (destination, source, routing key,
 // arguments).
-func (s *Session) BindExchange(m amqp.Method, destination, source, key string, args amqp.Table) *amqp.Error {
+func (s *Session) BindExchange(destination, source, key string, args amqp.Table) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	return s.v.bind(bindRequest{m: m, conn: s.conn, src: source, destKind: "exchange", dest: destination, key: key, args: args})
+	return s.v.bind(bindRequest{conn: s.conn, src: source, destKind: "exchange", dest: destination, key: key, args: args})
 }
 
 // UnbindExchange handles exchange.unbind; a missing binding is not an
 // error.
-func (s *Session) UnbindExchange(m amqp.Method, destination, source, key string, args amqp.Table) *amqp.Error {
+func (s *Session) UnbindExchange(destination, source, key string, args amqp.Table) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	return s.v.unbind(bindRequest{m: m, conn: s.conn, src: source, destKind: "exchange", dest: destination, key: key, args: args})
+	return s.v.unbind(bindRequest{conn: s.conn, src: source, destKind: "exchange", dest: destination, key: key, args: args})
 }
 
 // DeclareQueue handles queue.declare and remembers the queue for the ""
 // shortcut of later methods. The result is the declare-ok's content.
-func (s *Session) DeclareQueue(m amqp.Method, spec QueueSpec) (QueueDeclared, *amqp.Error) {
+func (s *Session) DeclareQueue(spec QueueSpec) (QueueDeclared, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	d, err := s.v.declareQueue(m, s.conn, spec)
+	d, err := s.v.declareQueue(s.conn, spec)
 	if err == nil {
 		s.lastQueue = d.Name
 	}
@@ -62,34 +62,34 @@ func (s *Session) DeclareQueue(m amqp.Method, spec QueueSpec) (QueueDeclared, *a
 }
 
 // BindQueue handles queue.bind.
-func (s *Session) BindQueue(m amqp.Method, queue, exchange, key string, args amqp.Table) *amqp.Error {
+func (s *Session) BindQueue(queue, exchange, key string, args amqp.Table) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	queue, key, err := s.bindShortcut(m, queue, key)
+	queue, key, err := s.bindShortcut(queue, key)
 	if err != nil {
 		return err
 	}
-	return s.v.bind(bindRequest{m: m, conn: s.conn, src: exchange, destKind: "queue", dest: queue, key: key, args: args})
+	return s.v.bind(bindRequest{conn: s.conn, src: exchange, destKind: "queue", dest: queue, key: key, args: args})
 }
 
 // UnbindQueue handles queue.unbind; a missing binding is not an error.
-func (s *Session) UnbindQueue(m amqp.Method, queue, exchange, key string, args amqp.Table) *amqp.Error {
+func (s *Session) UnbindQueue(queue, exchange, key string, args amqp.Table) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	queue, key, err := s.bindShortcut(m, queue, key)
+	queue, key, err := s.bindShortcut(queue, key)
 	if err != nil {
 		return err
 	}
-	return s.v.unbind(bindRequest{m: m, conn: s.conn, src: exchange, destKind: "queue", dest: queue, key: key, args: args})
+	return s.v.unbind(bindRequest{conn: s.conn, src: exchange, destKind: "queue", dest: queue, key: key, args: args})
 }
 
 // bindShortcut is rabbit_channel:expand_shortcuts/2 for queue.bind and
 // queue.unbind: an empty queue and routing key both mean the last queue.
-func (s *Session) bindShortcut(m amqp.Method, queue, key string) (string, string, *amqp.Error) {
+func (s *Session) bindShortcut(queue, key string) (string, string, error) {
 	if queue != "" {
 		return queue, key, nil
 	}
-	q, err := s.queueName(m, "")
+	q, err := s.queueName("")
 	if err != nil {
 		return "", "", err
 	}
@@ -101,25 +101,25 @@ func (s *Session) bindShortcut(m amqp.Method, queue, key string) (string, string
 
 // PurgeQueue handles queue.purge and returns the number of messages
 // removed (ready ones; unacknowledged ones stay).
-func (s *Session) PurgeQueue(m amqp.Method, queue string) (uint32, *amqp.Error) {
+func (s *Session) PurgeQueue(queue string) (uint32, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	queue, err := s.queueName(m, queue)
+	queue, err := s.queueName(queue)
 	if err != nil {
 		return 0, err
 	}
-	return s.v.purgeQueue(m, s.conn, queue)
+	return s.v.purgeQueue(s.conn, queue)
 }
 
 // DeleteQueue handles queue.delete and returns the number of ready
 // messages deleted with the queue. Its consumers are cancelled through
 // their sinks before it returns.
-func (s *Session) DeleteQueue(m amqp.Method, queue string, ifUnused, ifEmpty bool) (uint32, *amqp.Error) {
+func (s *Session) DeleteQueue(queue string, ifUnused, ifEmpty bool) (uint32, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	queue, err := s.queueName(m, queue)
+	queue, err := s.queueName(queue)
 	if err != nil {
 		return 0, err
 	}
-	return s.v.deleteQueue(m, s.conn, queue, ifUnused, ifEmpty)
+	return s.v.deleteQueue(s.conn, queue, ifUnused, ifEmpty)
 }

@@ -1,7 +1,5 @@
 package vhost
 
-import "github.com/beatmq/beatmq/amqp"
-
 // txState is a session's open transaction: publishes (already routed) and
 // settlements held until commit.
 type txState struct {
@@ -22,11 +20,11 @@ type txAck struct {
 
 // TxSelect handles tx.select; on a session in confirm mode it is 406
 // "cannot switch from confirm to tx mode".
-func (s *Session) TxSelect(m amqp.Method) *amqp.Error {
+func (s *Session) TxSelect() error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	if s.confirm {
-		return precondition(m, "cannot switch from confirm to tx mode")
+		return precondition("cannot switch from confirm to tx mode")
 	}
 	if s.tx == nil {
 		s.tx = &txState{}
@@ -37,11 +35,11 @@ func (s *Session) TxSelect(m amqp.Method) *amqp.Error {
 // ConfirmSelect handles confirm.select; on a transactional session it is
 // 406 "cannot switch from tx to confirm mode". The model confirms nothing
 // itself: Publish has delivered when it returns, so the channel acks then.
-func (s *Session) ConfirmSelect(m amqp.Method) *amqp.Error {
+func (s *Session) ConfirmSelect() error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	if s.tx != nil {
-		return precondition(m, "cannot switch from tx to confirm mode")
+		return precondition("cannot switch from tx to confirm mode")
 	}
 	s.confirm = true
 	return nil
@@ -52,11 +50,11 @@ func (s *Session) ConfirmSelect(m amqp.Method) *amqp.Error {
 // begins. It returns the mandatory messages no queue took, for the channel
 // to send as basic.return 312 NO_ROUTE before tx.commit-ok. Without
 // tx.select it is 406 "channel is not transactional".
-func (s *Session) TxCommit(m amqp.Method) ([]*Message, *amqp.Error) {
+func (s *Session) TxCommit() ([]*Message, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	if s.tx == nil {
-		return nil, precondition(m, "channel is not transactional")
+		return nil, precondition("channel is not transactional")
 	}
 	tx := s.tx
 	s.tx = &txState{}
@@ -85,11 +83,11 @@ func (s *Session) TxCommit(m amqp.Method) ([]*Message, *amqp.Error) {
 // TxRollback handles tx.rollback: held publishes are dropped and held
 // settlements undone (those deliveries are unacknowledged again). Without
 // tx.select it is 406 "channel is not transactional".
-func (s *Session) TxRollback(m amqp.Method) *amqp.Error {
+func (s *Session) TxRollback() error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	if s.tx == nil {
-		return precondition(m, "channel is not transactional")
+		return precondition("channel is not transactional")
 	}
 	var recs []unackedRec
 	for _, a := range s.tx.acks {

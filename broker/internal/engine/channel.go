@@ -168,13 +168,10 @@ func (c *Conn) channelResult(ch *channel, err error) error {
 	if err == nil || errors.Is(err, errStop) {
 		return err
 	}
-	var e *amqp.Error
-	if !errors.As(err, &e) {
-		if errors.Is(err, errChannelClosed) {
-			return nil // a reply raced with a close: nothing to send
-		}
-		e = amqp.Errorf(amqp.InternalError, nil, "%v", err)
+	if errors.Is(err, errChannelClosed) {
+		return nil // a reply raced with a close: nothing to send
 	}
+	e := amqp.AsError(err)
 	if e.Hard() {
 		return c.connectionException(ch.id, e)
 	}
@@ -218,7 +215,7 @@ func (ch *channel) frame(f frames.Frame) error {
 		ch.startContent(m)
 		return nil
 	}
-	return ch.dispatch(m)
+	return ch.handleMethod(m, nil, nil)
 }
 
 // closingFrame: after the broker's channel.close, everything on the channel
@@ -249,11 +246,33 @@ func (c *Conn) removeChannel(ch *channel) {
 	c.updateInfo(func(in *ConnInfo) { in.Channels = len(c.channels) })
 }
 
-// dispatch handles a complete method on an open channel.
-func (ch *channel) dispatch(m amqp.Method) error {
+// handleMethod handles a complete method on an open channel, with its
+// content when it bears one (props and body are then the handler's to
+// keep). It is the one place where an error gets the class and method ids
+// of the method that caused it, as rabbit_channel stamps the method on the
+// exceptions of handle_method/3: vhost and the handlers return *amqp.Error
+// values naming no method. An error that names one already keeps it, and so
+// does a contentError; other errors go to channelResult as they are.
+func (ch *channel) handleMethod(m amqp.Method, props, body []byte) error {
+	err := ch.dispatch(m, props, body)
+	var e *amqp.Error
+	if !errors.As(err, &e) || errors.As(err, new(contentError)) {
+		return err
+	}
+	return e.ForMethod(m)
+}
+
+// dispatch runs the handler of a complete method (see handleMethod).
+func (ch *channel) dispatch(m amqp.Method, props, body []byte) error {
+	if m.HasContent() {
+		if p, ok := m.(*amqp.BasicPublish); ok {
+			return ch.handlePublish(p, props, body)
+		}
+		return amqp.NewError(amqp.CommandInvalid, "unimplemented method")
+	}
 	switch m := m.(type) {
 	case *amqp.ChannelOpen:
-		return amqp.Errorf(amqp.ChannelError, m, "second 'channel.open' seen")
+		return amqp.NewError(amqp.ChannelError, "second 'channel.open' seen")
 	case *amqp.ChannelClose:
 		// The client's close: release, forget the channel (its number may be
 		// reused at once), then close-ok as the last frame on it.
@@ -262,7 +281,7 @@ func (ch *channel) dispatch(m amqp.Method) error {
 		return ch.stopSending(&amqp.ChannelCloseOk{})
 	case *amqp.ChannelFlow:
 		if !m.Active {
-			return amqp.Errorf(amqp.NotImplemented, m, "active=false")
+			return amqp.NewError(amqp.NotImplemented, "active=false")
 		}
 		return ch.sendMethod(&amqp.ChannelFlowOk{Active: true})
 	}
@@ -270,7 +289,7 @@ func (ch *channel) dispatch(m amqp.Method) error {
 	case 40, 50, 60, 85, 90: // exchange, queue, basic, confirm, tx
 		return ch.handleMessagingMethod(m)
 	}
-	return amqp.Errorf(amqp.CommandInvalid, m, "unimplemented method")
+	return amqp.NewError(amqp.CommandInvalid, "unimplemented method")
 }
 
 // startContent begins assembling a content-bearing method.
@@ -337,8 +356,5 @@ func (ch *channel) contentBody(f frames.Frame) error {
 func (ch *channel) contentComplete() error {
 	m, buf, np := ch.method, ch.buf, ch.propsLen
 	ch.asm, ch.method, ch.buf = asmMethod, nil, nil
-	if p, ok := m.(*amqp.BasicPublish); ok {
-		return ch.handlePublish(p, buf[:np:np], buf[np:])
-	}
-	return amqp.Errorf(amqp.CommandInvalid, m, "unimplemented method")
+	return ch.handleMethod(m, buf[:np:np], buf[np:])
 }

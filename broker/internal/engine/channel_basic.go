@@ -11,13 +11,13 @@ func (ch *channel) basicMethod(m amqp.Method) error {
 	s := ch.session()
 	switch m := m.(type) {
 	case *amqp.BasicAck:
-		return replyErr(s.Ack(m, m.DeliveryTag, m.Multiple))
+		return s.Ack(m.DeliveryTag, m.Multiple)
 	case *amqp.BasicNack:
-		return replyErr(s.Nack(m, m.DeliveryTag, m.Multiple, m.Requeue))
+		return s.Nack(m.DeliveryTag, m.Multiple, m.Requeue)
 	case *amqp.BasicReject:
-		return replyErr(s.Reject(m, m.DeliveryTag, m.Requeue))
+		return s.Reject(m.DeliveryTag, m.Requeue)
 	case *amqp.BasicQos:
-		return ch.reply(s.Qos(m, m.PrefetchSize, m.PrefetchCount, m.Global), false, &amqp.BasicQosOk{})
+		return ch.reply(s.Qos(m.PrefetchSize, m.PrefetchCount, m.Global), false, &amqp.BasicQosOk{})
 	case *amqp.BasicConsume:
 		return ch.consume(s, m)
 	case *amqp.BasicCancel:
@@ -28,17 +28,17 @@ func (ch *channel) basicMethod(m amqp.Method) error {
 	case *amqp.BasicGet:
 		// A message goes out as get-ok through the sink, in order with the
 		// channel's deliveries.
-		got, err := s.Get(m, m.Queue, m.NoAck)
+		got, err := s.Get(m.Queue, m.NoAck)
 		if err != nil || got {
-			return replyErr(err)
+			return err
 		}
 		return ch.sendMethod(&amqp.BasicGetEmpty{})
 	case *amqp.BasicRecover:
-		return ch.reply(s.Recover(m, m.Requeue), false, &amqp.BasicRecoverOk{})
+		return ch.reply(s.Recover(m.Requeue), false, &amqp.BasicRecoverOk{})
 	case *amqp.BasicRecoverAsync:
-		return replyErr(s.Recover(m, m.Requeue))
+		return s.Recover(m.Requeue)
 	}
-	return amqp.Errorf(amqp.CommandInvalid, m, "unimplemented method")
+	return amqp.NewError(amqp.CommandInvalid, "unimplemented method")
 }
 
 // consume handles basic.consume. consume-ok is queued from inside the model,
@@ -50,11 +50,11 @@ func (ch *channel) consume(s *vhost.Session, m *amqp.BasicConsume) error {
 	if !m.NoWait {
 		ok = func(tag string) { ch.queueMethod(&amqp.BasicConsumeOk{ConsumerTag: tag}) }
 	}
-	_, err := s.Consume(m, vhost.ConsumeSpec{
+	_, err := s.Consume(vhost.ConsumeSpec{
 		Queue: m.Queue, Tag: m.ConsumerTag, NoLocal: m.NoLocal, NoAck: m.NoAck,
 		Exclusive: m.Exclusive, Args: m.Arguments,
 	}, ok)
-	return replyErr(err)
+	return err
 }
 
 // sink is a channel's vhost.Sink: it queues deliveries for the connection's

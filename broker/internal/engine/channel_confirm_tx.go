@@ -7,15 +7,15 @@ func (ch *channel) confirmTxMethod(m amqp.Method) error {
 	s := ch.session()
 	switch m := m.(type) {
 	case *amqp.ConfirmSelect:
-		if err := s.ConfirmSelect(m); err != nil {
+		if err := s.ConfirmSelect(); err != nil {
 			return err
 		}
 		ch.msg.confirm = true
 		return ch.reply(nil, m.NoWait, &amqp.ConfirmSelectOk{})
 	case *amqp.TxSelect:
-		return ch.reply(s.TxSelect(m), false, &amqp.TxSelectOk{})
+		return ch.reply(s.TxSelect(), false, &amqp.TxSelectOk{})
 	case *amqp.TxCommit:
-		returns, err := s.TxCommit(m)
+		returns, err := s.TxCommit()
 		if err != nil {
 			return err
 		}
@@ -27,9 +27,9 @@ func (ch *channel) confirmTxMethod(m amqp.Method) error {
 		}
 		return ch.sendMethod(&amqp.TxCommitOk{})
 	case *amqp.TxRollback:
-		return ch.reply(s.TxRollback(m), false, &amqp.TxRollbackOk{})
+		return ch.reply(s.TxRollback(), false, &amqp.TxRollbackOk{})
 	}
-	return amqp.Errorf(amqp.CommandInvalid, m, "unimplemented method")
+	return amqp.NewError(amqp.CommandInvalid, "unimplemented method")
 }
 
 // confirmed records that publish tag is confirmed. Confirms are not written

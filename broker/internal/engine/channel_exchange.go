@@ -11,27 +11,27 @@ func (ch *channel) exchangeMethod(m amqp.Method) error {
 	s := ch.session()
 	switch m := m.(type) {
 	case *amqp.ExchangeDeclare:
-		err := s.DeclareExchange(m, vhost.ExchangeSpec{
+		err := s.DeclareExchange(vhost.ExchangeSpec{
 			Name: m.Exchange, Type: m.Type, Passive: m.Passive, Durable: m.Durable,
 			AutoDelete: m.AutoDelete, Internal: m.Internal, Args: m.Arguments,
 		})
 		return ch.reply(err, m.NoWait, &amqp.ExchangeDeclareOk{})
 	case *amqp.ExchangeDelete:
-		return ch.reply(s.DeleteExchange(m, m.Exchange, m.IfUnused), m.NoWait, &amqp.ExchangeDeleteOk{})
+		return ch.reply(s.DeleteExchange(m.Exchange, m.IfUnused), m.NoWait, &amqp.ExchangeDeleteOk{})
 	case *amqp.ExchangeBind:
-		err := s.BindExchange(m, m.Destination, m.Source, m.RoutingKey, m.Arguments)
+		err := s.BindExchange(m.Destination, m.Source, m.RoutingKey, m.Arguments)
 		return ch.reply(err, m.NoWait, &amqp.ExchangeBindOk{})
 	case *amqp.ExchangeUnbind:
-		err := s.UnbindExchange(m, m.Destination, m.Source, m.RoutingKey, m.Arguments)
+		err := s.UnbindExchange(m.Destination, m.Source, m.RoutingKey, m.Arguments)
 		return ch.reply(err, m.NoWait, &amqp.ExchangeUnbindOk{})
 	}
-	return amqp.Errorf(amqp.CommandInvalid, m, "unimplemented method")
+	return amqp.NewError(amqp.CommandInvalid, "unimplemented method")
 }
 
 // reply sends ok after a vhost call that returned err, unless err is set
 // (then it is the channel's or connection's close) or the client asked for
 // nowait.
-func (ch *channel) reply(err *amqp.Error, nowait bool, ok amqp.Method) error {
+func (ch *channel) reply(err error, nowait bool, ok amqp.Method) error {
 	if err != nil {
 		return err
 	}

@@ -50,8 +50,10 @@ const UnsentLimit = 2048
 // arrived on an open channel. Replies go out with ch.sendMethod.
 //
 // A returned *amqp.Error closes the channel (soft code: channel.close) or the
-// connection (hard code: connection.close), logged as RabbitMQ does; any
-// other error closes the connection with 541 INTERNAL_ERROR.
+// connection (hard code: connection.close), logged as RabbitMQ does, with
+// m's class and method ids unless it names a method already (see
+// handleMethod); any other error closes the connection with 541
+// INTERNAL_ERROR.
 //
 // m may be a value the connection's amqp.Decoder reuses (basic.ack, nack,
 // reject): copy what must outlive the call.
@@ -66,7 +68,7 @@ func (ch *channel) handleMessagingMethod(m amqp.Method) error {
 	case amqp.ClassConfirm, amqp.ClassTx:
 		return ch.confirmTxMethod(m)
 	}
-	return amqp.Errorf(amqp.CommandInvalid, m, "unimplemented method")
+	return amqp.NewError(amqp.CommandInvalid, "unimplemented method")
 }
 
 // handlePublish handles a complete basic.publish: method, raw content
@@ -138,13 +140,4 @@ func (c *Conn) flushMessaging() {
 		c.msg.dirty[i] = nil
 	}
 	c.msg.dirty = c.msg.dirty[:0]
-}
-
-// replyErr turns the *amqp.Error a vhost call returned into an error,
-// keeping a nil pointer nil.
-func replyErr(e *amqp.Error) error {
-	if e == nil {
-		return nil
-	}
-	return e
 }

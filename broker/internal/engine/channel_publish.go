@@ -12,7 +12,7 @@ import (
 // unroutable mandatory message (312 NO_ROUTE), then confirm.
 func (ch *channel) publish(pub *amqp.BasicPublish, props, body []byte) error {
 	if pub.Immediate {
-		return amqp.Errorf(amqp.NotImplemented, pub, "immediate=true")
+		return amqp.NewError(amqp.NotImplemented, "immediate=true")
 	}
 	s := ch.session()
 	if err := ch.checkUserID(pub, props); err != nil {
@@ -20,11 +20,11 @@ func (ch *channel) publish(pub *amqp.BasicPublish, props, body []byte) error {
 	}
 	msg, err := vhost.NewMessage(pub.Exchange, pub.RoutingKey, props, body)
 	if err != nil {
-		return amqp.AsError(err)
+		return contentError{err}
 	}
-	res, perr := s.Publish(pub, pub.Exchange, pub.RoutingKey, pub.Mandatory, msg)
-	if perr != nil {
-		return perr
+	res, err := s.Publish(pub.Exchange, pub.RoutingKey, pub.Mandatory, msg)
+	if err != nil {
+		return err
 	}
 	if !res.Routed && pub.Mandatory {
 		// The return goes out before the confirm (rabbit_channel
@@ -61,7 +61,7 @@ func (ch *channel) checkUserID(pub *amqp.BasicPublish, props []byte) error {
 	}
 	p, err := amqp.DecodeProperties(props)
 	if err != nil {
-		return amqp.AsError(err)
+		return contentError{err}
 	}
 	c := ch.c
 	if p.UserID == c.user {
@@ -70,6 +70,14 @@ func (ch *channel) checkUserID(pub *amqp.BasicPublish, props []byte) error {
 	if _, ok := c.host.VHost(c.vhost).Exchange(pub.Exchange); !ok {
 		return nil
 	}
-	return amqp.Errorf(amqp.PreconditionFailed, pub,
+	return amqp.NewError(amqp.PreconditionFailed,
 		"user_id property set to '%s' but authenticated user was '%s'", p.UserID, c.user)
 }
+
+// contentError is an error in a message's content rather than its method: a
+// property list that does not decode (501 FRAME_ERROR). handleMethod leaves
+// its class and method ids at 0, as beatmq has always sent them.
+type contentError struct{ err error }
+
+func (e contentError) Error() string { return e.err.Error() }
+func (e contentError) Unwrap() error { return e.err }
