@@ -138,9 +138,9 @@ func (c *Conn) channelFrame(f frames.Frame) error {
 // starts a channel process for any frame (create_channel/2, counting against
 // channel_max), and that process accepts only channel.open.
 func (c *Conn) newChannelFrame(f frames.Frame) error {
-	if c.channelMax != 0 && len(c.channels) >= int(c.channelMax) {
+	if c.tuned.channelMax != 0 && len(c.channels) >= int(c.tuned.channelMax) {
 		return c.connectionException(f.Channel, amqp.Errorf(amqp.NotAllowed, nil,
-			"number of channels opened (%d) has reached the negotiated channel_max (%d)", len(c.channels), c.channelMax))
+			"number of channels opened (%d) has reached the negotiated channel_max (%d)", len(c.channels), c.tuned.channelMax))
 	}
 	if f.Type != frames.TypeMethod {
 		return c.connectionException(f.Channel, amqp.Errorf(amqp.UnexpectedFrame, nil,
@@ -156,7 +156,7 @@ func (c *Conn) newChannelFrame(f frames.Frame) error {
 	if c.channels == nil {
 		c.channels = make(map[uint16]*channel)
 	}
-	ch := &channel{c: c, id: f.Channel, frameMax: c.frameMax}
+	ch := &channel{c: c, id: f.Channel, frameMax: c.tuned.frameMax}
 	c.channels[f.Channel] = ch
 	c.updateInfo(func(in *ConnInfo) { in.Channels = len(c.channels) })
 	return ch.sendMethod(&amqp.ChannelOpenOk{})
@@ -186,9 +186,9 @@ func (ch *channel) exception(e *amqp.Error) error {
 	ch.closing = true
 	ch.asm, ch.method, ch.buf = asmMethod, nil, nil
 	ch.release()
-	vh := c.vhost
+	vh := c.client.vhost
 	c.log.Error(fmt.Sprintf("Channel error on connection %s (%s, vhost: '%s', user: '%s'), channel %d:\noperation %s caused a channel exception %s: %s",
-		c.id, c.logName, vh, c.user, ch.id, erlterm.MethodAtom(amqp.MethodName(e.ClassID, e.MethodID)),
+		c.id, c.logName, vh, c.client.user, ch.id, erlterm.MethodAtom(amqp.MethodName(e.ClassID, e.MethodID)),
 		erlterm.ErrorAtom(amqp.ReplyName(e.Code)), explanation(e)), logfmt.KeyChannel, ch.id)
 	return ch.stopSending(e.ChannelClose())
 }

@@ -64,14 +64,14 @@ func (ch *channel) checkUserID(pub *amqp.BasicPublish, props []byte) error {
 		return contentError{err}
 	}
 	c := ch.c
-	if p.UserID == c.user {
+	if p.UserID == c.client.user {
 		return nil
 	}
-	if _, ok := c.host.VHost(c.vhost).Exchange(pub.Exchange); !ok {
+	if _, ok := c.host.VHost(c.client.vhost).Exchange(pub.Exchange); !ok {
 		return nil
 	}
 	return amqp.NewError(amqp.PreconditionFailed,
-		"user_id property set to '%s' but authenticated user was '%s'", p.UserID, c.user)
+		"user_id property set to '%s' but authenticated user was '%s'", p.UserID, c.client.user)
 }
 
 // contentError is an error in a message's content rather than its method: a

@@ -67,12 +67,12 @@ func hardErrorText(e *amqp.Error) string {
 
 // logHardError is rabbit_reader:log_hard_error/3.
 func (c *Conn) logHardError(ch uint16, text string) {
-	vh := c.vhost
+	vh := c.client.vhost
 	if vh == "" {
 		vh = "none"
 	}
 	c.log.Error(fmt.Sprintf("Error on AMQP connection %s (%s, vhost: '%s', user: '%s', state: %s), channel %d:\n %s",
-		c.id, c.logName, vh, c.user, c.state, ch, text), logfmt.KeyChannel, ch)
+		c.id, c.logName, vh, c.client.user, c.state, ch, text), logfmt.KeyChannel, ch)
 }
 
 // closeWith sends connection.close for e and waits for close-ok

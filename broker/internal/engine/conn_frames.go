@@ -44,7 +44,7 @@ func (c *Conn) block() error {
 	if c.monitor != nil {
 		c.monitor.Pause()
 	}
-	if c.capBlocked && !c.blockedSent {
+	if c.client.capBlocked && !c.blockedSent {
 		c.blockedSent = true
 		return c.send0(&amqp.ConnectionBlocked{Reason: "low on memory"})
 	}
@@ -68,11 +68,7 @@ func (c *Conn) unblock() error {
 // waitBlocked waits, without reading, until the alarm clears, a close is
 // requested or the socket is aborted.
 func (c *Conn) waitBlocked() error {
-	if c.holding {
-		c.flushMessaging()
-		c.holding = false
-		_ = c.out.release()
-	}
+	c.letGo()
 	for c.state == StateBlocked {
 		if !c.host.Alarm() {
 			c.intr.Or(intrAlarm)
@@ -83,9 +79,9 @@ func (c *Conn) waitBlocked() error {
 			}
 			continue
 		}
-		c.mu.Lock()
-		aborted := c.aborted
-		c.mu.Unlock()
+		c.ctl.mu.Lock()
+		aborted := c.ctl.aborted
+		c.ctl.mu.Unlock()
 		if aborted != ReasonNone {
 			return c.stop(c.classifyReadError(net.ErrClosed))
 		}

@@ -28,7 +28,7 @@ func (c *Conn) readProtocolHeader() error {
 		return c.stop(ending{ReasonBadHeader, slog.LevelError, fmt.Sprintf(
 			"closing AMQP connection %s (%s):\n%s", c.id, c.logName, he.Reason())})
 	}
-	c.timeoutSec = 3 // ?NORMAL_TIMEOUT, the closing timeout until tune-ok
+	c.tuned.timeoutSec = 3 // ?NORMAL_TIMEOUT, the closing timeout until tune-ok
 	c.setState(StateStarting)
 	return c.send0(startMethod(c.set, major, minor))
 }
@@ -63,7 +63,7 @@ func (c *Conn) handleMethod0(payload []byte) error {
 		case *amqp.ConnectionClose:
 			return c.clientClose(m)
 		case *amqp.ConnectionUpdateSecret:
-			c.log.Info(fmt.Sprintf("connection %s (%s): user '%s' updated secret, reason: %s", c.id, c.logName, c.user, m.Reason))
+			c.log.Info(fmt.Sprintf("connection %s (%s): user '%s' updated secret, reason: %s", c.id, c.logName, c.client.user, m.Reason))
 			return c.send0(&amqp.ConnectionUpdateSecretOk{})
 		}
 	case StateClosed:
@@ -103,9 +103,9 @@ func (c *Conn) startOk(so *amqp.ConnectionStartOk) error {
 	baseName := c.logName
 	if caps, ok := so.ClientProperties.Get("capabilities"); ok {
 		if t, ok := caps.(amqp.Table); ok {
-			c.clientCaps = t
-			c.capBlocked = boolField(t, "connection.blocked")
-			c.capAuthClose = boolField(t, "authentication_failure_close")
+			c.client.clientCaps = t
+			c.client.capBlocked = boolField(t, "connection.blocked")
+			c.client.capAuthClose = boolField(t, "authentication_failure_close")
 		}
 	}
 	if so.Mechanism != "PLAIN" && so.Mechanism != "AMQPLAIN" {
@@ -115,14 +115,14 @@ func (c *Conn) startOk(so *amqp.ConnectionStartOk) error {
 	if v, ok := so.ClientProperties.Get("connection_name"); ok {
 		if name, ok := v.(string); ok {
 			c.log.Info(fmt.Sprintf("connection %s (%s) has a client-provided name: %s", c.id, c.logName, name))
-			c.clientName = name
+			c.client.clientName = name
 			c.logName += " - " + name
 			c.log = c.log.With(logfmt.KeyName, name)
 		}
 	}
-	c.mechanism = so.Mechanism
+	c.client.mechanism = so.Mechanism
 	c.updateInfo(func(in *ConnInfo) {
-		in.ClientName = c.clientName
+		in.ClientName = c.client.clientName
 		in.ClientProperties = so.ClientProperties
 		in.AuthMechanism = so.Mechanism
 	})
@@ -133,7 +133,7 @@ func (c *Conn) startOk(so *amqp.ConnectionStartOk) error {
 	case res.refused:
 		return c.authFailed(baseName, so, res)
 	}
-	c.user = res.user
+	c.client.user = res.user
 	c.updateInfo(func(in *ConnInfo) { in.User = res.user })
 	c.setState(StateTuning)
 	return c.send0(&amqp.ConnectionTune{
@@ -153,7 +153,7 @@ func (c *Conn) startOk(so *amqp.ConnectionStartOk) error {
 func (c *Conn) authFailed(baseName string, so *amqp.ConnectionStartOk, res authResult) error {
 	c.log.Error(fmt.Sprintf("Error on AMQP connection %s (%s, state: starting):\n%s login refused: %s",
 		c.id, baseName, so.Mechanism, res.msg), logfmt.KeyUser, res.user)
-	if c.capAuthClose {
+	if c.client.capAuthClose {
 		if err := c.send0(amqp.Errorf(amqp.AccessRefused, nil,
 			"Login was refused using authentication mechanism %s. For details see the broker logfile.",
 			so.Mechanism).ConnectionClose()); err != nil {
@@ -174,7 +174,7 @@ func (c *Conn) tuneOk(to *amqp.ConnectionTuneOk) error {
 	if _, err := heartbeat.Negotiate("channel_max", c.set.ChannelMax, to.ChannelMax, 1); err != nil {
 		return c.negotiationFailed(err.Error())
 	}
-	c.frameMax, c.channelMax, c.timeoutSec = to.FrameMax, to.ChannelMax, to.Heartbeat
+	c.tuned.frameMax, c.tuned.channelMax, c.tuned.timeoutSec = to.FrameMax, to.ChannelMax, to.Heartbeat
 	c.rd.SetFrameMax(to.FrameMax)
 	c.updateInfo(func(in *ConnInfo) {
 		in.Heartbeat, in.FrameMax, in.ChannelMax = to.Heartbeat, to.FrameMax, to.ChannelMax
@@ -208,18 +208,18 @@ func (c *Conn) open(o *amqp.ConnectionOpen) error {
 	if c.host.VHost(o.VirtualHost) == nil {
 		e := amqp.Errorf(amqp.NotAllowed, o, "vhost %s not found", o.VirtualHost)
 		c.log.Error(fmt.Sprintf("Error on AMQP connection %s (%s, user: '%s', state: opening):\n%s",
-			c.id, c.logName, c.user, explanation(e)), logfmt.KeyVHost, o.VirtualHost)
+			c.id, c.logName, c.client.user, explanation(e)), logfmt.KeyVHost, o.VirtualHost)
 		return c.closeWith(e, ReasonConnectionError)
 	}
 	if err := c.send0(&amqp.ConnectionOpenOk{}); err != nil {
 		return err
 	}
-	c.vhost = o.VirtualHost
+	c.client.vhost = o.VirtualHost
 	c.setDeadline(time.Time{}) // the handshake timer no longer applies
 	c.setState(StateRunning)
 	c.updateInfo(func(in *ConnInfo) { in.VHost = o.VirtualHost })
 	c.log.Info(fmt.Sprintf("connection %s (%s): user '%s' authenticated and granted access to vhost '%s'",
-		c.id, c.logName, c.user, c.vhost), logfmt.KeyUser, c.user, logfmt.KeyVHost, c.vhost)
+		c.id, c.logName, c.client.user, c.client.vhost), logfmt.KeyUser, c.client.user, logfmt.KeyVHost, c.client.vhost)
 	return nil
 }
 

@@ -38,7 +38,7 @@
 //     on a 4 ms grid shared by all connections (heartbeat.CoalesceFor) so
 //     that one wake-up serves many. The sender writes heartbeat frames
 //     straight to the connection's frames.Writer; the receiver calls
-//     conn.abort on a timeout.
+//     Conn.abort on a timeout.
 //
 // and, only while queued frames wait, a drainer goroutine (send.go).
 //
@@ -58,18 +58,18 @@
 // it is about to block again, and the drainer for one batch, so frames
 // produced together leave in one write(2) while a lone frame is never held.
 //
-// Other goroutines reach the reader goroutine only through conn.post (an
+// Other goroutines reach the reader goroutine only through Conn.post (an
 // interrupt flag, then the read deadline moved to now so that a blocking read
 // returns, plus a wake-up channel for a reader that is waiting without
 // reading: blocked by the alarm, or in RabbitMQ's 3-second silent delay), and
-// through conn.abort (reset the socket: missed heartbeats, a failed heartbeat
+// through Conn.abort (reset the socket: missed heartbeats, a failed heartbeat
 // write, the shutdown deadline), after which the reader's next read fails.
 //
 // Locks, in the order they may be taken:
 //
-//	broker.Server.mu → Conn.mu   (inspection, CloseConnection, SetBlocked)
+//	broker.Server.mu → Conn.ctl.mu   (inspection, CloseConnection, SetBlocked)
 //
-// conn.mu (inspection snapshot, abort and close requests), sendQueue.mu and
+// Conn.ctl.mu (inspection snapshot, abort and close requests), sendQueue.mu and
 // the frames.Writer's mutex are leaves: nothing else is locked or called
 // while one is held. No lock is held while a messaging hook runs, and
 // messagingSent runs on the writer with no lock held.

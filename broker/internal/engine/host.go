@@ -78,9 +78,9 @@ func (c *Conn) Abort(reason CloseReason) { c.abort(reason, nil) }
 // AlarmCleared tells a connection that the resource alarm went off: a
 // connection blocked by it gets connection.unblocked and is read again.
 func (c *Conn) AlarmCleared() {
-	c.mu.Lock()
-	blocked := c.info.Blocked
-	c.mu.Unlock()
+	c.ctl.mu.Lock()
+	blocked := c.ctl.info.Blocked
+	c.ctl.mu.Unlock()
 	if blocked {
 		c.post(intrAlarm)
 	}
