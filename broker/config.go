@@ -115,7 +115,22 @@ type Config struct {
 	LoopbackUsers []string
 
 	// VHosts lists the virtual hosts connection.open accepts. nil means ["/"].
+	// Vhosts kept in DataDir's definitions are there too.
 	VHosts []string
+
+	// DataDir is where durable queues' persistent messages and the durable
+	// topology (exchanges, queues, bindings) are kept, so that they survive
+	// a restart or a crash. "" keeps everything in memory only (Config{}
+	// and DefaultConfig; the beatmq command defaults to ./beatmq-data).
+	// A directory that holds anything else is refused, and so is one that
+	// another broker has open.
+	DataDir string
+
+	// Sync says when a persistent message routed to a durable queue is
+	// durable enough for its publisher confirm (and a tx.commit-ok):
+	// SyncData (the zero value, RabbitMQ's behaviour) after fdatasync,
+	// SyncWrite after write(2). Only with DataDir.
+	Sync SyncMode
 
 	// Product is the product name advertised in connection.start's server
 	// properties. "" means "beatmq". Some client test suites assert certain
@@ -187,6 +202,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("Users: %q listed twice", u.Name))
 		}
 		seen[u.Name] = true
+	}
+	if c.Sync != SyncData && c.Sync != SyncWrite {
+		errs = append(errs, fmt.Errorf("Sync %d: want SyncData or SyncWrite", c.Sync))
 	}
 	for _, v := range c.VHosts {
 		if v == "" {

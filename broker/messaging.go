@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"slices"
 
-	"github.com/beatmq/beatmq/broker/internal/engine"
 	"github.com/beatmq/beatmq/broker/vhost"
 )
 
@@ -13,7 +12,7 @@ import (
 func (s *Server) initMessaging() {
 	s.vhosts = make(map[string]*vhost.VHost, len(s.set.vhosts))
 	for name := range s.set.vhosts {
-		s.vhosts[name] = vhost.New(name, vhost.Options{Logger: s.set.log, UnsentLimit: engine.UnsentLimit})
+		s.vhosts[name] = vhost.New(name, s.vhostOptions())
 	}
 }
 
@@ -23,6 +22,7 @@ func (s *Server) closeMessaging() {
 	for _, v := range s.vhosts {
 		v.Close()
 	}
+	s.closeData()
 }
 
 // VHosts returns the names of the virtual hosts, sorted.

@@ -14,6 +14,7 @@ import (
 	"github.com/beatmq/beatmq/broker/internal/engine"
 	"github.com/beatmq/beatmq/broker/logfmt"
 	"github.com/beatmq/beatmq/broker/vhost"
+	"github.com/beatmq/beatmq/broker/vhost/store"
 )
 
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or Close.
@@ -31,6 +32,13 @@ type Server struct {
 	started time.Time
 	blocked atomic.Bool
 	vhosts  map[string]*vhost.VHost // fixed after New
+
+	// With a data directory (durable.go): the message store, the ids it
+	// hands out, and the lock that orders writes of the definitions file.
+	store    *store.Store
+	queueIDs atomic.Uint32
+	msgIDs   atomic.Uint64
+	defsMu   sync.Mutex
 
 	// mu guards the fields below. Lock order: mu before any conn's mu.
 	mu        sync.Mutex
@@ -58,7 +66,19 @@ func New(cfg Config) (*Server, error) {
 		ready:     make(chan struct{}),
 		started:   time.Now(),
 	}
+	if cfg.DataDir == "" {
+		s.initMessaging()
+		return s, nil
+	}
+	rec, defs, err := s.openData()
+	if err != nil {
+		return nil, fmt.Errorf("beatmq: %w", err)
+	}
 	s.initMessaging()
+	if err := s.restoreData(rec, defs); err != nil {
+		s.closeMessaging()
+		return nil, fmt.Errorf("beatmq: %w", err)
+	}
 	return s, nil
 }
 
@@ -264,6 +284,9 @@ func (s *Server) beginShutdown() []*engine.Conn {
 	}
 	conns := s.liveLocked()
 	s.mu.Unlock()
+	for _, v := range s.vhosts {
+		v.BeginShutdown()
+	}
 	for _, l := range ls {
 		_ = l.Close()
 		s.set.log.Info("stopped TCP listener on "+l.Addr().String(), logfmt.KeyListener, l.Addr().String())

@@ -145,7 +145,8 @@ func startBeatmq(dir string) (target, error) {
 		"--mgmt-addr", hostPort(mgmtPort),
 		"--heartbeat", "60",
 		"--log-format", "text",
-		"--log-file", b.log)
+		"--log-file", b.log,
+		"--data-dir", b.log+".data")
 	b.cmd.Stdout, b.cmd.Stderr = out, out
 	if err := b.cmd.Start(); err != nil {
 		out.Close()

@@ -168,7 +168,8 @@ for attempt in 1 2 3; do
   amqp_port=$(free_port) || not_run "no free port" "found no free TCP port on 127.0.0.1"
   log "starting $BEATMQ_BIN on 127.0.0.1:$amqp_port, management API on 127.0.0.1:$MGMT_PORT (attempt $attempt)"
   # shellcheck disable=SC2086 # BEATMQ_FLAGS is word-split on purpose
-  "$BEATMQ_BIN" "$BEATMQ_ADDR_FLAG" "127.0.0.1:$amqp_port" --mgmt-addr "127.0.0.1:$MGMT_PORT" $BEATMQ_FLAGS \
+  "$BEATMQ_BIN" "$BEATMQ_ADDR_FLAG" "127.0.0.1:$amqp_port" --mgmt-addr "127.0.0.1:$MGMT_PORT" \
+    --data-dir "$OUT_DIR/data-$attempt" $BEATMQ_FLAGS \
     >>"$BROKER_LOG" 2>&1 </dev/null &
   broker_pid=$!
   ready=0

@@ -45,7 +45,8 @@ if [ "${1:-}" = "__restart" ]; then
       fi
       ulimit -n "$(ulimit -Hn)"
       # shellcheck disable=SC2086
-      nohup "$BEATMQ_BIN" --addr "127.0.0.1:$BEATMQ_PORT" --mgmt-addr= \
+      rm -rf "$BENCH_WORK/beatmq-data"
+      nohup "$BEATMQ_BIN" --addr "127.0.0.1:$BEATMQ_PORT" --mgmt-addr= --data-dir "$BENCH_WORK/beatmq-data" \
         ${BEATMQ_ARGS:-} </dev/null >>"$BENCH_WORK/beatmq.log" 2>&1 &
       pid=$!
       echo "$pid" >"$pid_file"

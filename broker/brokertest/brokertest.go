@@ -47,6 +47,7 @@ const StateTerminated = broker.StateTerminated
 
 // Broker is a running broker for tests.
 type Broker struct {
+	o    options
 	srv  *broker.Server
 	mem  *alarm.MemoryMonitor // nil unless WithMemoryMonitor
 	addr string
@@ -144,7 +145,7 @@ func Start(opts ...Option) (*Broker, error) {
 		opt(&o)
 	}
 	o.cfg.Addr = "127.0.0.1:0"
-	b := &Broker{done: make(chan error, 1)}
+	b := &Broker{}
 	var handlers []slog.Handler
 	if o.logger != nil {
 		handlers = append(handlers, o.logger.Handler())
@@ -163,19 +164,30 @@ func Start(opts ...Option) (*Broker, error) {
 	default:
 		o.cfg.Logger = slog.New(fanout(handlers))
 	}
-	srv, err := broker.New(o.cfg)
-	if err != nil {
+	b.o = o
+	if err := b.start(o.cfg.Addr); err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", o.cfg.Addr)
+	return b, nil
+}
+
+// start starts the broker of b.o on addr.
+func (b *Broker) start(addr string) error {
+	srv, err := broker.New(b.o.cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	b.srv, b.addr = srv, l.Addr().String()
-	if o.memAlarm {
-		if b.mem, err = alarm.NewMemoryMonitor(srv, o.memFrac, o.cfg.Logger); err != nil {
+	l, err := listen(addr)
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	b.srv, b.addr, b.done = srv, l.Addr().String(), make(chan error, 1)
+	if b.o.memAlarm {
+		if b.mem, err = alarm.NewMemoryMonitor(srv, b.o.memFrac, b.o.cfg.Logger); err != nil {
 			_ = l.Close()
-			return nil, err
+			_ = srv.Close()
+			return err
 		}
 		b.mem.Start()
 	}
@@ -183,9 +195,52 @@ func Start(opts ...Option) (*Broker, error) {
 	select {
 	case <-srv.Ready():
 	case err := <-b.done:
-		return nil, err
+		return err
 	}
-	return b, nil
+	return nil
+}
+
+// listen listens on addr; a port just let go by a broker of this test may
+// take a moment to be free again.
+func listen(addr string) (net.Listener, error) {
+	var err error
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var l net.Listener
+		if l, err = net.Listen("tcp", addr); err == nil || time.Now().After(deadline) {
+			return l, err
+		}
+	}
+}
+
+// stop shuts the running broker down as Close does.
+func (b *Broker) stop() {
+	if b.mem != nil {
+		b.mem.Stop()
+		b.mem = nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = b.srv.Shutdown(ctx)
+	<-b.done
+}
+
+// Restart stops the broker as Close does (clients get connection.close 320
+// CONNECTION_FORCED) and starts it again on the same address with the same
+// options. With WithDataDir, durable queues and their persistent messages
+// are still there, the ones delivered and not acked marked redelivered: a
+// test can check that its client reconnects and handles redelivery. Without
+// it, the new broker starts empty.
+func (b *Broker) Restart() error {
+	b.stop()
+	return b.start(b.addr)
+}
+
+// WithDataDir keeps durable queues, their persistent messages and the
+// durable topology in dir, as the beatmq command does with --data-dir, so
+// that they survive Restart (or a new broker started on dir). Without it
+// the broker keeps everything in memory.
+func WithDataDir(dir string) Option {
+	return func(o *options) { o.cfg.DataDir = dir }
 }
 
 // Run starts a broker for the test and stops it when the test ends: open
@@ -204,15 +259,7 @@ func Run(t testing.TB, opts ...Option) *Broker {
 // Close shuts the broker down (see Run) and waits until every goroutine it
 // started has ended. It may be called more than once.
 func (b *Broker) Close() {
-	b.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if b.mem != nil {
-			b.mem.Stop()
-		}
-		_ = b.srv.Shutdown(ctx)
-		<-b.done
-	})
+	b.once.Do(b.stop)
 }
 
 // MemoryMonitor returns the memory monitor of a broker started

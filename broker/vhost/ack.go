@@ -85,6 +85,7 @@ func (s *Session) apply(recs []unackedRec, kind settleKind) {
 
 // settle completes acked (or discarded) deliveries of q. No lock held.
 func (q *Queue) settle(recs []unackedRec, discard bool) {
+	q.goneAll(recs)
 	q.mu.Lock()
 	for i := range recs {
 		q.unacked--

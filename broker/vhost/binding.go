@@ -121,6 +121,9 @@ func (v *VHost) bind(r bindRequest) error {
 	}
 	src.bindings[id] = b
 	src.addRoute(b)
+	if src.durable {
+		v.topologyChanged()
+	}
 	if q != nil {
 		if q.bindings == nil {
 			q.bindings = make(map[*binding]struct{})
@@ -168,6 +171,9 @@ func (v *VHost) unlinkBinding(b *binding, autoDelete bool) {
 	}
 	b.removed = true
 	src := b.src
+	if src.durable {
+		v.topologyChanged()
+	}
 	delete(src.bindings, b.id)
 	src.removeRoute(b)
 	if b.q != nil {

@@ -161,6 +161,7 @@ func (s *Session) Get(queue string, noAck bool) (bool, error) {
 		s.unacked.push(unackedRec{tag: tag, q: q, e: e})
 		q.unacked++
 	}
+	q.handedOut(&e, noAck)
 	s.unsent++
 	s.sink.Deliver(Delivery{Message: e.msg, DeliveryTag: tag, Redelivered: e.redelivered, Get: true, MessageCount: uint32(q.ready.Len())})
 	s.mu.Unlock()

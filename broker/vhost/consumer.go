@@ -49,6 +49,7 @@ func (q *Queue) deliverToConsumer(e *entry) bool {
 			c.unacked++
 			q.unacked++
 		}
+		q.handedOut(e, c.noAck)
 		return true
 	}
 	return false

@@ -48,8 +48,9 @@ func (v *VHost) publishDeadLetters(q *Queue, dead []deadLetter) {
 		if d.reason != reasonRejected {
 			qs = v.dropCycles(qs, msg.Headers)
 		}
+		sid, _, _ := v.persist(msg, qs, nil)
 		for _, dq := range qs {
-			dq.publish(msg)
+			dq.publish(msg, sid)
 		}
 		clear(r.qs)
 	}

@@ -136,6 +136,9 @@ func (v *VHost) declareExchange(spec ExchangeSpec) error {
 			}
 		}
 		v.exchanges[name] = newExchange(name, spec.Type, spec.Durable, spec.AutoDelete, spec.Internal, spec.Args)
+		if spec.Durable {
+			v.topologyChanged()
+		}
 		return nil
 	}
 	// rabbit_exchange:assert_equivalence/6.
@@ -186,6 +189,9 @@ func (v *VHost) deleteExchange(name string, ifUnused bool) error {
 // destination; sources left without bindings are auto-deleted. v.mu held.
 func (v *VHost) deleteExchangeLocked(x *Exchange) {
 	x.deleted = true
+	if x.durable {
+		v.topologyChanged()
+	}
 	delete(v.exchanges, x.name)
 	for _, b := range x.bindings {
 		v.unlinkBinding(b, false)

@@ -29,7 +29,13 @@ type Message struct {
 	expiration   string
 	hasExpire    bool
 	expirationMs int64
+	// persistent: delivery_mode 2, kept on disk in durable queues.
+	persistent bool
 }
+
+// Persistent reports whether the message asked to be kept on disk
+// (delivery_mode 2).
+func (m *Message) Persistent() bool { return m.persistent }
 
 // NewMessage makes a message from a basic.publish and its content. props
 // is the property list of the content header (amqp.SplitContentHeader's
@@ -47,7 +53,7 @@ func NewMessage(exchange, routingKey string, props, body []byte) (*Message, erro
 	}
 	// Most messages carry neither headers nor an expiration: only decode
 	// when one of them is there.
-	if binary.BigEndian.Uint16(props)&(amqp.FlagHeaders|amqp.FlagExpiration) == 0 {
+	if binary.BigEndian.Uint16(props)&(amqp.FlagHeaders|amqp.FlagExpiration|amqp.FlagDeliveryMode) == 0 {
 		return m, nil
 	}
 	p, err := amqp.DecodeProperties(props)
@@ -60,6 +66,7 @@ func NewMessage(exchange, routingKey string, props, body []byte) (*Message, erro
 
 func (m *Message) setDecoded(p *amqp.Properties) {
 	m.Headers = p.Headers
+	m.persistent = p.DeliveryMode == 2
 	m.expirationMs = -1
 	m.hasExpire = p.Flags&amqp.FlagExpiration != 0 || p.Expiration != ""
 	m.expiration = p.Expiration

@@ -10,6 +10,11 @@ type PublishResult struct {
 	// Rejected is set when a queue refused the message (x-overflow
 	// reject-publish): under confirms the channel nacks it.
 	Rejected bool
+	// Pending is set when the message is being written to disk (a
+	// persistent message routed to a durable queue, with a done function
+	// given): done will be called once it is durable, and a publisher
+	// confirm must wait for that.
+	Pending bool
 }
 
 // Publish handles basic.publish with its content (immediate=true is the
@@ -17,7 +22,20 @@ type PublishResult struct {
 // 403 for an internal one, 406 for an invalid expiration property. In a
 // transaction the message is routed now and delivered at commit, which
 // reports the mandatory returns; Publish then says Routed.
+//
+// A persistent message routed to durable queues is written to the store
+// (when the vhost has one) before the queues take it, and becomes durable
+// with the store's next sync; PublishDurable waits for that.
 func (s *Session) Publish(exchange, routingKey string, mandatory bool, msg *Message) (PublishResult, error) {
+	return s.PublishDurable(exchange, routingKey, mandatory, msg, nil)
+}
+
+// PublishDurable is Publish for a channel in confirm mode: when the message
+// is written to the store, done is called from another goroutine once it
+// is durable (fdatasync'ed, or written, as the store's sync mode says) or
+// the write failed, and the result says Pending; the confirm waits for
+// done. done must not block or call into this package.
+func (s *Session) PublishDurable(exchange, routingKey string, mandatory bool, msg *Message, done func(error)) (PublishResult, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	v := s.v
@@ -44,8 +62,14 @@ func (s *Session) Publish(exchange, routingKey string, mandatory bool, msg *Mess
 		return PublishResult{Routed: true}, nil
 	}
 	res := PublishResult{Routed: len(qs) > 0}
+	sid, pending, err := v.persist(msg, qs, done)
+	if err != nil {
+		clear(qs)
+		return PublishResult{}, err
+	}
+	res.Pending = pending
 	for _, q := range qs {
-		if !q.publish(msg) {
+		if !q.publish(msg, sid) {
 			res.Rejected = true
 		}
 	}

@@ -18,6 +18,9 @@ type entry struct {
 	// expires is the VHost.now() deadline, 0 for never.
 	expires     int64
 	redelivered bool
+	// sid is the message's id in the store for this queue, 0 when the
+	// message is not stored (see durable.go).
+	sid uint64
 }
 
 // Queue is one queue. The fields up to bindings never change after
@@ -31,6 +34,7 @@ type Queue struct {
 	owner      *Conn // the connection of an exclusive queue
 	args       amqp.Table
 	cfg        queueConfig
+	sqid       uint32 // the queue's id in the store; 0: its messages are not stored
 
 	bindings map[*binding]struct{}
 
@@ -158,6 +162,12 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) 
 		args:       spec.Args,
 		cfg:        parseQueueConfig(spec.Args),
 	}
+	if durable && v.opts.Store != nil {
+		q.sqid = v.opts.NewQueueID()
+	}
+	if durable {
+		v.topologyChanged()
+	}
 	v.queues[name] = q
 	if owner != nil {
 		if owner.exclusive == nil {
@@ -260,6 +270,14 @@ func (v *VHost) deleteQueueLocked(q *Queue, cancels []cancelled) []cancelled {
 	q.deleted = true
 	q.ready.Clear()
 	q.readyBytes = 0
+	// A vhost that closes (the broker stops) keeps its durable queues on
+	// disk: only a real deletion removes them.
+	if q.sqid != 0 && !v.closed {
+		_ = v.opts.Store.DeleteQueue(q.sqid)
+	}
+	if q.durable && !v.closed {
+		v.topologyChanged()
+	}
 	for _, c := range q.consumers {
 		cancels = append(cancels, cancelled{c: c})
 	}
@@ -305,6 +323,9 @@ func (v *VHost) purgeQueue(conn *Conn, name string) (uint32, error) {
 	}
 	q.mu.Lock()
 	n := uint32(q.ready.Len())
+	for i := 0; i < q.ready.Len(); i++ {
+		q.gone(q.ready.At(i))
+	}
 	q.ready.Clear()
 	q.readyBytes = 0
 	q.mu.Unlock()
@@ -314,7 +335,7 @@ func (v *VHost) purgeQueue(conn *Conn, name string) (uint32, error) {
 // maybeAutoDelete deletes q when it is auto-delete, has had a consumer and
 // has none left (rabbit_amqqueue_process:should_auto_delete/1). No lock held.
 func (v *VHost) maybeAutoDelete(q *Queue) {
-	if !q.autoDelete {
+	if !q.autoDelete || v.stopping.Load() {
 		return
 	}
 	v.mu.Lock()
@@ -328,6 +349,7 @@ func (v *VHost) maybeAutoDelete(q *Queue) {
 	}
 	v.mu.Unlock()
 	notifyCancelled(cancels)
+	_ = v.saveDefinitions() // logged there
 }
 
 // expiryFor is the deadline of a message entering q: the smaller of the
@@ -346,10 +368,16 @@ func (q *Queue) expiryFor(m *Message, now int64) int64 {
 // publish puts msg into q (rabbit_amqqueue_process:deliver_or_enqueue/3):
 // straight to a consumer when one can take it, else at the tail, then the
 // head is dropped past x-max-length and expired messages go. It returns
-// false when x-overflow refused the message. No lock held.
-func (q *Queue) publish(msg *Message) bool {
+// false when x-overflow refused the message. sid is the message's id in
+// the store when persist wrote it for q (see durable.go). No lock held.
+func (q *Queue) publish(msg *Message, sid uint64) bool {
+	if q.sqid == 0 {
+		sid = 0
+	}
+	e := entry{msg: msg, sid: sid}
 	q.mu.Lock()
 	if q.deleted {
+		q.gone(&e)
 		q.mu.Unlock()
 		return true
 	}
@@ -358,10 +386,11 @@ func (q *Queue) publish(msg *Message) bool {
 		if q.cfg.overflow == overflowRejectPublishDLX && q.cfg.hasDLX {
 			q.dead = append(q.dead, deadLetter{msg: msg, reason: reasonMaxlen})
 		}
+		q.gone(&e)
 		q.unlock()
 		return false
 	}
-	e := entry{msg: msg, seq: q.nextSeq}
+	e.seq = q.nextSeq
 	if q.cfg.ttl >= 0 || msg.expirationMs >= 0 {
 		e.expires = q.expiryFor(msg, q.v.now())
 	}
@@ -400,6 +429,7 @@ func (q *Queue) dropOverLimit() {
 func (q *Queue) dropHead(reason string) {
 	e := q.ready.PopFront()
 	q.readyBytes -= e.msg.bodySize()
+	q.gone(&e)
 	if q.cfg.hasDLX {
 		q.dead = append(q.dead, deadLetter{msg: e.msg, reason: reason})
 	}
@@ -474,6 +504,9 @@ func (q *Queue) armExpiry() {
 
 // expireQueue deletes q when its x-expires countdown gen ran out unused.
 func (v *VHost) expireQueue(q *Queue, gen uint64) {
+	if v.stopping.Load() {
+		return
+	}
 	v.mu.Lock()
 	q.mu.Lock()
 	del := !q.deleted && q.expiryGen == gen && len(q.consumers) == 0
@@ -484,4 +517,5 @@ func (v *VHost) expireQueue(q *Queue, gen uint64) {
 	}
 	v.mu.Unlock()
 	notifyCancelled(cancels)
+	_ = v.saveDefinitions() // logged there
 }

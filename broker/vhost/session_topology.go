@@ -21,7 +21,7 @@ func (s *Session) queueName(name string) (string, error) {
 func (s *Session) DeclareExchange(spec ExchangeSpec) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	return s.v.declareExchange(spec)
+	return s.saved(s.v.declareExchange(spec))
 }
 
 // DeleteExchange handles exchange.delete. A missing exchange is not an
@@ -30,7 +30,7 @@ func (s *Session) DeclareExchange(spec ExchangeSpec) error {
 func (s *Session) DeleteExchange(name string, ifUnused bool) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	return s.v.deleteExchange(name, ifUnused)
+	return s.saved(s.v.deleteExchange(name, ifUnused))
 }
 
 // BindExchange handles exchange.bind (destination, source, routing key,
@@ -38,7 +38,7 @@ func (s *Session) DeleteExchange(name string, ifUnused bool) error {
 func (s *Session) BindExchange(destination, source, key string, args amqp.Table) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	return s.v.bind(bindRequest{conn: s.conn, src: source, destKind: "exchange", dest: destination, key: key, args: args})
+	return s.saved(s.v.bind(bindRequest{conn: s.conn, src: source, destKind: "exchange", dest: destination, key: key, args: args}))
 }
 
 // UnbindExchange handles exchange.unbind; a missing binding is not an
@@ -46,7 +46,7 @@ func (s *Session) BindExchange(destination, source, key string, args amqp.Table)
 func (s *Session) UnbindExchange(destination, source, key string, args amqp.Table) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	return s.v.unbind(bindRequest{conn: s.conn, src: source, destKind: "exchange", dest: destination, key: key, args: args})
+	return s.saved(s.v.unbind(bindRequest{conn: s.conn, src: source, destKind: "exchange", dest: destination, key: key, args: args}))
 }
 
 // DeclareQueue handles queue.declare and remembers the queue for the ""
@@ -58,7 +58,7 @@ func (s *Session) DeclareQueue(spec QueueSpec) (QueueDeclared, error) {
 	if err == nil {
 		s.lastQueue = d.Name
 	}
-	return d, err
+	return d, s.saved(err)
 }
 
 // BindQueue handles queue.bind.
@@ -69,7 +69,7 @@ func (s *Session) BindQueue(queue, exchange, key string, args amqp.Table) error 
 	if err != nil {
 		return err
 	}
-	return s.v.bind(bindRequest{conn: s.conn, src: exchange, destKind: "queue", dest: queue, key: key, args: args})
+	return s.saved(s.v.bind(bindRequest{conn: s.conn, src: exchange, destKind: "queue", dest: queue, key: key, args: args}))
 }
 
 // UnbindQueue handles queue.unbind; a missing binding is not an error.
@@ -80,7 +80,7 @@ func (s *Session) UnbindQueue(queue, exchange, key string, args amqp.Table) erro
 	if err != nil {
 		return err
 	}
-	return s.v.unbind(bindRequest{conn: s.conn, src: exchange, destKind: "queue", dest: queue, key: key, args: args})
+	return s.saved(s.v.unbind(bindRequest{conn: s.conn, src: exchange, destKind: "queue", dest: queue, key: key, args: args}))
 }
 
 // bindShortcut is rabbit_channel:expand_shortcuts/2 for queue.bind and
@@ -121,5 +121,15 @@ func (s *Session) DeleteQueue(queue string, ifUnused, ifEmpty bool) (uint32, err
 	if err != nil {
 		return 0, err
 	}
-	return s.v.deleteQueue(s.conn, queue, ifUnused, ifEmpty)
+	n, err := s.v.deleteQueue(s.conn, queue, ifUnused, ifEmpty)
+	return n, s.saved(err)
+}
+
+// saved returns err, or when the operation succeeded, the error of saving
+// the definitions it changed (see durable.go).
+func (s *Session) saved(err error) error {
+	if err != nil {
+		return err
+	}
+	return s.v.saveDefinitions()
 }

@@ -1,5 +1,7 @@
 package vhost
 
+import "slices"
+
 // txState is a session's open transaction: publishes (already routed) and
 // settlements held until commit.
 type txState struct {
@@ -50,24 +52,44 @@ func (s *Session) ConfirmSelect() error {
 // begins. It returns the mandatory messages no queue took, for the channel
 // to send as basic.return 312 NO_ROUTE before tx.commit-ok. Without
 // tx.select it is 406 "channel is not transactional".
-func (s *Session) TxCommit() ([]*Message, error) {
+//
+// Persistent messages for durable queues are written to the store; when
+// any were, done (if not nil) is called once they are durable and pending
+// is true: commit-ok must wait for it.
+func (s *Session) TxCommit(done func(error)) (returns []*Message, pending bool, err error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	if s.tx == nil {
-		return nil, precondition("channel is not transactional")
+		return nil, false, precondition("channel is not transactional")
 	}
 	tx := s.tx
 	s.tx = &txState{}
-	var returns []*Message
-	for _, p := range tx.pubs {
+	// Only the last stored message waits: the store completes writes in
+	// order, and an error stops it for every later write too.
+	last := -1
+	for i, p := range tx.pubs {
+		if p.msg.persistent && s.v.opts.Store != nil && slices.ContainsFunc(p.qs, func(q *Queue) bool { return q.sqid != 0 }) {
+			last = i
+		}
+	}
+	for i, p := range tx.pubs {
 		if len(p.qs) == 0 {
 			if p.mandatory {
 				returns = append(returns, p.msg)
 			}
 			continue
 		}
+		var wait func(error)
+		if i == last {
+			wait = done
+		}
+		sid, waiting, err := s.v.persist(p.msg, p.qs, wait)
+		if err != nil {
+			return nil, false, err
+		}
+		pending = pending || waiting
 		for _, q := range p.qs {
-			q.publish(p.msg)
+			q.publish(p.msg, sid)
 		}
 	}
 	for _, a := range tx.acks {
@@ -77,7 +99,7 @@ func (s *Session) TxCommit() ([]*Message, error) {
 		s.apply(a.recs, a.kind)
 		s.kick(kicks)
 	}
-	return returns, nil
+	return returns, pending, nil
 }
 
 // TxRollback handles tx.rollback: held publishes are dropped and held

@@ -4,7 +4,7 @@ import "testing"
 
 func TestTxErrors(t *testing.T) {
 	e := newEnv(t)
-	_, err := e.s.TxCommit()
+	_, _, err := e.s.TxCommit(nil)
 	wantErr(t, err, 406, "PRECONDITION_FAILED - channel is not transactional")
 	wantErr(t, e.s.TxRollback(), 406, "PRECONDITION_FAILED - channel is not transactional")
 	noErr(t, e.s.ConfirmSelect())
@@ -27,7 +27,7 @@ func TestTxPublishAndAck(t *testing.T) {
 	if e.ready("q") != 0 {
 		t.Fatal("published before commit")
 	}
-	returns, err := e.s.TxCommit()
+	returns, _, err := e.s.TxCommit(nil)
 	noErr(t, err)
 	if len(returns) != 1 || returns[0] != m {
 		t.Fatalf("returns %v", returns)
@@ -53,7 +53,7 @@ func TestTxPublishAndAck(t *testing.T) {
 		t.Fatal("rollback did not restore the delivery")
 	}
 	noErr(t, e.s.Nack(d.DeliveryTag, false, true))
-	_, err = e.s.TxCommit()
+	_, _, err = e.s.TxCommit(nil)
 	noErr(t, err)
 	if info, _ := e.v.Queue("q"); info.MessagesUnacknowledged != 0 || info.MessagesReady != 1 {
 		t.Fatalf("after commit %+v", info)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/beatmq/beatmq/broker/vhost/store"
 )
 
 // Options configure a VHost. The zero value is ready to use.
@@ -21,6 +23,19 @@ type Options struct {
 	// socket holds back its own consumers only (RabbitMQ's unsent message
 	// limit). 0 means no limit, and then the broker need not call Sent.
 	UnsentLimit int
+
+	// Store keeps persistent messages of durable queues (see durable.go);
+	// nil keeps every message in memory only. With a Store, NewQueueID and
+	// NewMessageID must be set: they hand out the ids durable queues and
+	// stored messages have in it (unique in the store, increasing).
+	Store        *store.Store
+	NewQueueID   func() uint32
+	NewMessageID func() uint64
+	// SaveDefinitions, if set, writes the durable topology of the broker
+	// (Definitions of every vhost). It is called with no vhost lock held
+	// after a durable exchange, queue or binding was created or removed,
+	// before the method that changed it returns.
+	SaveDefinitions func() error
 }
 
 // VHost is one virtual host: its exchanges, queues and bindings. It is safe
@@ -41,6 +56,9 @@ type VHost struct {
 	// start is the origin of the monotonic clock used for expiry.
 	start  time.Time
 	nextID atomic.Uint64
+
+	defsDirty atomic.Bool // the definitions changed since they were saved
+	stopping  atomic.Bool // BeginShutdown was called: nothing auto-deletes
 
 	connsMu sync.Mutex
 	conns   map[*Conn]struct{}
@@ -79,6 +97,12 @@ func New(name string, opts Options) *VHost {
 	}
 	return v
 }
+
+// BeginShutdown is called when the broker starts to stop, before its
+// connections close: from then on no queue is auto-deleted or expired, so
+// that durable auto-delete queues whose consumers go with the broker are
+// still there after a restart, as in RabbitMQ.
+func (v *VHost) BeginShutdown() { v.stopping.Store(true) }
 
 // Name returns the vhost's name.
 func (v *VHost) Name() string { return v.name }

@@ -19,7 +19,7 @@ func TestMgmtServed(t *testing.T) {
 	var out, errb bytes.Buffer
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		run(ctx, []string{"--addr", addr, "--mgmt-addr", mgmtAddr, "--vm-memory-high-watermark", "0.3", "--log-file", t.TempDir() + "/log"}, &out, &errb)
+		run(ctx, []string{"--addr", addr, "--mgmt-addr", mgmtAddr, "--vm-memory-high-watermark", "0.3", "--log-file", t.TempDir() + "/log", "--data-dir", t.TempDir()}, &out, &errb)
 	})
 	defer wg.Wait()
 	defer cancel()

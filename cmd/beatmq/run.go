@@ -21,6 +21,10 @@ import (
 	"github.com/beatmq/beatmq/broker/logfmt"
 )
 
+// DefaultDataDir is --data-dir's default: beatmq-data in the working
+// directory, so that `make run` keeps its data across restarts.
+const DefaultDataDir = "beatmq-data"
+
 // options are the command line, before it is mapped onto broker.Config.
 type options struct {
 	addr             string
@@ -37,6 +41,8 @@ type options struct {
 	logFile          string
 	shutdownTimeout  time.Duration
 	memWatermark     float64
+	dataDir          string
+	sync             string
 	product          string
 	version          bool
 }
@@ -54,6 +60,8 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.StringSliceVar(&o.users, "users", []string{"guest:guest"}, "comma-separated user:password list")
 	fs.StringSliceVar(&o.loopbackUsers, "loopback-users", []string{"guest"}, "comma-separated users allowed to connect from loopback addresses only (empty: none)")
 	fs.Float64Var(&o.memWatermark, "vm-memory-high-watermark", alarm.DefaultMemoryHighWatermark, "fraction of the machine's memory above which publishers are blocked (0 to 1; settable at run time through the management API)")
+	fs.StringVar(&o.dataDir, "data-dir", DefaultDataDir, "directory for durable queues' persistent messages and durable definitions (empty: memory only, nothing kept)")
+	fs.StringVar(&o.sync, "sync", "data", "when a persistent message is confirmed: data (after fdatasync, survives a power cut; RabbitMQ's behaviour) or write (after write(2), survives a killed broker only)")
 	fs.StringVar(&o.product, "product", broker.Product, "product name advertised to clients in connection.start")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text (RabbitMQ's layout) or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "lowest level logged: debug, info, notice, warning or error")
@@ -103,6 +111,12 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 	cfg.HandshakeTimeout = broker.Explicit(o.handshakeTimeout)
 	cfg.HeartbeatUnit = o.heartbeatUnit
 	cfg.Product = o.product
+	cfg.DataDir = o.dataDir
+	sync, err := broker.ParseSyncMode(o.sync)
+	if err != nil {
+		return cfg, fmt.Errorf("--sync: %v", err)
+	}
+	cfg.Sync = sync
 	cfg.Users = cfg.Users[:0]
 	for _, u := range o.users {
 		name, pass, ok := strings.Cut(u, ":")
@@ -173,8 +187,9 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	logger.Info(fmt.Sprintf("Starting beatmq %s on %s", broker.Version, runtime.Version()))
 	srv, err := broker.New(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "beatmq: %v\n", err)
-		return 2
+		// The flags were valid: a data directory that cannot be used.
+		fmt.Fprintf(stderr, "beatmq: %v\n", strings.TrimPrefix(err.Error(), "beatmq: "))
+		return 1
 	}
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

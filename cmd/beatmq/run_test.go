@@ -105,7 +105,7 @@ func TestPortInUse(t *testing.T) {
 	}
 	defer l.Close()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"--addr", l.Addr().String(), "--mgmt-addr", "", "--log-file", filepath.Join(t.TempDir(), "log")}, &out, &errb)
+	code := run(context.Background(), []string{"--addr", l.Addr().String(), "--mgmt-addr", "", "--log-file", filepath.Join(t.TempDir(), "log"), "--data-dir", t.TempDir()}, &out, &errb)
 	if code != 1 || !strings.Contains(errb.String(), "address already in use") {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
@@ -121,7 +121,7 @@ func TestRunServesAndStops(t *testing.T) {
 	var code int
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		code = run(ctx, []string{"--addr", addr, "--mgmt-addr", "", "--heartbeat", "5", "--log-file", logFile}, &out, &errb)
+		code = run(ctx, []string{"--addr", addr, "--mgmt-addr", "", "--heartbeat", "5", "--log-file", logFile, "--data-dir", t.TempDir()}, &out, &errb)
 	})
 	var c *amqp091.Connection
 	var err error

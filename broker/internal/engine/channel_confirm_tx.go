@@ -15,7 +15,8 @@ func (ch *channel) confirmTxMethod(m amqp.Method) error {
 	case *amqp.TxSelect:
 		return ch.reply(s.TxSelect(), false, &amqp.TxSelectOk{})
 	case *amqp.TxCommit:
-		returns, err := s.TxCommit()
+		done, write := ch.nextWrite()
+		returns, pending, err := s.TxCommit(done)
 		if err != nil {
 			return err
 		}
@@ -24,6 +25,15 @@ func (ch *channel) confirmTxMethod(m amqp.Method) error {
 			if err := ch.sendReturn(msg); err != nil {
 				return err
 			}
+		}
+		if pending || ch.waiting() {
+			// commit-ok once the committed messages are on disk.
+			w := durableWait{commit: true}
+			if pending {
+				w.need = write
+			}
+			ch.waitFor(w)
+			return nil
 		}
 		return ch.sendMethod(&amqp.TxCommitOk{})
 	case *amqp.TxRollback:

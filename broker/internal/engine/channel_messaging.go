@@ -38,6 +38,10 @@ type channelMessaging struct {
 	confirmFirst uint64
 	confirmLast  uint64
 	dirty        bool // listed in conn.msg.dirty
+
+	// durable holds the confirms and commit-oks waiting for the store
+	// (channel_durable.go).
+	durable durableWaits
 }
 
 // UnsentLimit is vhost.Options.UnsentLimit: a channel with this many

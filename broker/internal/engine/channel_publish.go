@@ -22,7 +22,12 @@ func (ch *channel) publish(pub *amqp.BasicPublish, props, body []byte) error {
 	if err != nil {
 		return contentError{err}
 	}
-	res, err := s.Publish(pub.Exchange, pub.RoutingKey, pub.Mandatory, msg)
+	var done func(error)
+	var write uint64
+	if ch.msg.confirm {
+		done, write = ch.nextWrite()
+	}
+	res, err := s.PublishDurable(pub.Exchange, pub.RoutingKey, pub.Mandatory, msg, done)
 	if err != nil {
 		return err
 	}
@@ -35,6 +40,14 @@ func (ch *channel) publish(pub *amqp.BasicPublish, props, body []byte) error {
 	}
 	if ch.msg.confirm {
 		ch.msg.pubSeq++
+		if res.Pending || ch.waiting() {
+			w := durableWait{tag: ch.msg.pubSeq, nack: res.Rejected}
+			if res.Pending {
+				w.need = write
+			}
+			ch.waitFor(w)
+			return nil
+		}
 		if res.Rejected {
 			// x-overflow reject-publish: nack, in order after the acks before it.
 			ch.flushConfirms()

@@ -221,6 +221,11 @@ func (c *Conn) handleInterrupts() error {
 				return err
 			}
 		}
+		if flags&intrDurable != 0 {
+			if err := c.releaseDurable(); err != nil {
+				return err
+			}
+		}
 		if flags&intrAlarm != 0 && c.state == StateBlocked && !c.host.Alarm() {
 			if err := c.unblock(); err != nil {
 				return err

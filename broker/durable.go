@@ -1,0 +1,300 @@
+package broker
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/beatmq/beatmq/amqp"
+	"github.com/beatmq/beatmq/broker/internal/engine"
+	"github.com/beatmq/beatmq/broker/vhost"
+	"github.com/beatmq/beatmq/broker/vhost/store"
+)
+
+// The data directory (Config.DataDir) holds:
+//
+//	msgs/              the message store (broker/vhost/store): segment files, .lock
+//	definitions.json   durable vhosts, exchanges, queues and bindings, replaced atomically
+//
+// A second broker on the same directory is refused by the store's lock.
+
+// definitionsFile is the name of the definitions file in the data directory.
+const definitionsFile = "definitions.json"
+
+// SyncMode says when a persistent message counts as durable, for its
+// publisher confirm (see Config.Sync).
+type SyncMode = store.SyncMode
+
+// The sync modes.
+const (
+	// SyncData confirms once fdatasync has returned for the write that holds
+	// the message: it survives a power cut. RabbitMQ 3.10's behaviour.
+	SyncData = store.SyncData
+	// SyncWrite confirms once write(2) has returned: the message survives a
+	// killed broker, not a power cut or a kernel crash.
+	SyncWrite = store.SyncWrite
+)
+
+// ParseSyncMode parses "data" or "write" (the --sync flag).
+func ParseSyncMode(s string) (SyncMode, error) {
+	for _, m := range []SyncMode{SyncData, SyncWrite} {
+		if m.String() == s {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("sync mode %q: want data or write", s)
+}
+
+// definitions is the definitions file: beatmq's own layout, with field
+// tables kept as AMQP encodes them so that argument types survive.
+type definitions struct {
+	Format int                `json:"beatmq_definitions"`
+	VHosts []vhostDefinitions `json:"vhosts"`
+}
+
+type vhostDefinitions struct {
+	Name      string         `json:"name"`
+	Exchanges []exchangeJSON `json:"exchanges,omitempty"`
+	Queues    []queueJSON    `json:"queues,omitempty"`
+	Bindings  []bindingJSON  `json:"bindings,omitempty"`
+}
+
+type exchangeJSON struct {
+	Name       string    `json:"name"`
+	Type       string    `json:"type"`
+	AutoDelete bool      `json:"auto_delete,omitempty"`
+	Internal   bool      `json:"internal,omitempty"`
+	Arguments  tableJSON `json:"arguments,omitempty"`
+}
+
+type queueJSON struct {
+	Name       string    `json:"name"`
+	StoreID    uint32    `json:"store_id"`
+	AutoDelete bool      `json:"auto_delete,omitempty"`
+	Arguments  tableJSON `json:"arguments,omitempty"`
+}
+
+type bindingJSON struct {
+	Source          string    `json:"source"`
+	Destination     string    `json:"destination"`
+	DestinationType string    `json:"destination_type"`
+	RoutingKey      string    `json:"routing_key"`
+	Arguments       tableJSON `json:"arguments,omitempty"`
+}
+
+// tableJSON is a field table in the definitions file: its AMQP encoding in
+// base64, so that a redeclaration after a restart compares the same types.
+type tableJSON string
+
+func encodeTable(t amqp.Table) tableJSON {
+	if len(t) == 0 {
+		return ""
+	}
+	return tableJSON(base64.StdEncoding.EncodeToString(amqp.AppendTable(nil, t)))
+}
+
+func (t tableJSON) decode() (amqp.Table, error) {
+	if t == "" {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(string(t))
+	if err != nil {
+		return nil, err
+	}
+	return amqp.DecodeTable(b)
+}
+
+// openData opens the data directory: the store (which takes its lock) and
+// the definitions. New calls it when Config.DataDir is set, before it makes
+// the vhosts, then restoreData.
+func (s *Server) openData() (*store.Recovered, definitions, error) {
+	dir := s.cfg.DataDir
+	if err := checkDataDir(dir); err != nil {
+		return nil, definitions{}, err
+	}
+	st, rec, err := store.Open(filepath.Join(dir, "msgs"), store.Options{Sync: s.cfg.Sync, Logger: s.set.log})
+	if err != nil {
+		return nil, definitions{}, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	defs, err := readDefinitions(dir)
+	if err != nil {
+		_ = st.Close()
+		return nil, definitions{}, err
+	}
+	s.store = st
+	return rec, defs, nil
+}
+
+// restoreData brings back every vhost's durable topology and messages,
+// then drops from the store the messages no durable queue claims.
+func (s *Server) restoreData(rec *store.Recovered, defs definitions) error {
+	dir, st := s.cfg.DataDir, s.store
+	abs, _ := filepath.Abs(dir)
+	s.set.log.Info("data directory: " + abs)
+	s.set.log.Info(fmt.Sprintf("message store: %d segment files, %d records, %d live messages read in %v",
+		rec.Segments, rec.Records, rec.Messages, rec.Duration.Round(time.Microsecond)))
+
+	// Ids go on from the highest on disk.
+	var maxMsg uint64
+	for id, ms := range rec.Queues {
+		s.queueIDs.Store(max(s.queueIDs.Load(), id))
+		if len(ms) > 0 {
+			maxMsg = max(maxMsg, ms[len(ms)-1].ID)
+		}
+	}
+	s.msgIDs.Store(maxMsg)
+	for _, vd := range defs.VHosts {
+		for _, q := range vd.Queues {
+			s.queueIDs.Store(max(s.queueIDs.Load(), q.StoreID))
+		}
+	}
+
+	known := map[uint32]bool{}
+	for _, vd := range defs.VHosts {
+		d, err := vd.decode()
+		if err != nil {
+			return fmt.Errorf("data directory %s: %s: vhost '%s': %w", dir, definitionsFile, vd.Name, err)
+		}
+		v := s.vhosts[vd.Name]
+		if v == nil {
+			// A vhost configured before is still there, with its data.
+			v = vhost.New(vd.Name, s.vhostOptions())
+			s.vhosts[vd.Name] = v
+		}
+		start := time.Now()
+		r := v.Restore(d, rec.Queues)
+		for _, q := range d.Queues {
+			known[q.StoreID] = true
+		}
+		s.set.log.Info(fmt.Sprintf("vhost '%s': recovered %d exchanges, %d queues, %d bindings, %d messages in %v",
+			vd.Name, r.Exchanges, r.Queues, r.Bindings, r.Messages, time.Since(start).Round(time.Microsecond)))
+	}
+	for id, ms := range rec.Queues {
+		if !known[id] {
+			s.set.log.Warn(fmt.Sprintf("message store: dropping %d messages of queue id %d, which no durable queue has", len(ms), id))
+			_ = st.DeleteQueue(id)
+		}
+	}
+	return s.saveDefinitions()
+}
+
+// checkDataDir refuses a directory that holds something other than
+// beatmq's data, rather than writing into it.
+func checkDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	for _, e := range ents {
+		switch e.Name() {
+		case "msgs", definitionsFile, definitionsFile + ".tmp":
+			continue
+		}
+		return fmt.Errorf("data directory %s holds %q, which is not beatmq's: choose an empty or new directory", dir, e.Name())
+	}
+	return nil
+}
+
+// readDefinitions reads the definitions file; a missing one is empty.
+func readDefinitions(dir string) (definitions, error) {
+	var d definitions
+	b, err := store.ReadFile(dir, definitionsFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return d, nil
+	}
+	if err != nil {
+		return d, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return d, fmt.Errorf("data directory %s: %s: %w", dir, definitionsFile, err)
+	}
+	if d.Format != 1 {
+		return d, fmt.Errorf("data directory %s: %s: unknown format %d", dir, definitionsFile, d.Format)
+	}
+	return d, nil
+}
+
+func (vd vhostDefinitions) decode() (vhost.Definitions, error) {
+	var d vhost.Definitions
+	for _, x := range vd.Exchanges {
+		args, err := x.Arguments.decode()
+		if err != nil {
+			return d, fmt.Errorf("exchange '%s': %w", x.Name, err)
+		}
+		d.Exchanges = append(d.Exchanges, vhost.ExchangeDef{Name: x.Name, Type: x.Type, AutoDelete: x.AutoDelete, Internal: x.Internal, Arguments: args})
+	}
+	for _, q := range vd.Queues {
+		args, err := q.Arguments.decode()
+		if err != nil {
+			return d, fmt.Errorf("queue '%s': %w", q.Name, err)
+		}
+		d.Queues = append(d.Queues, vhost.QueueDef{Name: q.Name, StoreID: q.StoreID, AutoDelete: q.AutoDelete, Arguments: args})
+	}
+	for _, b := range vd.Bindings {
+		args, err := b.Arguments.decode()
+		if err != nil {
+			return d, fmt.Errorf("binding of '%s' to '%s': %w", b.Source, b.Destination, err)
+		}
+		d.Bindings = append(d.Bindings, vhost.BindingDef{Source: b.Source, Destination: b.Destination,
+			DestinationType: b.DestinationType, RoutingKey: b.RoutingKey, Arguments: args})
+	}
+	return d, nil
+}
+
+// saveDefinitions writes every vhost's durable topology to the definitions
+// file, replacing it atomically. The vhosts call it after a change.
+func (s *Server) saveDefinitions() error {
+	s.defsMu.Lock()
+	defer s.defsMu.Unlock()
+	d := definitions{Format: 1}
+	for _, name := range s.VHosts() {
+		vd := s.vhosts[name].Definitions()
+		out := vhostDefinitions{Name: name}
+		for _, x := range vd.Exchanges {
+			out.Exchanges = append(out.Exchanges, exchangeJSON{Name: x.Name, Type: x.Type, AutoDelete: x.AutoDelete, Internal: x.Internal, Arguments: encodeTable(x.Arguments)})
+		}
+		for _, q := range vd.Queues {
+			out.Queues = append(out.Queues, queueJSON{Name: q.Name, StoreID: q.StoreID, AutoDelete: q.AutoDelete, Arguments: encodeTable(q.Arguments)})
+		}
+		for _, b := range vd.Bindings {
+			out.Bindings = append(out.Bindings, bindingJSON{Source: b.Source, Destination: b.Destination,
+				DestinationType: b.DestinationType, RoutingKey: b.RoutingKey, Arguments: encodeTable(b.Arguments)})
+		}
+		d.VHosts = append(d.VHosts, out)
+	}
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return err
+	}
+	return store.WriteFileAtomic(s.cfg.DataDir, definitionsFile, append(b, '\n'))
+}
+
+// closeData closes the store once every vhost has closed.
+func (s *Server) closeData() {
+	if s.store == nil {
+		return
+	}
+	if err := s.store.Close(); err != nil {
+		s.set.log.Error(fmt.Sprintf("message store: close: %v", err))
+	}
+}
+
+// vhostOptions are the options of every vhost of s.
+func (s *Server) vhostOptions() vhost.Options {
+	o := vhost.Options{Logger: s.set.log, UnsentLimit: engine.UnsentLimit}
+	if s.cfg.DataDir != "" {
+		o.Store = s.store
+		o.NewQueueID = func() uint32 { return s.queueIDs.Add(1) }
+		o.NewMessageID = func() uint64 { return s.msgIDs.Add(1) }
+		o.SaveDefinitions = s.saveDefinitions
+	}
+	return o
+}

@@ -1,0 +1,332 @@
+package vhost
+
+import (
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/beatmq/beatmq/amqp"
+	"github.com/beatmq/beatmq/broker/vhost/store"
+)
+
+// Durability: a persistent message (delivery_mode 2) routed to a durable
+// queue is written to the store before the queue takes it, and settled in
+// the store when it leaves the queue for good (ack, reject or nack without
+// requeue, no-ack delivery, expiry, max-length, dead-lettering, purge,
+// queue deletion). A delivery to a consumer that must ack is marked in the
+// store, so that after a crash the message comes back redelivered, as
+// RabbitMQ's queue index marks it. Everything else (transient messages,
+// non-durable and exclusive queues) stays in memory only, as in RabbitMQ.
+//
+// Durable exchanges, queues and the bindings between durable ends are the
+// vhost's definitions; after a change the vhost calls
+// Options.SaveDefinitions with no lock held, before the method that made
+// the change returns (so declare-ok is sent once the queue is on disk).
+
+// storeFormat is the first octet of a stored message: the layout below.
+const storeFormat = 1
+
+// encodeStored lays msg out for the store: format, the publish time (Unix
+// nanoseconds, wall clock, so that message TTL keeps counting across a
+// restart), exchange, routing key, properties and body.
+func encodeStored(msg *Message, published int64) []byte {
+	n := 1 + 8 + 3*binary.MaxVarintLen32 + len(msg.Exchange) + len(msg.RoutingKey) + len(msg.Properties) + len(msg.Body)
+	b := make([]byte, 0, n)
+	b = append(b, storeFormat)
+	b = binary.BigEndian.AppendUint64(b, uint64(published))
+	for _, s := range [][]byte{[]byte(msg.Exchange), []byte(msg.RoutingKey), msg.Properties} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return append(b, msg.Body...)
+}
+
+// errStoredFormat reports a stored message beatmq cannot read.
+var errStoredFormat = errors.New("not a stored message of a known format")
+
+// decodeStored reverses encodeStored. The message keeps slices of b.
+func decodeStored(b []byte) (*Message, int64, error) {
+	if len(b) < 9 || b[0] != storeFormat {
+		return nil, 0, errStoredFormat
+	}
+	published := int64(binary.BigEndian.Uint64(b[1:9]))
+	b = b[9:]
+	var parts [3][]byte
+	for i := range parts {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return nil, 0, errStoredFormat
+		}
+		parts[i] = b[k : k+int(n)]
+		b = b[k+int(n):]
+	}
+	msg, err := NewMessage(string(parts[0]), string(parts[1]), parts[2], b)
+	if err != nil {
+		return nil, 0, fmt.Errorf("stored properties: %w", err)
+	}
+	return msg, published, nil
+}
+
+// persist writes msg to the store for the durable queues among qs when msg
+// is persistent, and returns the message id the queues record with it (0:
+// not stored). done, if not nil, is called once the write is durable (or
+// failed); pending reports that it will be. No lock held.
+func (v *VHost) persist(msg *Message, qs []*Queue, done func(error)) (id uint64, pending bool, err error) {
+	st := v.opts.Store
+	if st == nil || !msg.persistent {
+		return 0, false, nil
+	}
+	var buf [8]store.Target
+	targets := buf[:0]
+	for _, q := range qs {
+		if q.sqid != 0 {
+			targets = append(targets, store.Target{Queue: q.sqid})
+		}
+	}
+	if len(targets) == 0 {
+		return 0, false, nil
+	}
+	id = v.opts.NewMessageID()
+	for i := range targets {
+		targets[i].ID = id
+	}
+	if _, err := st.PublishTo(targets, encodeStored(msg, time.Now().UnixNano()), done); err != nil {
+		v.log.Error(fmt.Sprintf("message store: cannot write a persistent message: %v", err))
+		return 0, false, amqp.NewError(amqp.InternalError, "cannot write message to disk: %v", err)
+	}
+	return id, done != nil, nil
+}
+
+// gone settles e in the store: it has left q for good. q.mu held.
+func (q *Queue) gone(e *entry) {
+	if e.sid != 0 {
+		_ = q.v.opts.Store.Ack(q.sqid, e.sid)
+	}
+}
+
+// goneAll settles the stored messages among recs. q.mu held or not.
+func (q *Queue) goneAll(recs []unackedRec) {
+	if q.sqid == 0 {
+		return
+	}
+	var ids []uint64
+	for i := range recs {
+		if recs[i].e.sid != 0 {
+			ids = append(ids, recs[i].e.sid)
+		}
+	}
+	if len(ids) > 0 {
+		_ = q.v.opts.Store.Ack(q.sqid, ids...)
+	}
+}
+
+// handedOut records that e went to a consumer: gone for a no-ack one,
+// marked delivered for one that must ack. q.mu held.
+func (q *Queue) handedOut(e *entry, noAck bool) {
+	if e.sid == 0 {
+		return
+	}
+	if noAck {
+		_ = q.v.opts.Store.Ack(q.sqid, e.sid)
+		return
+	}
+	_ = q.v.opts.Store.Delivered(q.sqid, e.sid)
+}
+
+// Definitions are a vhost's durable topology: what survives a restart.
+type Definitions struct {
+	Exchanges []ExchangeDef
+	Queues    []QueueDef
+	Bindings  []BindingDef
+}
+
+// ExchangeDef is a durable exchange (the default and amq.* exchanges,
+// which every vhost has, are left out).
+type ExchangeDef struct {
+	Name       string
+	Type       string
+	AutoDelete bool
+	Internal   bool
+	Arguments  amqp.Table
+}
+
+// QueueDef is a durable queue and the id its messages have in the store.
+type QueueDef struct {
+	Name       string
+	StoreID    uint32
+	AutoDelete bool
+	Arguments  amqp.Table
+}
+
+// BindingDef is a binding between a durable source and a durable
+// destination.
+type BindingDef struct {
+	Source          string
+	Destination     string
+	DestinationType string // "queue" or "exchange"
+	RoutingKey      string
+	Arguments       amqp.Table
+}
+
+// Definitions returns the durable topology, sorted.
+func (v *VHost) Definitions() Definitions {
+	var d Definitions
+	for _, x := range v.Exchanges() {
+		if x.Durable && x.Name != "" && !isBuiltinExchange(x.Name) {
+			d.Exchanges = append(d.Exchanges, ExchangeDef{Name: x.Name, Type: x.Type, AutoDelete: x.AutoDelete, Internal: x.Internal, Arguments: x.Arguments})
+		}
+	}
+	v.mu.RLock()
+	for _, q := range v.queues {
+		if q.durable && q.owner == nil {
+			d.Queues = append(d.Queues, QueueDef{Name: q.name, StoreID: q.sqid, AutoDelete: q.autoDelete, Arguments: q.args})
+		}
+	}
+	v.mu.RUnlock()
+	slices.SortFunc(d.Queues, func(a, b QueueDef) int { return cmp.Compare(a.Name, b.Name) })
+	for _, b := range v.Bindings() {
+		if b.Source == "" || !v.durableEnds(b) {
+			continue
+		}
+		d.Bindings = append(d.Bindings, BindingDef{Source: b.Source, Destination: b.Destination,
+			DestinationType: b.DestinationType, RoutingKey: b.RoutingKey, Arguments: b.Arguments})
+	}
+	return d
+}
+
+// durableEnds reports whether both ends of b are durable.
+func (v *VHost) durableEnds(b BindingInfo) bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	src := v.exchanges[b.Source]
+	if src == nil || !src.durable {
+		return false
+	}
+	if b.DestinationType == "queue" {
+		q := v.queues[b.Destination]
+		return q != nil && q.durable && q.owner == nil
+	}
+	x := v.exchanges[b.Destination]
+	return x != nil && x.durable
+}
+
+func isBuiltinExchange(name string) bool {
+	switch name {
+	case "amq.direct", "amq.fanout", "amq.topic", "amq.headers", "amq.match":
+		return true
+	}
+	return false
+}
+
+// topologyChanged marks the definitions for saving; called when a durable
+// object was created or removed (any lock may be held).
+func (v *VHost) topologyChanged() {
+	if v.opts.SaveDefinitions != nil {
+		v.defsDirty.Store(true)
+	}
+}
+
+// saveDefinitions writes the definitions if they changed. No lock held.
+func (v *VHost) saveDefinitions() error {
+	if !v.defsDirty.Swap(false) {
+		return nil
+	}
+	if err := v.opts.SaveDefinitions(); err != nil {
+		v.defsDirty.Store(true)
+		v.log.Error(fmt.Sprintf("cannot write definitions: %v", err))
+		return amqp.NewError(amqp.InternalError, "cannot write definitions to disk: %v", err)
+	}
+	return nil
+}
+
+// Recovered counts what Restore brought back.
+type Recovered struct {
+	Exchanges, Queues, Bindings int
+	Messages                    int
+	// Unknown are store queue ids with messages but no durable queue: the
+	// caller drops them from the store.
+	Unknown []uint32
+}
+
+// Restore brings back a vhost's durable topology and the messages the
+// store kept for its queues, in their order, those delivered before the
+// stop marked redelivered, as RabbitMQ's recovery does. Call it on a new
+// vhost before any connection uses it. Message TTL counts from the
+// original publish. A definition that no longer declares cleanly is
+// logged and skipped.
+func (v *VHost) Restore(d Definitions, msgs map[uint32][]store.Message) Recovered {
+	var r Recovered
+	for _, x := range d.Exchanges {
+		err := v.declareExchange(ExchangeSpec{Name: x.Name, Type: x.Type, Durable: true, AutoDelete: x.AutoDelete, Internal: x.Internal, Args: x.Arguments})
+		if err != nil {
+			v.log.Warn(fmt.Sprintf("cannot restore exchange '%s' in vhost '%s': %v", x.Name, v.name, err))
+			continue
+		}
+		r.Exchanges++
+	}
+	known := make(map[uint32]bool, len(d.Queues))
+	for _, qd := range d.Queues {
+		if _, err := v.declareQueue(nil, QueueSpec{Name: qd.Name, Durable: true, AutoDelete: qd.AutoDelete, Args: qd.Arguments}); err != nil {
+			v.log.Warn(fmt.Sprintf("cannot restore queue '%s' in vhost '%s': %v", qd.Name, v.name, err))
+			continue
+		}
+		v.mu.RLock()
+		q := v.queues[qd.Name]
+		v.mu.RUnlock()
+		q.sqid = qd.StoreID
+		known[qd.StoreID] = true
+		r.Queues++
+		r.Messages += q.restoreMessages(msgs[qd.StoreID])
+	}
+	for id := range msgs {
+		if !known[id] {
+			r.Unknown = append(r.Unknown, id)
+		}
+	}
+	for _, b := range d.Bindings {
+		err := v.bind(bindRequest{src: b.Source, destKind: b.DestinationType, dest: b.Destination, key: b.RoutingKey, args: b.Arguments})
+		if err != nil {
+			v.log.Warn(fmt.Sprintf("cannot restore binding of '%s' to '%s' in vhost '%s': %v", b.Source, b.Destination, v.name, err))
+			continue
+		}
+		r.Bindings++
+	}
+	v.defsDirty.Store(false)
+	return r
+}
+
+// restoreMessages puts recovered messages at the tail of q (ready), and
+// returns how many. A message that cannot be read is logged and settled.
+func (q *Queue) restoreMessages(ms []store.Message) int {
+	if len(ms) == 0 {
+		return 0
+	}
+	wall, mono := time.Now().UnixNano(), q.v.now()
+	q.mu.Lock()
+	defer q.unlock()
+	n := 0
+	for _, m := range ms {
+		msg, published, err := decodeStored(m.Data)
+		if err != nil {
+			q.v.log.Error(fmt.Sprintf("dropping unreadable message %d of queue '%s' in vhost '%s': %v", m.ID, q.name, q.v.name, err))
+			_ = q.v.opts.Store.Ack(q.sqid, m.ID)
+			continue
+		}
+		e := entry{msg: msg, seq: q.nextSeq, sid: m.ID, redelivered: m.Delivered}
+		q.nextSeq++
+		if q.cfg.ttl >= 0 || msg.expirationMs >= 0 {
+			// The deadline as if the message had entered the queue when it
+			// was published: mono less the wall-clock time since then.
+			e.expires = max(q.expiryFor(msg, mono-(wall-published)), 1)
+		}
+		q.ready.PushBack(e)
+		q.readyBytes += msg.bodySize()
+		n++
+	}
+	q.dropOverLimit()
+	q.dropExpired(0)
+	return n
+}

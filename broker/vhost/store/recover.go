@@ -1,0 +1,448 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Recovered is what Open found in the directory.
+type Recovered struct {
+	// Queues holds, per queue with live messages, the live messages in
+	// publish order (ascending id).
+	Queues map[uint32][]Message
+	// Messages is the number of live messages in all queues.
+	Messages int64
+	// Segments and Records count the segment files and records scanned;
+	// Bytes is the size of the segments after any cut.
+	Segments int
+	Records  int64
+	Bytes    int64
+	// Summaries counts the segments replayed from their summary
+	// instead of being scanned.
+	Summaries int
+	// Truncated says what was cut from the end of the last segment, or
+	// is nil when the log ended on a record boundary.
+	Truncated *Truncation
+	// Duration is the time recovery took.
+	Duration time.Duration
+}
+
+// Message is one live message of a queue after recovery.
+type Message struct {
+	ID   uint64
+	Data []byte
+	// Delivered is set when a delivered record (or flag) was found: the
+	// message was handed to a consumer and not acked before the stop, so
+	// it goes back with redelivered=true, as RabbitMQ does.
+	Delivered bool
+}
+
+// Truncation describes a torn or corrupt tail cut from the last segment.
+type Truncation struct {
+	File    string // the segment file
+	Offset  int64  // where the first bad record started: the new file size
+	Dropped int64  // bytes cut
+	Reason  string // why the record at Offset was not valid
+}
+
+// recover rebuilds the index from the segments in s.dir, in order: a
+// sealed segment from its summary when it has a usable one, else by a
+// scan (which writes the summary for next time); the last segment always
+// by a scan, its torn tail cut. Only Open calls it, before the writer
+// starts.
+func (s *Store) recover() (*Recovered, error) {
+	start := time.Now()
+	nums, err := listSegments(s.dir)
+	if err != nil {
+		var ce *CorruptError
+		if errors.As(err, &ce) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	rec := &Recovered{Queues: make(map[uint32][]Message)}
+	var buf []byte
+	for i, num := range nums {
+		last := i == len(nums)-1
+		path := filepath.Join(s.dir, segmentName(num))
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return nil, fmt.Errorf("store: open segment: %w", err)
+		}
+		g := &segment{num: num, f: f}
+		s.segs[num] = g
+		rec.Segments++
+		if !last {
+			n, size, err := s.trySummary(g, path)
+			if err != nil {
+				return nil, err
+			}
+			if n >= 0 {
+				g.size, g.written = size, size
+				rec.Records += n
+				rec.Bytes += size
+				rec.Summaries++
+				continue
+			}
+		}
+		buf, err = readAll(f, buf)
+		if err != nil {
+			return nil, fmt.Errorf("store: read %s: %w", path, err)
+		}
+
+		if len(buf) < segmentHeader || allZero(buf[:segmentHeader]) {
+			// A segment whose header never made it to disk: only the
+			// last one can be like that, right after its creation.
+			if !last {
+				return nil, &CorruptError{File: path, Reason: "incomplete segment header", Err: ErrCorrupt}
+			}
+			if !allZero(buf) {
+				if len(buf) >= segmentHeader {
+					return nil, &CorruptError{File: path, Reason: "zeroed segment header with data after it", Err: ErrCorrupt}
+				}
+				if r := checkSegmentHeaderPrefix(buf, num); r != "" {
+					return nil, &CorruptError{File: path, Reason: r, Err: ErrForeign}
+				}
+			}
+			if err := s.dropEmptyLast(g, path, len(buf), rec); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if r := checkSegmentHeader(buf[:segmentHeader], num); r != "" {
+			return nil, &CorruptError{File: path, Reason: r, Err: ErrForeign}
+		}
+
+		// The last segment's summary goes on in the writer; another's is
+		// written now, so the next recovery need not scan it.
+		sb := &summaryBuilder{}
+		if last {
+			sb = &s.sum
+		}
+		sb.reset(g, s.opts.SegmentSize)
+		off := int64(segmentHeader)
+		end := int64(len(buf))
+		for off < end {
+			k, body, n, reason := parseRecord(buf[off:])
+			if reason != "" {
+				if !last {
+					return nil, &CorruptError{File: path, Offset: off, Reason: reason, Err: ErrCorrupt}
+				}
+				if err := s.cutTail(g, path, off, end, reason, rec); err != nil {
+					return nil, err
+				}
+				end = off
+				break
+			}
+			s.replay(k, body, g, uint32(off), uint32(n))
+			sb.add(off, buf[off:off+int64(n)])
+			rec.Records++
+			off += int64(n)
+		}
+		g.size, g.written = end, end
+		rec.Bytes += end
+		if !last && !s.opts.noSummaries {
+			sb.write(s)
+		}
+	}
+	s.removeOrphanSummaries()
+
+	for _, num := range nums {
+		if g := s.segs[num]; g != nil {
+			s.head = g
+			s.wseg = num
+		}
+	}
+	if s.head == nil {
+		g := &segment{num: 1}
+		s.segs[1] = g
+		s.head = g
+		g.size = segmentHeader
+		putSegmentHeader(s.appendTo(g, 0, segmentHeader), 1)
+	}
+	if err := s.loadLive(rec, buf); err != nil {
+		return nil, err
+	}
+	rec.Duration = time.Since(start)
+	s.log.Info("message store recovered", "dir", s.dir, "segments", rec.Segments,
+		"records", rec.Records, "queues", len(rec.Queues), "messages", rec.Messages,
+		"duration", rec.Duration)
+	return rec, nil
+}
+
+// trySummary replays a sealed segment from its summary. It returns the
+// records replayed and the segment size, or n = -1 when the segment must
+// be scanned (no usable summary, or a header that the scan will report).
+func (s *Store) trySummary(g *segment, path string) (n, size int64, err error) {
+	fi, err := g.f.Stat()
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: %w", err)
+	}
+	size = fi.Size()
+	var hdr [segmentHeader]byte
+	if size < segmentHeader || s.opts.noSummaries {
+		return -1, 0, nil
+	}
+	if _, err := g.f.ReadAt(hdr[:], 0); err != nil {
+		return 0, 0, fmt.Errorf("store: read %s: %w", path, err)
+	}
+	if checkSegmentHeader(hdr[:], g.num) != "" {
+		return -1, 0, nil
+	}
+	n, err = s.replaySummary(g, size)
+	if err != nil {
+		if err != errNoSummary { // missing is normal; damaged is worth a line
+			s.log.Info("message store: scanning segment", "file", path, "reason", err)
+		}
+		return -1, 0, nil
+	}
+	return n, size, nil
+}
+
+// removeOrphanSummaries removes summaries whose segment is gone (a crash
+// between removing the two files).
+func (s *Store) removeOrphanSummaries() {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		base, ok := strings.CutSuffix(e.Name(), summaryExt)
+		if !ok {
+			continue
+		}
+		if num, ok := parseSegmentName(base + segmentExt); ok && s.segs[num] == nil {
+			os.Remove(filepath.Join(s.dir, e.Name()))
+		}
+	}
+}
+
+// checkSegmentHeaderPrefix checks the bytes present of a short header.
+func checkSegmentHeaderPrefix(b []byte, num uint32) string {
+	var full [segmentHeader]byte
+	putSegmentHeader(full[:], num)
+	for i, c := range b {
+		if c != 0 && c != full[i] {
+			return "bad segment header"
+		}
+	}
+	return ""
+}
+
+// readAll reads f from the start into buf, reusing it.
+func readAll(f *os.File, buf []byte) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return buf, err
+	}
+	size := fi.Size()
+	buf = slices.Grow(buf[:0], int(size))[:size]
+	n, err := f.ReadAt(buf, 0)
+	if err == io.EOF {
+		err = nil
+	}
+	return buf[:n], err
+}
+
+// cutTail truncates the last segment at off, the start of the first
+// invalid record, and reports it (etcd's wal Repair and Prometheus'
+// wlog Repair do the same with the last good record).
+func (s *Store) cutTail(g *segment, path string, off, end int64, reason string, rec *Recovered) error {
+	if err := g.f.Truncate(off); err != nil {
+		return fmt.Errorf("store: cut torn tail of %s: %w", path, err)
+	}
+	if err := fdatasync(g.f); err != nil {
+		return fmt.Errorf("store: cut torn tail of %s: %w", path, err)
+	}
+	rec.Truncated = &Truncation{File: path, Offset: off, Dropped: end - off, Reason: reason}
+	s.log.Warn("message store: cut torn tail of last segment", "file", path,
+		"offset", off, "dropped_bytes", end-off, "reason", reason)
+	return nil
+}
+
+// dropEmptyLast removes a last segment whose header was never completed.
+func (s *Store) dropEmptyLast(g *segment, path string, size int, rec *Recovered) error {
+	g.f.Close()
+	delete(s.segs, g.num)
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("store: remove incomplete segment: %w", err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return err
+	}
+	reason := "incomplete segment header"
+	rec.Truncated = &Truncation{File: path, Offset: 0, Dropped: int64(size), Reason: reason}
+	s.log.Warn("message store: removed last segment with an incomplete header", "file", path,
+		"offset", 0, "dropped_bytes", size, "reason", reason)
+	return nil
+}
+
+// replay applies one valid record found at off in segment g to the index,
+// with the same accounting as the live operations. Keys that are not live
+// (settled in segments already removed) are skipped.
+func (s *Store) replay(k kind, body []byte, g *segment, off, size uint32) {
+	switch k {
+	case kindPublish:
+		t, _ := publishTargets(body)
+		for i := range t {
+			tg, flags := publishTarget(body, i)
+			q := s.queues[tg.Queue]
+			if q == nil {
+				q = new(queueIndex)
+				s.queues[tg.Queue] = q
+			}
+			if old, ok := q.get(tg.ID); ok {
+				// A copy made by compaction whose original was not
+				// removed yet: the later one wins, flags merge.
+				s.segs[old.seg].settleTarget(old.off, old.size)
+				s.live--
+				flags |= old.flags
+			}
+			q.set(tg.ID, entry{seg: g.num, off: off, size: size, flags: flags})
+		}
+		s.live += int64(t)
+		g.addTargets(off, size, t)
+	case kindAck, kindDelivered:
+		queue := binary.LittleEndian.Uint32(body)
+		q := s.queues[queue]
+		if q == nil {
+			return
+		}
+		c := int(binary.LittleEndian.Uint32(body[4:]))
+		for i := range c {
+			id := binary.LittleEndian.Uint64(body[settleHeaderSize+8*i:])
+			var e entry
+			var ok bool
+			if k == kindAck {
+				if e, ok = q.remove(id); !ok {
+					continue
+				}
+				s.live--
+				s.segs[e.seg].settleTarget(e.off, e.size)
+			} else {
+				if e, ok = q.get(id); !ok {
+					continue
+				}
+				e.flags |= flagDelivered
+				q.update(id, e)
+			}
+			s.segs[e.seg].pin(g)
+		}
+		if q.live == 0 {
+			delete(s.queues, queue)
+		}
+	case kindDrop:
+		queue := binary.LittleEndian.Uint32(body)
+		if q := s.queues[queue]; q != nil {
+			q.each(func(_ uint64, e entry) {
+				pg := s.segs[e.seg]
+				pg.settleTarget(e.off, e.size)
+				pg.pin(g)
+			})
+			s.live -= int64(q.live)
+			delete(s.queues, queue)
+		}
+	}
+}
+
+// slot is a recovered message waiting for its data.
+type slot struct {
+	m         *Message
+	off, size uint32
+}
+
+// loadLive fills rec.Queues from the index: messages sorted by id, their
+// data read segment by segment into one block per segment (so a million
+// small messages cost a few hundred allocations, not a million).
+func (s *Store) loadLive(rec *Recovered, buf []byte) error {
+	bySeg := make(map[uint32][]slot)
+	for queue, q := range s.queues {
+		msgs := make([]Message, 0, q.live)
+		q.each(func(id uint64, e entry) {
+			msgs = append(msgs, Message{ID: id, Delivered: e.flags&flagDelivered != 0})
+			bySeg[e.seg] = append(bySeg[e.seg], slot{m: &msgs[len(msgs)-1], off: e.off, size: e.size})
+		})
+		if len(msgs) != q.live || cap(msgs) != q.live {
+			// The slots point into msgs: it must not have grown.
+			return fmt.Errorf("store: index of queue %d counts %d live messages, holds %d", queue, q.live, len(msgs))
+		}
+		rec.Queues[queue] = msgs
+		rec.Messages += int64(len(msgs))
+	}
+	var datas [][]byte
+	for num, slots := range bySeg {
+		g := s.segs[num]
+		var live int64
+		for _, sl := range slots {
+			live += int64(sl.size)
+		}
+		// Few live records (a sparse segment, or a large one with most
+		// messages settled): read just them. Else read the segment once.
+		sparse := live < g.size/4
+		if !sparse {
+			var err error
+			if buf, err = readAll(g.f, buf); err != nil {
+				return fmt.Errorf("store: read %s: %w", g.f.Name(), err)
+			}
+			if int64(len(buf)) < g.size {
+				return fmt.Errorf("store: %s shrank during recovery", g.f.Name())
+			}
+		}
+		// Every live record is checked here: a segment replayed from its
+		// summary was not scanned.
+		datas = datas[:0]
+		total := 0
+		for _, sl := range slots {
+			var rec []byte
+			if sparse {
+				rec = make([]byte, sl.size)
+				if _, err := g.f.ReadAt(rec, int64(sl.off)); err != nil {
+					return fmt.Errorf("store: read %s: %w", g.f.Name(), err)
+				}
+			} else {
+				rec = buf[sl.off : sl.off+sl.size]
+			}
+			k, body, n, reason := parseRecord(rec)
+			if reason == "" && (k != kindPublish || n != len(rec)) {
+				reason = "not the publish record the summary lists"
+			}
+			if reason != "" {
+				return &CorruptError{File: g.f.Name(), Offset: int64(sl.off), Reason: reason, Err: ErrCorrupt}
+			}
+			_, d := publishTargets(body)
+			datas = append(datas, body[d:])
+			total += len(body) - d
+		}
+		if sparse {
+			for i, sl := range slots {
+				sl.m.Data = datas[i]
+			}
+			continue
+		}
+		block := make([]byte, 0, total)
+		var shared map[uint32][]byte
+		if len(g.multi) > 0 {
+			shared = make(map[uint32][]byte)
+		}
+		for i, sl := range slots {
+			if d, ok := shared[sl.off]; ok {
+				sl.m.Data = d
+				continue
+			}
+			start := len(block)
+			block = append(block, datas[i]...)
+			sl.m.Data = block[start:len(block):len(block)]
+			if shared != nil {
+				shared[sl.off] = sl.m.Data
+			}
+		}
+	}
+	return nil
+}
