@@ -61,6 +61,9 @@ bench-compare: build
 	WITH_RABBITMQ=1 bash scripts/install-deps.sh
 	bash scripts/bench-compare.sh
 
+# Every fuzz target (broker's FuzzConnection included) for FUZZTIME each, 30s
+# by default; FUZZTARGETS=FuzzConnection picks targets by name, FUZZPARALLEL
+# sets the number of workers.
 fuzz:
 	bash scripts/fuzz.sh $(FUZZTIME)
 

@@ -7,15 +7,26 @@
 # FUZZMINIMIZETIME (default 10s) bounds the minimization of each new interesting
 # input: go test's default of 60s lets a target fed multi-KB inputs spend most of a
 # short run minimizing instead of fuzzing.
+# FUZZTARGETS (an extended regexp, default every target) picks targets by name:
+#   make fuzz FUZZTIME=10m FUZZTARGETS=FuzzConnection
+# FUZZPARALLEL (default GOMAXPROCS) is the number of fuzzing workers (-parallel).
+# The targets include broker's FuzzConnection: arbitrary octets on a served
+# connection after a valid handshake, each input in a testing/synctest bubble.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${1:-30s}
 minimizetime=${FUZZMINIMIZETIME:-10s}
+only=${FUZZTARGETS:-.}
+parallel=()
+if [ -n "${FUZZPARALLEL:-}" ]; then
+  parallel=(-parallel "$FUZZPARALLEL")
+fi
 
 mapfile -t targets < <(grep -r --include='*_test.go' --exclude-dir=.git --exclude-dir=testdata \
-  --exclude-dir=node_modules -o '^func Fuzz[A-Za-z0-9_]*' . | sed 's/:func /:/' | sort)
+  --exclude-dir=node_modules -o '^func Fuzz[A-Za-z0-9_]*' . | sed 's/:func /:/' | sort |
+  awk -F: -v re="$only" '$2 ~ re')
 if [ ${#targets[@]} -eq 0 ]; then
-  echo "fuzz.sh: no fuzz targets found" >&2
+  echo "fuzz.sh: no fuzz targets found${FUZZTARGETS:+ matching $FUZZTARGETS}" >&2
   exit 1
 fi
 
@@ -25,7 +36,7 @@ for t in "${targets[@]}"; do
   name=${t##*:}
   pkg=./$(dirname "${file#./}")
   echo "=== $name in $pkg for $fuzztime"
-  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimizetime" "$pkg"; then
+  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimizetime" "${parallel[@]}" "$pkg"; then
     failed+=("$name ($pkg)")
   fi
 done
