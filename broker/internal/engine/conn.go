@@ -109,9 +109,9 @@ type control struct {
 
 // Interrupt flags (conn.intr).
 const (
-	intrClose uint32 = 1 << iota // a close was requested: reqCode/reqText
-	intrAlarm                    // the server's alarm changed
-	intrDurable                  // a store write of a channel completed (channel_durable.go)
+	intrClose   uint32 = 1 << iota // a close was requested: reqCode/reqText
+	intrAlarm                      // the server's alarm changed
+	intrDurable                    // a store write of a channel completed (channel_durable.go)
 )
 
 // ending is how a connection ended: its reason and the log record RabbitMQ
