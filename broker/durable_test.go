@@ -104,9 +104,23 @@ func TestDurableSurvivesRestart(t *testing.T) {
 	publishConfirmed(t, c, "durq", 5, amqp091.Transient, "t")
 	publishConfirmed(t, c, "transientq", 5, amqp091.Persistent, "x")
 	_ = c.Close()
+	for _, q := range b.Server().Queues() {
+		want := map[string][2]int{"durq": {105, 100}, "transientq": {5, 0}}[q.Name]
+		if q.Exclusive {
+			continue
+		}
+		if got := [2]int{q.Messages, q.MessagesPersistent}; got != want {
+			t.Errorf("%s: messages, messages_persistent = %v, want %v", q.Name, got, want)
+		}
+	}
 
 	if err := b.Restart(); err != nil {
 		t.Fatal(err)
+	}
+	for _, q := range b.Server().Queues() {
+		if q.Name == "durq" && (q.Messages != 100 || q.MessagesPersistent != 100) {
+			t.Errorf("durq after restart: %+v", q)
+		}
 	}
 	ch = channel(t, dial(t, b, "after"))
 	var want []string

@@ -153,6 +153,10 @@ type Queue struct {
 	MessagesUnacknowledged int
 	// MessageBytes is the total body size of those messages.
 	MessageBytes uint64
+	// MessagesPersistent counts the messages kept on disk (persistent
+	// messages of a durable queue), MessageBytesPersistent their body size.
+	MessagesPersistent     int
+	MessageBytesPersistent uint64
 	// Consumers is the number of consumers.
 	Consumers int
 	// ExclusiveConsumerTag is the tag of an exclusive consumer, if any.

@@ -16,8 +16,10 @@ type queueJSON struct {
 	Exclusive              bool            `json:"exclusive"`
 	ExclusiveConsumerTag   *string         `json:"exclusive_consumer_tag"`
 	MessageBytes           uint64          `json:"message_bytes"`
+	MessageBytesPersistent uint64          `json:"message_bytes_persistent"`
 	Messages               int             `json:"messages"`
 	MessagesReady          int             `json:"messages_ready"`
+	MessagesPersistent     int             `json:"messages_persistent"`
 	MessagesUnacknowledged int             `json:"messages_unacknowledged"`
 	Name                   string          `json:"name"`
 	Node                   string          `json:"node,omitempty"`
@@ -43,6 +45,8 @@ func (q *Queue) toJSON() queueJSON {
 		Durable:                q.Durable,
 		Exclusive:              q.Exclusive,
 		MessageBytes:           q.MessageBytes,
+		MessageBytesPersistent: q.MessageBytesPersistent,
+		MessagesPersistent:     q.MessagesPersistent,
 		Messages:               q.MessagesReady + q.MessagesUnacknowledged,
 		MessagesReady:          q.MessagesReady,
 		MessagesUnacknowledged: q.MessagesUnacknowledged,

@@ -15,7 +15,7 @@ func queueBroker() *mgmttest.Broker {
 	b.AddExchange(mgmt.Exchange{Name: "", Vhost: "v 2", Type: "direct", Durable: true})
 	b.AddExchange(mgmt.Exchange{Name: "logs", Vhost: "v 2", Type: "topic", AutoDelete: true, Internal: true,
 		Arguments: map[string]any{"alternate-exchange": "ae"}})
-	b.AddQueue(mgmt.Queue{Name: "work", Vhost: "/", Durable: true, MessagesReady: 3, MessagesUnacknowledged: 2,
+	b.AddQueue(mgmt.Queue{Name: "work", Vhost: "/", Durable: true, MessagesReady: 3, MessagesUnacknowledged: 2, MessagesPersistent: 4, MessageBytesPersistent: 40,
 		MessageBytes: 50, Consumers: 1, Arguments: map[string]any{"x-message-ttl": int32(100)}})
 	b.AddQueue(mgmt.Queue{Name: "amq.gen-abc", Vhost: "/", Exclusive: true, AutoDelete: true,
 		Owner: "127.0.0.1:1 -> 127.0.0.1:5672", ExclusiveConsumerTag: "ctag"})
@@ -61,6 +61,7 @@ func TestQueues(t *testing.T) {
 		"name": "work", "vhost": "/", "durable": true, "auto_delete": false, "exclusive": false,
 		"arguments": map[string]any{"x-message-ttl": 100.0}, "messages": 5.0, "messages_ready": 3.0,
 		"messages_unacknowledged": 2.0, "message_bytes": 50.0, "consumers": 1.0,
+		"messages_persistent": 4.0, "message_bytes_persistent": 40.0,
 		"exclusive_consumer_tag": nil, "policy": nil, "state": "running", "type": "classic",
 	}
 	if !reflect.DeepEqual(q, want) {

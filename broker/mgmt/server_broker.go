@@ -107,6 +107,7 @@ func (a *serverBroker) Queues() []Queue {
 			Arguments:     tableMap(q.Arguments),
 			MessagesReady: q.MessagesReady, MessagesUnacknowledged: q.MessagesUnacknowledged,
 			MessageBytes: uint64(max(q.MessageBytesReady, 0)), Consumers: q.Consumers,
+			MessagesPersistent: q.MessagesPersistent, MessageBytesPersistent: uint64(max(q.MessageBytesPersistent, 0)),
 		})
 	}
 	return out

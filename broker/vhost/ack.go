@@ -85,8 +85,8 @@ func (s *Session) apply(recs []unackedRec, kind settleKind) {
 
 // settle completes acked (or discarded) deliveries of q. No lock held.
 func (q *Queue) settle(recs []unackedRec, discard bool) {
-	q.goneAll(recs)
 	q.mu.Lock()
+	q.goneAll(recs)
 	for i := range recs {
 		q.unacked--
 		if c := recs[i].c; c != nil {

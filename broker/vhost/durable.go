@@ -103,11 +103,20 @@ func (v *VHost) persist(msg *Message, qs []*Queue, done func(error)) (id uint64,
 // gone settles e in the store: it has left q for good. q.mu held.
 func (q *Queue) gone(e *entry) {
 	if e.sid != 0 {
+		q.unstore(e)
 		_ = q.v.opts.Store.Ack(q.sqid, e.sid)
 	}
 }
 
-// goneAll settles the stored messages among recs. q.mu held or not.
+// unstore takes e out of q's counts of stored messages. q.mu held.
+func (q *Queue) unstore(e *entry) {
+	if !q.deleted {
+		q.stored--
+		q.storedBytes -= e.msg.bodySize()
+	}
+}
+
+// goneAll settles the stored messages among recs. q.mu held.
 func (q *Queue) goneAll(recs []unackedRec) {
 	if q.sqid == 0 {
 		return
@@ -115,6 +124,7 @@ func (q *Queue) goneAll(recs []unackedRec) {
 	var ids []uint64
 	for i := range recs {
 		if recs[i].e.sid != 0 {
+			q.unstore(&recs[i].e)
 			ids = append(ids, recs[i].e.sid)
 		}
 	}
@@ -130,7 +140,7 @@ func (q *Queue) handedOut(e *entry, noAck bool) {
 		return
 	}
 	if noAck {
-		_ = q.v.opts.Store.Ack(q.sqid, e.sid)
+		q.gone(e)
 		return
 	}
 	_ = q.v.opts.Store.Delivered(q.sqid, e.sid)
@@ -324,6 +334,8 @@ func (q *Queue) restoreMessages(ms []store.Message) int {
 		}
 		q.ready.PushBack(e)
 		q.readyBytes += msg.bodySize()
+		q.stored++
+		q.storedBytes += msg.bodySize()
 		n++
 	}
 	q.dropOverLimit()

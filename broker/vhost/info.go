@@ -21,6 +21,11 @@ type QueueInfo struct {
 	Consumers              int
 	// MessageBytesReady is the size of the ready bodies.
 	MessageBytesReady int64
+	// MessagesPersistent counts the messages (ready and unacknowledged)
+	// kept on disk, MessageBytesPersistent their body sizes: always 0 for a
+	// transient queue or a broker without a data directory.
+	MessagesPersistent     int
+	MessageBytesPersistent int64
 }
 
 // ExchangeInfo describes an exchange as the management API lists it.
@@ -58,6 +63,8 @@ func (q *Queue) info() QueueInfo {
 		Messages:               q.ready.Len() + q.unacked,
 		Consumers:              len(q.consumers),
 		MessageBytesReady:      q.readyBytes,
+		MessagesPersistent:     q.stored,
+		MessageBytesPersistent: q.storedBytes,
 	}
 }
 

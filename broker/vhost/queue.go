@@ -40,6 +40,8 @@ type Queue struct {
 
 	mu                sync.Mutex
 	deleted           bool
+	stored            int   // messages (ready and unacked) kept in the store
+	storedBytes       int64 // their body sizes
 	ready             ring[entry]
 	readyBytes        int64
 	unacked           int
@@ -270,6 +272,7 @@ func (v *VHost) deleteQueueLocked(q *Queue, cancels []cancelled) []cancelled {
 	q.deleted = true
 	q.ready.Clear()
 	q.readyBytes = 0
+	q.stored, q.storedBytes = 0, 0
 	// A vhost that closes (the broker stops) keeps its durable queues on
 	// disk: only a real deletion removes them.
 	if q.sqid != 0 && !v.closed {
@@ -376,6 +379,10 @@ func (q *Queue) publish(msg *Message, sid uint64) bool {
 	}
 	e := entry{msg: msg, sid: sid}
 	q.mu.Lock()
+	if sid != 0 {
+		q.stored++ // gone undoes it if the queue does not keep e
+		q.storedBytes += msg.bodySize()
+	}
 	if q.deleted {
 		q.gone(&e)
 		q.mu.Unlock()

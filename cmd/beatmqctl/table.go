@@ -23,7 +23,8 @@ var connectionColumns = []string{
 var queueColumns = []string{
 	"name", "durable", "auto_delete", "arguments", "policy", "exclusive",
 	"exclusive_consumer_tag", "messages_ready", "messages_unacknowledged",
-	"messages", "message_bytes", "consumers", "state", "type", "vhost",
+	"messages", "messages_persistent", "message_bytes", "message_bytes_persistent",
+	"consumers", "state", "type", "vhost",
 }
 
 // exchangeColumns are the list_exchanges info keys beatmq can show.
