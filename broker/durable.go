@@ -117,7 +117,12 @@ func (s *Server) openData() (*store.Recovered, definitions, error) {
 	if err := checkDataDir(dir); err != nil {
 		return nil, definitions{}, err
 	}
+	abs, _ := filepath.Abs(dir)
+	s.set.log.Info("data directory: " + abs)
 	st, rec, err := store.Open(filepath.Join(dir, "msgs"), store.Options{Sync: s.cfg.Sync, Logger: s.set.log})
+	if errors.Is(err, store.ErrLocked) {
+		return nil, definitions{}, fmt.Errorf("data directory %s is in use by another beatmq (it holds %s)", dir, filepath.Join(dir, "msgs", ".lock"))
+	}
 	if err != nil {
 		return nil, definitions{}, fmt.Errorf("data directory %s: %w", dir, err)
 	}
@@ -134,8 +139,6 @@ func (s *Server) openData() (*store.Recovered, definitions, error) {
 // then drops from the store the messages no durable queue claims.
 func (s *Server) restoreData(rec *store.Recovered, defs definitions) error {
 	dir, st := s.cfg.DataDir, s.store
-	abs, _ := filepath.Abs(dir)
-	s.set.log.Info("data directory: " + abs)
 	s.set.log.Info(fmt.Sprintf("message store: %d segment files, %d records, %d live messages read in %v",
 		rec.Segments, rec.Records, rec.Messages, rec.Duration.Round(time.Microsecond)))
 
