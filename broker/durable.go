@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/beatmq/beatmq/amqp"
@@ -20,11 +21,19 @@ import (
 //
 //	msgs/              the message store (broker/vhost/store): segment files, .lock
 //	definitions.json   durable vhosts, exchanges, queues and bindings, replaced atomically
+//	clean-shutdown     present while no broker runs on it after a clean stop
 //
 // A second broker on the same directory is refused by the store's lock.
 
 // definitionsFile is the name of the definitions file in the data directory.
 const definitionsFile = "definitions.json"
+
+// cleanFile marks a data directory whose broker stopped cleanly: its store
+// was closed, every delivery mark written. Without it (a crash, kill -9)
+// every recovered message comes back redelivered, since a delivery mark
+// written after the last sync may be lost with the crash: the flag then
+// says "may have been delivered before", as AMQP allows.
+const cleanFile = "clean-shutdown"
 
 // SyncMode says when a persistent message counts as durable, for its
 // publisher confirm (see Config.Sync).
@@ -132,7 +141,38 @@ func (s *Server) openData() (*store.Recovered, definitions, error) {
 		return nil, definitions{}, err
 	}
 	s.store = st
+	// The mark goes before anything else happens, so that a crash from
+	// now on is seen as one.
+	s.cleanStart, err = takeCleanMark(dir)
+	if err != nil {
+		_ = st.Close()
+		return nil, definitions{}, err
+	}
+	if !s.cleanStart && rec.Messages > 0 {
+		s.set.log.Warn(fmt.Sprintf("data directory %s: the last broker on it did not stop cleanly; the %d recovered messages are marked redelivered", dir, rec.Messages))
+	}
 	return rec, defs, nil
+}
+
+// takeCleanMark reports whether the clean-shutdown mark is there and
+// removes it durably.
+func takeCleanMark(dir string) (bool, error) {
+	err := os.Remove(filepath.Join(dir, cleanFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return false, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return false, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	return true, nil
 }
 
 // restoreData brings back every vhost's durable topology and messages,
@@ -170,7 +210,7 @@ func (s *Server) restoreData(rec *store.Recovered, defs definitions) error {
 			s.vhosts[vd.Name] = v
 		}
 		start := time.Now()
-		r := v.Restore(d, rec.Queues)
+		r := v.Restore(d, rec.Queues, !s.cleanStart)
 		for _, q := range d.Queues {
 			known[q.StoreID] = true
 		}
@@ -198,8 +238,11 @@ func checkDataDir(dir string) error {
 	}
 	for _, e := range ents {
 		switch e.Name() {
-		case "msgs", definitionsFile, definitionsFile + ".tmp":
+		case "msgs", definitionsFile, cleanFile:
 			continue
+		}
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			continue // a replacement a crash interrupted (store.WriteFileAtomic)
 		}
 		return fmt.Errorf("data directory %s holds %q, which is not beatmq's: choose an empty or new directory", dir, e.Name())
 	}
@@ -287,6 +330,10 @@ func (s *Server) closeData() {
 	}
 	if err := s.store.Close(); err != nil {
 		s.set.log.Error(fmt.Sprintf("message store: close: %v", err))
+		return
+	}
+	if err := store.WriteFileAtomic(s.cfg.DataDir, cleanFile, nil); err != nil {
+		s.set.log.Error(fmt.Sprintf("data directory %s: %v", s.cfg.DataDir, err))
 	}
 }
 

@@ -39,6 +39,8 @@ type Server struct {
 	queueIDs atomic.Uint32
 	msgIDs   atomic.Uint64
 	defsMu   sync.Mutex
+	// cleanStart: the data directory's last broker stopped cleanly.
+	cleanStart bool
 
 	// mu guards the fields below. Lock order: mu before any conn's mu.
 	mu        sync.Mutex

@@ -266,8 +266,9 @@ type Recovered struct {
 // stop marked redelivered, as RabbitMQ's recovery does. Call it on a new
 // vhost before any connection uses it. Message TTL counts from the
 // original publish. A definition that no longer declares cleanly is
-// logged and skipped.
-func (v *VHost) Restore(d Definitions, msgs map[uint32][]store.Message) Recovered {
+// logged and skipped. With redeliverAll (the broker did not stop cleanly,
+// so delivery marks may be lost) every message comes back redelivered.
+func (v *VHost) Restore(d Definitions, msgs map[uint32][]store.Message, redeliverAll bool) Recovered {
 	var r Recovered
 	for _, x := range d.Exchanges {
 		err := v.declareExchange(ExchangeSpec{Name: x.Name, Type: x.Type, Durable: true, AutoDelete: x.AutoDelete, Internal: x.Internal, Args: x.Arguments})
@@ -289,7 +290,7 @@ func (v *VHost) Restore(d Definitions, msgs map[uint32][]store.Message) Recovere
 		q.sqid = qd.StoreID
 		known[qd.StoreID] = true
 		r.Queues++
-		r.Messages += q.restoreMessages(msgs[qd.StoreID])
+		r.Messages += q.restoreMessages(msgs[qd.StoreID], redeliverAll)
 	}
 	for id := range msgs {
 		if !known[id] {
@@ -310,7 +311,7 @@ func (v *VHost) Restore(d Definitions, msgs map[uint32][]store.Message) Recovere
 
 // restoreMessages puts recovered messages at the tail of q (ready), and
 // returns how many. A message that cannot be read is logged and settled.
-func (q *Queue) restoreMessages(ms []store.Message) int {
+func (q *Queue) restoreMessages(ms []store.Message, redeliverAll bool) int {
 	if len(ms) == 0 {
 		return 0
 	}
@@ -325,7 +326,7 @@ func (q *Queue) restoreMessages(ms []store.Message) int {
 			_ = q.v.opts.Store.Ack(q.sqid, m.ID)
 			continue
 		}
-		e := entry{msg: msg, seq: q.nextSeq, sid: m.ID, redelivered: m.Delivered}
+		e := entry{msg: msg, seq: q.nextSeq, sid: m.ID, redelivered: m.Delivered || redeliverAll}
 		q.nextSeq++
 		if q.cfg.ttl >= 0 || msg.expirationMs >= 0 {
 			// The deadline as if the message had entered the queue when it
