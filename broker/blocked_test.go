@@ -1,7 +1,6 @@
 package broker_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -72,29 +71,6 @@ func TestResourceAlarm(t *testing.T) {
 			t.Fatalf("log lacks %q:\n%s", want, logs)
 		}
 	}
-}
-
-// Once unblocked, detection starts over: a silent client is dropped 3 T later.
-func TestDetectionResumesAfterUnblock(t *testing.T) {
-	b := start(t, hbUnit)
-	r := brokertest.DialRaw(t, b.Addr())
-	r.Connect("resume", 1)
-	openChannel(t, r, 1)
-	b.SetBlocked(true)
-	r.SendMethod(1, &amqp.BasicPublish{RoutingKey: "q"})
-	r.SendFrame(frames.TypeHeader, 1, amqp.AppendContentHeader(nil, 60, 5, []byte{0, 0}))
-	brokertest.Expect[*amqp.ConnectionBlocked](r, time.Second)
-	time.Sleep(4 * hbUnit)
-	b.SetBlocked(false)
-	unblocked := time.Now()
-	brokertest.Expect[*amqp.ConnectionUnblocked](r, time.Second)
-	kind, at, _ := r.WaitClosed(3 * time.Second)
-	if kind == brokertest.NotClosed {
-		t.Fatal("silent client not dropped after unblock")
-	}
-	within(t, "dropped after unblock", at.Sub(unblocked), 2*hbUnit, 3*hbUnit)
-	id := connID(t, b, r)
-	wantLog(t, b, fmt.Sprintf("[error] %s missed heartbeats from client, timeout: 1s", id))
 }
 
 // A client without the connection.blocked capability is blocked silently.

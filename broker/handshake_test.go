@@ -70,57 +70,6 @@ func TestOlderProtocolHeaders(t *testing.T) {
 	}
 }
 
-// The handshake timer runs from accept until connection.open, whatever the
-// stage; the socket is closed with nothing sent (rabbitmq-observed.md §4).
-func TestHandshakeTimeout(t *testing.T) {
-	const timeout = 300 * time.Millisecond
-	b := start(t, unit, brokertest.WithHandshakeTimeout(timeout))
-	cases := []struct {
-		name     string
-		script   func(r *brokertest.RawConn)
-		callback string
-	}{
-		{"silent", func(r *brokertest.RawConn) {}, "handshake"},
-		{"partial header", func(r *brokertest.RawConn) { r.Write([]byte("AMQ")) }, "handshake"},
-		{"after header", func(r *brokertest.RawConn) {
-			r.SendProtocolHeader()
-			brokertest.Expect[*amqp.ConnectionStart](r, time.Second)
-		}, "frame_header"},
-		{"after start-ok", func(r *brokertest.RawConn) { r.Handshake("") }, "frame_header"},
-		{"after tune-ok hb 0", func(r *brokertest.RawConn) {
-			r.Handshake("")
-			r.SendMethod(0, &amqp.ConnectionTuneOk{ChannelMax: 2047, FrameMax: 131072})
-		}, "frame_header"},
-		{"after tune-ok hb 5", func(r *brokertest.RawConn) {
-			r.Handshake("")
-			r.SendMethod(0, &amqp.ConnectionTuneOk{ChannelMax: 2047, FrameMax: 131072, Heartbeat: 5})
-		}, "frame_header"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			dialed := time.Now()
-			r := brokertest.DialRaw(t, b.Addr())
-			tc.script(r)
-			kind, at, got := r.WaitClosed(3 * time.Second)
-			if kind == brokertest.NotClosed {
-				t.Fatal("still connected")
-			}
-			for _, f := range got {
-				if f.Type != frames.TypeHeartbeat {
-					t.Fatalf("broker sent frame type %d at the timeout", f.Type)
-				}
-			}
-			within(t, "closed", at.Sub(dialed), timeout, timeout+50*time.Millisecond)
-			id := connID(t, b, r)
-			wantLog(t, b, fmt.Sprintf("[info] %s accepting AMQP connection %s (%s)", id, id, connName(b, r)))
-			wantLog(t, b, fmt.Sprintf("[error] %s {handshake_timeout,%s}", id, tc.callback))
-			if info := ended(t, b, id); info.Reason != broker.ReasonHandshakeTimeout {
-				t.Fatalf("reason %v", info.Reason)
-			}
-		})
-	}
-}
-
 // Heartbeat frames are accepted silently during the handshake.
 func TestHeartbeatsDuringHandshake(t *testing.T) {
 	b := start(t, unit)
@@ -164,23 +113,6 @@ func TestAuthFailure(t *testing.T) {
 	}
 }
 
-// Without the capability nothing is sent; the socket closes after 3 s.
-func TestAuthFailureWithoutCapability(t *testing.T) {
-	b := start(t, unit)
-	r := brokertest.DialRaw(t, b.Addr())
-	r.SendProtocolHeader()
-	brokertest.Expect[*amqp.ConnectionStart](r, time.Second)
-	sent := time.Now()
-	r.SendMethod(0, &amqp.ConnectionStartOk{Mechanism: "PLAIN", Response: "\x00nobody\x00x", Locale: "en_US"})
-	kind, at, got := r.WaitClosed(2 * time.Second)
-	if kind == brokertest.NotClosed || len(got) != 0 {
-		t.Fatalf("closed %v with %d frames", kind, len(got))
-	}
-	within(t, "closed", at.Sub(sent), 3*unit, 3*unit)
-	id := connID(t, b, r)
-	wantLog(t, b, fmt.Sprintf("[error] %s PLAIN login refused: user 'nobody' - invalid credentials", id))
-}
-
 // amqp091-go sees the refusal as its ErrCredentials-style 403.
 func TestAuthFailureAmqp091(t *testing.T) {
 	b := start(t, unit)
@@ -203,23 +135,6 @@ func TestAMQPLAIN(t *testing.T) {
 	if info, ok := b.WaitConn(time.Second, func(c broker.ConnInfo) bool { return c.User == "u" }); !ok || info.AuthMechanism != "AMQPLAIN" {
 		t.Fatalf("info %+v", info)
 	}
-}
-
-// An unknown mechanism is a handshake error: no close, 3 s, then the socket.
-func TestUnknownMechanism(t *testing.T) {
-	b := start(t, unit)
-	r := brokertest.DialRaw(t, b.Addr())
-	r.SendProtocolHeader()
-	brokertest.Expect[*amqp.ConnectionStart](r, time.Second)
-	sent := time.Now()
-	r.SendMethod(0, &amqp.ConnectionStartOk{Mechanism: "EXTERNAL", Locale: "en_US"})
-	kind, at, got := r.WaitClosed(2 * time.Second)
-	if kind == brokertest.NotClosed || len(got) != 0 {
-		t.Fatalf("closed %v with %d frames", kind, len(got))
-	}
-	within(t, "closed", at.Sub(sent), 3*unit, 3*unit)
-	id := connID(t, b, r)
-	wantLog(t, b, fmt.Sprintf(`[error] %s {handshake_error,starting,0,{amqp_error,command_invalid,"unknown authentication mechanism 'EXTERNAL'",'connection.start_ok'}}`, id))
 }
 
 // The loopback-only user guest cannot log in from another address.
@@ -295,23 +210,6 @@ func TestUnknownVhost(t *testing.T) {
 	}
 }
 
-// A method other than the expected one before tune-ok: no close, 3 s
-// (heartbeat-semantics.md §c row 5).
-func TestUnexpectedMethodWhileTuning(t *testing.T) {
-	b := start(t, unit)
-	r := brokertest.DialRaw(t, b.Addr())
-	r.Handshake("early-open")
-	sent := time.Now()
-	r.SendMethod(0, &amqp.ConnectionOpen{VirtualHost: "/"})
-	kind, at, got := r.WaitClosed(2 * time.Second)
-	if kind == brokertest.NotClosed || len(got) != 0 {
-		t.Fatalf("closed %v with %d frames", kind, len(got))
-	}
-	within(t, "closed", at.Sub(sent), 3*unit, 3*unit)
-	id := connID(t, b, r)
-	wantLog(t, b, fmt.Sprintf(`[error] %s {handshake_error,tuning,0,{amqp_error,channel_error,"unexpected method in connection state tuning",'connection.open'}}`, id))
-}
-
 // After tune-ok errors are sent as a close (row 6): a second tune-ok.
 func TestUnexpectedMethodWhileOpening(t *testing.T) {
 	b := start(t, unit)
@@ -326,7 +224,7 @@ func TestUnexpectedMethodWhileOpening(t *testing.T) {
 }
 
 // A frame on a channel other than 0 before open: 505 in the opening state
-// (row 8b), silence and close while tuning (row 8c).
+// (row 8b); while tuning (row 8c), see TestSynctestSilentClose.
 func TestChannelFrameBeforeOpen(t *testing.T) {
 	b := start(t, unit)
 	r := brokertest.DialRaw(t, b.Addr())
@@ -334,13 +232,4 @@ func TestChannelFrameBeforeOpen(t *testing.T) {
 	r.SendMethod(0, &amqp.ConnectionTuneOk{ChannelMax: tune.ChannelMax, FrameMax: tune.FrameMax})
 	r.SendFrame(frames.TypeHeartbeat, 1, nil)
 	expectClose(t, r, amqp.UnexpectedFrame, "UNEXPECTED_FRAME - type 8, all octets = <<>>", 0, 0)
-
-	r2 := brokertest.DialRaw(t, b.Addr())
-	r2.Handshake("")
-	r2.SendFrame(frames.TypeHeartbeat, 1, nil)
-	if kind, _, got := r2.WaitClosed(2 * time.Second); kind == brokertest.NotClosed || len(got) != 0 {
-		t.Fatalf("closed %v with %d frames", kind, len(got))
-	}
-	id := connID(t, b, r2)
-	wantLog(t, b, fmt.Sprintf(`[error] %s {handshake_error,tuning,1,{amqp_error,unexpected_frame,"type 8, all octets = <<>>",none}}`, id))
 }

@@ -76,17 +76,6 @@ func expectClose(t *testing.T, r *brokertest.RawConn, code uint16, text string, 
 	}
 }
 
-// within fails unless lo <= d <= hi. Upper bounds get slack (500 ms plus
-// hi again): the machine is shared, loaded by benchmarks, and tests run with
-// -race; the upper bound only has to tell "at T" from "much later". Lower
-// bounds are exact: closing early is a bug.
-func within(t *testing.T, what string, d, lo, hi time.Duration) {
-	t.Helper()
-	if d < lo || d > 2*hi+500*time.Millisecond {
-		t.Fatalf("%s after %v, want between %v and %v", what, d, lo, hi)
-	}
-}
-
 // openChannel opens channel id on a running raw connection.
 func openChannel(t *testing.T, r *brokertest.RawConn, id uint16) {
 	t.Helper()
