@@ -36,7 +36,9 @@
 // CRC. Open replays sealed segments from their summaries and scans only
 // the last segment (recover.go); it then reads the data of live messages
 // only, checking each record's CRC as it does. A missing or damaged
-// summary costs a scan of its segment, never data. A torn or corrupt tail
+// summary costs a scan of its segment, never data; a segment of small
+// messages gets none (its summary would be half its size or more, so a
+// scan costs about the same). A torn or corrupt tail
 // of the last segment is cut at the last valid record and reported
 // (Recovered.Truncated and a warning on Options.Logger), as etcd's wal
 // and Prometheus' wlog repair theirs; only the last segment can be torn,
@@ -65,6 +67,13 @@
 // compaction reads run without it. Fields the writer alone touches (the
 // unsynced list, its read buffer) need no lock; a segment's file handle
 // is opened and closed by the writer and published under Store.mu.
+//
+// For callers, Store.mu is a leaf: Ack, Delivered, DeleteQueue,
+// PurgeQueue, Read and Stats never wait for the writer, so they may be
+// called with the caller's own locks held (a queue's lock, say). Publish
+// and PublishTo may wait for room (Options.MaxPending) and Sync and Close
+// wait for the writer: call them without holding a lock that a
+// completion function takes.
 //
 // Completion functions run on the writer goroutine with no lock held.
 // They must not block and must not call into the Store: Sync or Close

@@ -69,6 +69,7 @@ func (s *Store) recover() (*Recovered, error) {
 	}
 	rec := &Recovered{Queues: make(map[uint32][]Message)}
 	var buf []byte
+	var scanned summaryBuilder // for sealed segments without a summary
 	for i, num := range nums {
 		last := i == len(nums)-1
 		path := filepath.Join(s.dir, segmentName(num))
@@ -114,6 +115,7 @@ func (s *Store) recover() (*Recovered, error) {
 			if err := s.dropEmptyLast(g, path, len(buf), rec); err != nil {
 				return nil, err
 			}
+			rec.Segments--
 			continue
 		}
 		if r := checkSegmentHeader(buf[:segmentHeader], num); r != "" {
@@ -122,7 +124,7 @@ func (s *Store) recover() (*Recovered, error) {
 
 		// The last segment's summary goes on in the writer; another's is
 		// written now, so the next recovery need not scan it.
-		sb := &summaryBuilder{}
+		sb := &scanned
 		if last {
 			sb = &s.sum
 		}
