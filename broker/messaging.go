@@ -17,12 +17,15 @@ func (s *Server) initMessaging() {
 }
 
 // closeMessaging runs once every connection has ended (Shutdown, Close):
-// the vhosts stop their timers and drop their queues.
+// the vhosts stop their timers and drop their queues, then the store
+// closes. Later calls do nothing.
 func (s *Server) closeMessaging() {
-	for _, v := range s.vhosts {
-		v.Close()
-	}
-	s.closeData()
+	s.closeOnce.Do(func() {
+		for _, v := range s.vhosts {
+			v.Close()
+		}
+		s.closeData()
+	})
 }
 
 // VHosts returns the names of the virtual hosts, sorted.

@@ -41,6 +41,7 @@ type Server struct {
 	defsMu   sync.Mutex
 	// cleanStart: the data directory's last broker stopped cleanly.
 	cleanStart bool
+	closeOnce  sync.Once // closeMessaging
 
 	// mu guards the fields below. Lock order: mu before any conn's mu.
 	mu        sync.Mutex

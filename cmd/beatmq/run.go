@@ -191,8 +191,11 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 		fmt.Fprintf(stderr, "beatmq: %v\n", strings.TrimPrefix(err.Error(), "beatmq: "))
 		return 1
 	}
+	// Until Serve runs, an early return must close srv: it holds the data
+	// directory (its lock and the store's writer).
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: cannot listen for AMQP: %v\n", err)
 		return 1
 	}
@@ -200,6 +203,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	if cfg.MgmtAddr != "" {
 		if ml, err = net.Listen("tcp", cfg.MgmtAddr); err != nil {
 			_ = l.Close()
+			_ = srv.Close()
 			fmt.Fprintf(stderr, "beatmq: cannot listen for the management API (--mgmt-addr \"\" disables it): %v\n", err)
 			return 1
 		}
@@ -207,6 +211,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	mem, err := alarm.NewMemoryMonitor(srv, o.memWatermark, logger)
 	if err != nil {
 		_ = l.Close()
+		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: %v\n", err)
 		return 2
 	}
@@ -217,6 +222,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	select {
 	case <-srv.Ready():
 	case err := <-served:
+		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: %v\n", err)
 		return 1
 	}
@@ -240,6 +246,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 		if hs != nil {
 			_ = hs.Close()
 		}
+		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: %v\n", err)
 		return 1
 	case <-ctx.Done():
