@@ -264,8 +264,10 @@ func (s *Store) cutTail(g *segment, path string, off, end int64, reason string, 
 		return fmt.Errorf("store: cut torn tail of %s: %w", path, err)
 	}
 	rec.Truncated = &Truncation{File: path, Offset: off, Dropped: end - off, Reason: reason}
-	s.log.Warn("message store: cut torn tail of last segment", "file", path,
-		"offset", off, "dropped_bytes", end-off, "reason", reason)
+	// The text says it all (the text log shows no attributes); the
+	// attributes repeat it for the JSON log.
+	s.log.Warn(fmt.Sprintf("message store: cut the torn tail of the last segment %s at offset %d: %d bytes dropped (%s)", path, off, end-off, reason),
+		"file", path, "offset", off, "dropped_bytes", end-off, "reason", reason)
 	return nil
 }
 
