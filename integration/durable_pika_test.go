@@ -34,8 +34,10 @@ type pikaDurableResult struct {
 // pika: declare the durable queue durq, publish 100 messages with
 // delivery_mode=2 and publisher confirms, all confirmed; SIGKILL the
 // broker; start it again on the same --data-dir; consume: the queue is
-// there with exactly the 100 messages, in order, persistent, not
-// redelivered (no consumer had them), and empty afterwards.
+// there with exactly the 100 messages, in order, persistent, marked
+// redelivered (after a stop that was not clean beatmq flags every recovered
+// message, since a delivery mark may have been lost with the crash), and
+// empty afterwards.
 func TestDurableKill9Pika(t *testing.T) {
 	skipOnRabbitMQ(t)
 	if err := runQuiet(pythonBin(), "-c", "import pika"); err != nil {
@@ -81,8 +83,8 @@ func TestDurableKill9Pika(t *testing.T) {
 	if res.Persistent != res.Received {
 		t.Errorf("%d of %d messages came back with delivery_mode 2", res.Persistent, res.Received)
 	}
-	if res.Redelivered != 0 {
-		t.Errorf("%d messages came back redelivered, but no consumer had them before the kill", res.Redelivered)
+	if res.Redelivered != res.Received {
+		t.Errorf("%d of %d messages came back redelivered after the kill, want all", res.Redelivered, res.Received)
 	}
 	if res.LeftCount != 0 {
 		t.Errorf("%d messages left in durq after consuming them all", res.LeftCount)
