@@ -15,6 +15,14 @@
 // octet), 5 the broker's log lines against RabbitMQ 3.10.8's formats. The results
 // table is printed at the end of the run (results_test.go).
 //
+// Durability (beatmq only: each test starts and SIGKILLs its own broker by
+// pid, on a fresh --data-dir): TestCrashKill9 kills the broker at random
+// moments under publishers with confirms and consumers with acks, both
+// --sync modes, and checks that nothing confirmed is lost and every
+// redelivery is flagged; TestCrashTornTail damages the last segment and
+// checks the cut and its log line; TestDurableKill9Pika is the 100-message
+// kill -9 scenario with pika.
+//
 // The tests carry the integration build tag, so `go test ./...` skips them: run
 // them with `make integration` (beatmq) or `make interop-rabbitmq`, or
 // `go test -tags integration ./integration/` after `make build`. Environment:
