@@ -14,6 +14,8 @@ func TestAllocations(t *testing.T) {
 	ack := AppendMethod(nil, &BasicAck{DeliveryTag: 99, Multiple: true})
 	props := Properties{ContentType: "text/plain", DeliveryMode: 2, MessageID: "m-1"}
 	rawProps := AppendProperties(nil, &props)
+	full := fullProperties()
+	rawFull := AppendProperties(nil, &full)
 	buf := make([]byte, 0, 512)
 	deliver := &BasicDeliver{ConsumerTag: "c", DeliveryTag: 1, Exchange: "e", RoutingKey: "r"}
 	var d Decoder
@@ -29,6 +31,8 @@ func TestAllocations(t *testing.T) {
 		{"AppendMethod basic.deliver", 0, func() { AppendMethod(buf[:0], deliver) }},
 		{"AppendProperties", 0, func() { AppendProperties(buf[:0], &props) }},
 		{"DecodeProperties", 1, func() { DecodeProperties(rawProps) }},
+		{"ValidProperties", 0, func() { ValidProperties(rawProps) }},
+		{"ValidProperties nested headers", 0, func() { ValidProperties(rawFull) }},
 		{"SplitContentHeader", 0, func() { SplitContentHeader(AppendContentHeader(buf[:0], 60, 16, rawProps)) }},
 	}
 	for _, c := range cases {

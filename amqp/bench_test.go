@@ -123,3 +123,27 @@ func BenchmarkDecodePropertiesNoHeaders(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValidProperties checks the property list of
+// BenchmarkDecodeProperties without decoding it.
+func BenchmarkValidProperties(b *testing.B) {
+	b.ReportAllocs()
+	raw := AppendProperties(nil, &benchProps)
+	for b.Loop() {
+		if err := ValidProperties(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkValidPropertiesContentType is the common case the broker checks
+// on every publish: a content type and nothing else.
+func BenchmarkValidPropertiesContentType(b *testing.B) {
+	b.ReportAllocs()
+	raw := AppendProperties(nil, &Properties{ContentType: "application/json"})
+	for b.Loop() {
+		if err := ValidProperties(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -99,3 +99,21 @@ func FuzzProperties(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidProperties checks that ValidProperties accepts exactly the
+// property lists DecodeProperties decodes, with the same error otherwise.
+func FuzzValidProperties(f *testing.F) {
+	p := fullProperties()
+	f.Add(AppendProperties(nil, &p))
+	f.Add(AppendProperties(nil, &benchProps))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, want := DecodeProperties(data)
+		got := ValidProperties(data)
+		if (got == nil) != (want == nil) {
+			t.Fatalf("ValidProperties: %v; DecodeProperties: %v", got, want)
+		}
+		if got != nil && got.Error() != want.Error() {
+			t.Fatalf("ValidProperties: %v; DecodeProperties: %v", got, want)
+		}
+	})
+}

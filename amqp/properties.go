@@ -187,6 +187,62 @@ func DecodeProperties(raw []byte) (Properties, error) {
 	return p, nil
 }
 
+// ValidProperties checks a property list as DecodeProperties does and
+// returns the same verdict, with the same error, without decoding it: it
+// walks the flags word (the continuation and reserved bits ignored, as
+// DecodeProperties and RabbitMQ do) and steps over each present property by
+// its type, the headers table checked at every level of nesting. It
+// allocates nothing for a valid list, so the broker can check every
+// published property list it does not decode anyway.
+func ValidProperties(raw []byte) error {
+	if !validProperties(raw) {
+		return decodeError(nil, raw)
+	}
+	return nil
+}
+
+func validProperties(raw []byte) bool {
+	if len(raw) < 2 {
+		return false
+	}
+	f := binary.BigEndian.Uint16(raw)
+	end := len(raw)
+	i := 2
+	for bit := FlagContentType; bit >= FlagClusterID; bit >>= 1 {
+		if f&bit == 0 {
+			continue
+		}
+		if i >= end {
+			return false
+		}
+		switch bit {
+		case FlagHeaders:
+			if !room(i, end, 4) {
+				return false
+			}
+			n := uint64(binary.BigEndian.Uint32(raw[i:]))
+			i += 4
+			if !room(i, end, n) || !validFields(raw, i, i+int(n), true) {
+				return false
+			}
+			i += int(n)
+		case FlagDeliveryMode, FlagPriority:
+			i++
+		case FlagTimestamp:
+			if !room(i, end, 8) {
+				return false
+			}
+			i += 8
+		default: // shortstr
+			i += 1 + int(raw[i])
+			if i > end {
+				return false
+			}
+		}
+	}
+	return i == end
+}
+
 // ErrContentWeight is returned by SplitContentHeader for a header whose weight
 // is not 0. RabbitMQ's rabbit_command_assembler:process/2 treats such a frame
 // as "expected content header for class ~w, got non content header frame
@@ -196,9 +252,10 @@ var ErrContentWeight = errors.New("amqp: content header weight is not 0")
 
 // SplitContentHeader splits the payload of a content header frame into class
 // id, body size and the raw property list, which aliases p (and is checked
-// only by DecodeProperties). A payload shorter than 12 octets is RabbitMQ's
-// unknown_frame: *Error 501 "FRAME_ERROR - type 2, all octets = <<...>>:
-// unknown_frame". A weight other than 0 is ErrContentWeight.
+// only by DecodeProperties and ValidProperties). A payload shorter than 12
+// octets is RabbitMQ's unknown_frame: *Error 501 "FRAME_ERROR - type 2, all
+// octets = <<...>>: unknown_frame". A weight other than 0 is
+// ErrContentWeight.
 func SplitContentHeader(p []byte) (classID uint16, bodySize uint64, props []byte, err error) {
 	if len(p) < 12 {
 		return 0, 0, nil, unknownFrameError(2, p)

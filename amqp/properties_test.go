@@ -112,6 +112,45 @@ func TestDecodePropertiesErrors(t *testing.T) {
 	}
 }
 
+// ValidProperties gives DecodeProperties's verdict, and its error, on valid
+// lists, on every truncation of them and on lists broken inside the headers
+// table at every level of nesting.
+func TestValidProperties(t *testing.T) {
+	full := fullProperties()
+	nested := Properties{Headers: Table{
+		{"a", []any{Table{{"b", []any{int32(1), "s"}}}, Table{}}},
+		{"t", Table{{"u", Table{{"v", Decimal{1, 2}}}}}},
+	}}
+	var inputs [][]byte
+	for _, p := range []*Properties{{}, &full, &nested, &benchProps, {ContentType: "text/plain"}} {
+		raw := AppendProperties(nil, p)
+		inputs = append(inputs, raw)
+		for n := range len(raw) {
+			inputs = append(inputs, raw[:n])
+		}
+		inputs = append(inputs, append(raw[:len(raw):len(raw)], 0))
+	}
+	inputs = append(inputs,
+		[]byte{0x80, 0x01, 0x01, 'a'},    // continuation bit: ignored
+		[]byte{0x00, 0x03},               // both low bits, nothing follows
+		[]byte{0xff, 0xfc},               // all 14 flags, nothing follows
+		[]byte{0x5a, 0x43, 67, 'x', 'y'}, // content-encoding of 67 octets, 2 left
+		[]byte{0x20, 0, 0, 0, 0, 10, 1, 'k', 'F', 0, 0, 0, 3, 1, 'n', 'Z'}, // bad tag one level down
+		[]byte{0x20, 0, 0, 0, 0, 10, 1, 'k', 'A', 0, 0, 0, 3, 'S', 0, 0},   // longstr size cut, in an array
+		[]byte{0x20, 0, 0, 0, 0, 9, 1, 'k', 'A', 0, 0, 0, 2, 'A', 0},       // array size cut, in an array
+		[]byte{0x20, 0, 0, 0, 0, 8, 1, 'k', 'F', 0, 0, 0, 1, 5},            // field name past the table
+		[]byte{0x20, 0xff, 0xff, 0xff, 0xff, 0},                            // headers of 4 GiB
+		[]byte{0x00, 0x40, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, // any timestamp
+	)
+	for _, b := range inputs {
+		_, want := DecodeProperties(b)
+		got := ValidProperties(b)
+		if (got == nil) != (want == nil) || (got != nil && got.Error() != want.Error()) {
+			t.Errorf("% x: ValidProperties %v, DecodeProperties %v", b, got, want)
+		}
+	}
+}
+
 func TestContentHeader(t *testing.T) {
 	p := fullProperties()
 	raw := AppendProperties(nil, &p)

@@ -149,43 +149,79 @@ func (p *fieldParser) array(i, end int) ([]any, bool) {
 func (p *fieldParser) count(i, end int, named bool) (int, bool) {
 	n := 0
 	for i < end {
-		if named {
-			l := int(p.b[i])
-			if !room(i+1, end, uint64(l)+1) {
-				return 0, false
-			}
-			i += 1 + l
-		}
-		tag := p.b[i]
-		i++
-		var size uint64
-		switch tag {
-		case 't', 'b', 'B':
-			size = 1
-		case 's', 'u':
-			size = 2
-		case 'I', 'i', 'f':
-			size = 4
-		case 'D':
-			size = 5
-		case 'l', 'L', 'd', 'T':
-			size = 8
-		case 'V':
-		case 'S', 'x', 'F', 'A':
-			if !room(i, end, 4) {
-				return 0, false
-			}
-			size = 4 + uint64(binary.BigEndian.Uint32(p.b[i:]))
-		default:
+		_, _, next, ok := skipField(p.b, i, end, named)
+		if !ok {
 			return 0, false
 		}
-		if !room(i, end, size) {
-			return 0, false
-		}
-		i += int(size)
+		i = next
 		n++
 	}
 	return n, true
+}
+
+// skipField steps over the entry of a table (named) or array that starts at
+// i in b and must end by end: it returns the value's tag, where the value
+// starts and where the next entry starts. It checks the tag and every length
+// at this level; a nested table or array is stepped over by its size.
+func skipField(b []byte, i, end int, named bool) (tag byte, val, next int, ok bool) {
+	if named {
+		l := int(b[i])
+		if !room(i+1, end, uint64(l)+1) {
+			return 0, 0, 0, false
+		}
+		i += 1 + l
+	}
+	tag = b[i]
+	i++
+	var size uint64
+	switch tag {
+	case 't', 'b', 'B':
+		size = 1
+	case 's', 'u':
+		size = 2
+	case 'I', 'i', 'f':
+		size = 4
+	case 'D':
+		size = 5
+	case 'l', 'L', 'd', 'T':
+		size = 8
+	case 'V':
+	case 'S', 'x', 'F', 'A':
+		if !room(i, end, 4) {
+			return 0, 0, 0, false
+		}
+		size = 4 + uint64(binary.BigEndian.Uint32(b[i:]))
+	default:
+		return 0, 0, 0, false
+	}
+	if !room(i, end, size) {
+		return 0, 0, 0, false
+	}
+	return tag, i, i + int(size), true
+}
+
+// validFields reports whether the octets of b between i and end are the
+// entries of a table (named) or array that parseTable would accept, nested
+// tables and arrays included: count's checks at every level, without
+// allocating.
+func validFields(b []byte, i, end int, named bool) bool {
+	for i < end {
+		tag, val, next, ok := skipField(b, i, end, named)
+		if !ok {
+			return false
+		}
+		switch tag {
+		case 'F':
+			ok = validFields(b, val+4, next, true)
+		case 'A':
+			ok = validFields(b, val+4, next, false)
+		}
+		if !ok {
+			return false
+		}
+		i = next
+	}
+	return true
 }
 
 // value parses the value of type tag that starts at i; it returns the value and

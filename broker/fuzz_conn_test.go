@@ -1,7 +1,6 @@
 package broker_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -65,7 +64,9 @@ const (
 	fuzzChannelMax = 16
 )
 
-func runFuzzConn(t *testing.T, heartbeat uint8, chunk uint16, linger, alarm uint8, data []byte) {
+// runFuzzConn runs one input and returns what the broker sent, one entry a
+// frame (connection.close with its code, text and ids).
+func runFuzzConn(t *testing.T, heartbeat uint8, chunk uint16, linger, alarm uint8, data []byte) []string {
 	srv, err := broker.New(broker.Config{
 		FrameMax:      fuzzFrameMax,
 		ChannelMax:    fuzzChannelMax,
@@ -83,7 +84,7 @@ func runFuzzConn(t *testing.T, heartbeat uint8, chunk uint16, linger, alarm uint
 	}()
 	read := make(chan error, 1)
 	var sent []string // what the broker sent, for the failure message
-	go func() { read <- checkStream(client, data, &sent) }()
+	go func() { read <- checkStream(client, &sent) }()
 
 	if _, err := client.Write(fuzzHandshake(uint16(heartbeat))); err != nil {
 		t.Fatalf("handshake: %v", err)
@@ -134,6 +135,46 @@ func runFuzzConn(t *testing.T, heartbeat uint8, chunk uint16, linger, alarm uint
 	if in := closed[0]; in.Reason == broker.ReasonNone || in.State != broker.StateTerminated {
 		t.Errorf("connection ended in state %v with reason %v", in.State, in.Reason)
 	}
+	return sent
+}
+
+// A published property list that does not decode is never relayed: the
+// publisher's connection gets 501 FRAME_ERROR with class and method ids 0/0
+// whatever flags it has, not only those the broker must decode (headers,
+// delivery mode, expiration, user_id). The first case is the property list
+// of the undecodable_properties_relayed corpus entry; the second is the
+// same with flags that made the broker relay it before it checked every
+// list.
+func TestFuzzConnectionUndecodableProperties(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		props []byte
+	}{
+		// 0x5A43, delivery mode among the flags.
+		{"corpus entry", []byte("ZC100900008070")},
+		// 0x4A43: a content-encoding of 49 octets with 11 left.
+		{"flags not decoded", []byte("JC100900008070")},
+		{"content-type cut short", []byte{0x80, 0, 3, 'a'}},
+		{"octet after cluster-id", []byte{0x04, 0, 1, 'c', 'x'}},
+		{"timestamp cut short", []byte{0, 0x40, 0, 0, 0, 0}},
+		{"no flags word", []byte{}},
+	} {
+		props := tc.props
+		t.Run(tc.name, func(t *testing.T) {
+			data := cat(methodFrame(1, &amqp.QueueDeclare{Queue: "q"}),
+				methodFrame(1, &amqp.BasicConsume{Queue: "q", NoAck: true}),
+				methodFrame(1, &amqp.BasicPublish{RoutingKey: "q"}),
+				brokertest.FrameBytes(frames.TypeHeader, 1, amqp.AppendContentHeader(nil, amqp.ClassBasic, 3, props)),
+				brokertest.FrameBytes(frames.TypeBody, 1, []byte("2C1")))
+			synctest.Test(t, func(t *testing.T) {
+				sent := strings.Join(runFuzzConn(t, 0, 0, 0, 0, data), " ")
+				want := fmt.Sprintf("0/connection.close(501 %q 0/0)", amqp.ValidProperties(props).(*amqp.Error).Text)
+				if !strings.Contains(sent, want) || strings.Contains(sent, "basic.deliver") {
+					t.Errorf("the broker sent: %s\nwant %s and no basic.deliver", sent, want)
+				}
+			})
+		})
+	}
 }
 
 // fuzzHandshake is what the client writes before the fuzzed octets.
@@ -164,13 +205,12 @@ func fuzzHandshake(heartbeat uint16) []byte {
 //   - every method decodes, is one a server sends, and connection methods
 //     come on channel 0 only, the others on channels the broker opened;
 //   - a method with content is followed on its channel by a content header
-//     of its class whose properties decode (or are a publisher's property
-//     list relayed as is: beatmq checks one at publish only when it has
-//     headers, expiration or user_id, where RabbitMQ 3.10.8 decodes every
-//     one and fails the connection with 541 on a bad one; see the
-//     undecodable_properties_relayed corpus entry), then non-empty body frames that
-//     add up exactly to the declared size, with no other frame on that
-//     channel in between;
+//     of its class whose properties decode (the broker checks every
+//     published property list and closes the connection with 501 on one
+//     that does not decode, so it never relays one; see the
+//     undecodable_properties_relayed corpus entry), then non-empty body
+//     frames that add up exactly to the declared size, with no other frame
+//     on that channel in between;
 //   - after the broker's channel.close on a channel, it sends at most
 //     channel.close-ok there until it opens the channel again (the client's
 //     close-ok is not seen here); after its
@@ -179,7 +219,7 @@ func fuzzHandshake(heartbeat uint16) []byte {
 //
 // The stream may end at a frame boundary or, when the broker resets the
 // connection in the middle of a write, inside a frame.
-func checkStream(c net.Conn, in []byte, sent *[]string) error {
+func checkStream(c net.Conn, sent *[]string) error {
 	rd := frames.NewReader(c)
 	rd.SetFrameMax(fuzzFrameMax)
 	var (
@@ -229,7 +269,7 @@ func checkStream(c net.Conn, in []byte, sent *[]string) error {
 			chans[f.Channel] = cc
 		}
 		if f.Type != frames.TypeMethod {
-			if err := cc.content(f, in); err != nil {
+			if err := cc.content(f); err != nil {
 				fail("frame %d (type %d, channel %d): %v", n, f.Type, f.Channel, err)
 			}
 			continue
@@ -240,7 +280,11 @@ func checkStream(c net.Conn, in []byte, sent *[]string) error {
 			continue
 		}
 		name := m.Name()
-		*sent = append(*sent, fmt.Sprintf("%d/%s", f.Channel, name))
+		if c, ok := m.(*amqp.ConnectionClose); ok {
+			*sent = append(*sent, fmt.Sprintf("%d/%s(%d %q %d/%d)", f.Channel, name, c.ReplyCode, c.ReplyText, c.ReplyClassID, c.ReplyMethodID))
+		} else {
+			*sent = append(*sent, fmt.Sprintf("%d/%s", f.Channel, name))
+		}
 		if len(handshake) > 0 {
 			if name != handshake[0] || (f.Channel != 0) != (name == "channel.open-ok") {
 				fail("frame %d: got %s on channel %d, want %s", n, name, f.Channel, handshake[0])
@@ -340,7 +384,7 @@ func (cc *chanCheck) method(ch uint16, m amqp.Method) error {
 	return nil
 }
 
-func (cc *chanCheck) content(f frames.Frame, in []byte) error {
+func (cc *chanCheck) content(f frames.Frame) error {
 	switch {
 	case f.Type == frames.TypeHeader && cc.header:
 		class, size, props, err := amqp.SplitContentHeader(f.Payload)
@@ -350,7 +394,7 @@ func (cc *chanCheck) content(f frames.Frame, in []byte) error {
 		if class != cc.class {
 			return fmt.Errorf("content header of class %d after a method of class %d", class, cc.class)
 		}
-		if _, err := amqp.DecodeProperties(props); err != nil && !bytes.Contains(in, props) {
+		if _, err := amqp.DecodeProperties(props); err != nil {
 			return fmt.Errorf("properties do not decode: %v", err)
 		}
 		cc.header, cc.left, cc.inBody = false, size, size > 0

@@ -156,7 +156,7 @@ func TestSynctestBlockedPausesDetection(t *testing.T) {
 		brokertest.Expect[*amqp.ChannelOpenOk](r, time.Second)
 		srv.SetBlocked(true)
 		r.SendMethod(1, &amqp.BasicPublish{RoutingKey: "nowhere"})
-		r.SendFrame(frames.TypeHeader, 1, amqp.AppendContentHeader(nil, amqp.ClassBasic, 0, nil))
+		r.SendFrame(frames.TypeHeader, 1, amqp.AppendContentHeader(nil, amqp.ClassBasic, 0, []byte{0, 0}))
 		brokertest.Expect[*amqp.ConnectionBlocked](r, time.Second)
 		got, end := drain(r)
 

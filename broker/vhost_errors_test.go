@@ -60,6 +60,24 @@ func TestVHostErrorNamesMethod(t *testing.T) {
 		{"basic.publish undecodable user_id", func(r *brokertest.RawConn) {
 			publish(r, &amqp.BasicPublish{}, []byte{0, 0x10})
 		}, true, 501, "FRAME_ERROR - cannot decode <<0,16>>", 0, 0},
+		// Every property list is checked, not only those the broker needs
+		// to decode (headers, delivery mode, expiration, user_id): one that
+		// does not decode is never relayed to a consumer.
+		{"basic.publish undecodable content_type", func(r *brokertest.RawConn) {
+			publish(r, &amqp.BasicPublish{}, []byte{0x80, 0, 3, 'a'})
+		}, true, 501, "FRAME_ERROR - cannot decode <<128,0,3,97>>", 0, 0},
+		{"basic.publish undecodable content_encoding", func(r *brokertest.RawConn) {
+			publish(r, &amqp.BasicPublish{}, []byte("ZC100900008070"))
+		}, true, 501, "FRAME_ERROR - cannot decode <<90,67,49,48,48,57,48,48,48,48,56,48,55,48>>", 0, 0},
+		{"basic.publish short timestamp", func(r *brokertest.RawConn) {
+			publish(r, &amqp.BasicPublish{}, []byte{0, 0x40, 0, 0, 0, 0})
+		}, true, 501, "FRAME_ERROR - cannot decode <<0,64,0,0,0,0>>", 0, 0},
+		{"basic.publish trailing octet", func(r *brokertest.RawConn) {
+			publish(r, &amqp.BasicPublish{}, []byte{0, 0, 7})
+		}, true, 501, "FRAME_ERROR - cannot decode <<0,0,7>>", 0, 0},
+		{"basic.publish empty property list", func(r *brokertest.RawConn) {
+			publish(r, &amqp.BasicPublish{}, nil)
+		}, true, 501, "FRAME_ERROR - cannot decode <<>>", 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -135,7 +135,7 @@ func BenchmarkPublishConsumeAck(b *testing.B) {
 	b.ResetTimer()
 	cpu := cpuTime()
 	for i := 0; i < b.N; i++ {
-		m, _ := NewMessage("", "q", nil, body)
+		m, _ := NewMessage("", "q", noProps, body)
 		pub.Publish("", "q", false, m)
 		if err := sub.Ack(k.lastTag, false); err != nil {
 			b.Fatal(err)
@@ -162,7 +162,7 @@ func BenchmarkPublishConsumeNoAck(b *testing.B) {
 	b.ResetTimer()
 	cpu := cpuTime()
 	for i := 0; i < b.N; i++ {
-		m, _ := NewMessage("", "q", nil, body)
+		m, _ := NewMessage("", "q", noProps, body)
 		pub.Publish("", "q", false, m)
 	}
 	reportCPU(b, cpu)
@@ -180,7 +180,7 @@ func BenchmarkEnqueueDequeue(b *testing.B) {
 	k := &countSink{}
 	s := conn.NewSession(k)
 	s.DeclareQueue(QueueSpec{Name: "q"})
-	m, _ := NewMessage("", "q", nil, make([]byte, 16))
+	m, _ := NewMessage("", "q", noProps, make([]byte, 16))
 	const batch = 1000
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -234,7 +234,7 @@ func BenchmarkThroughput1P1C(b *testing.B) {
 		}
 	}()
 	for i := 0; i < b.N; i++ {
-		m, _ := NewMessage("", "q", nil, body)
+		m, _ := NewMessage("", "q", noProps, body)
 		pub.Publish("", "q", false, m)
 	}
 	wg.Wait()

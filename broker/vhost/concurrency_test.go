@@ -120,7 +120,7 @@ func TestConcurrentNothingLost(t *testing.T) {
 				body := make([]byte, 8)
 				binary.BigEndian.PutUint32(body, uint32(p))
 				binary.BigEndian.PutUint32(body[4:], uint32(i))
-				m, _ := NewMessage("amq.fanout", "", nil, body)
+				m, _ := NewMessage("amq.fanout", "", noProps, body)
 				if _, err := s.Publish("amq.fanout", "", false, m); err != nil {
 					t.Error(err)
 					return

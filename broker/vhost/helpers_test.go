@@ -84,9 +84,12 @@ func (e *env) session(c *Conn) (*Session, *sink) {
 	return c.NewSession(k), k
 }
 
+// noProps is the smallest valid property list: a flags word of 0.
+var noProps = []byte{0, 0}
+
 func msg(t testing.TB, body string) *Message {
 	t.Helper()
-	m, err := NewMessage("", "", nil, []byte(body))
+	m, err := NewMessage("", "", noProps, []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +131,7 @@ func (e *env) bind(q, x, key string, args amqp.Table) {
 
 func (e *env) publish(x, key, body string) PublishResult {
 	e.t.Helper()
-	m, err := NewMessage(x, key, nil, []byte(body))
+	m, err := NewMessage(x, key, noProps, []byte(body))
 	if err != nil {
 		e.t.Fatal(err)
 	}

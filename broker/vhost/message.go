@@ -40,26 +40,24 @@ func (m *Message) Persistent() bool { return m.persistent }
 // NewMessage makes a message from a basic.publish and its content. props
 // is the property list of the content header (amqp.SplitContentHeader's
 // props); the message keeps props and body without copying, so the caller
-// must not reuse them. The error is the error of a property list that
-// does not decode.
+// must not reuse them. Every property list is checked, as RabbitMQ decodes
+// every published one (rabbit_binary_parser:ensure_content_decoded): the
+// error is the error of a property list that does not decode, the empty
+// list included, so that no consumer is ever handed one it cannot parse.
 func NewMessage(exchange, routingKey string, props, body []byte) (*Message, error) {
-	m := &Message{Exchange: exchange, RoutingKey: routingKey, Properties: props, Body: body, expirationMs: -1}
-	if len(props) < 2 {
-		if len(props) == 0 {
-			return m, nil
+	// Most messages carry neither headers, an expiration nor a delivery
+	// mode: their list is only validated, which allocates nothing.
+	if len(props) < 2 || binary.BigEndian.Uint16(props)&(amqp.FlagHeaders|amqp.FlagExpiration|amqp.FlagDeliveryMode) == 0 {
+		if err := amqp.ValidProperties(props); err != nil {
+			return nil, err
 		}
-		_, err := amqp.DecodeProperties(props)
-		return nil, err
-	}
-	// Most messages carry neither headers nor an expiration: only decode
-	// when one of them is there.
-	if binary.BigEndian.Uint16(props)&(amqp.FlagHeaders|amqp.FlagExpiration|amqp.FlagDeliveryMode) == 0 {
-		return m, nil
+		return &Message{Exchange: exchange, RoutingKey: routingKey, Properties: props, Body: body, expirationMs: -1}, nil
 	}
 	p, err := amqp.DecodeProperties(props)
 	if err != nil {
 		return nil, err
 	}
+	m := &Message{Exchange: exchange, RoutingKey: routingKey, Properties: props, Body: body}
 	m.setDecoded(&p)
 	return m, nil
 }
