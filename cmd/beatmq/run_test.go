@@ -82,6 +82,7 @@ func TestFlagZeroValues(t *testing.T) {
 				if f.tune == nil {
 					return
 				}
+				cfg.DataDir = t.TempDir() // not the flag default in the working directory
 				b := brokertest.Run(t, brokertest.WithConfig(cfg))
 				if got := f.tune(brokertest.DialRaw(t, b.Addr()).Handshake("")); got != tc.wire {
 					t.Fatalf("connection.tune proposes %v, want %v", got, tc.wire)
