@@ -3,6 +3,7 @@ package broker_test
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/beatmq/beatmq/amqp"
 	"github.com/beatmq/beatmq/broker"
 	"github.com/beatmq/beatmq/broker/brokertest"
+	"github.com/beatmq/beatmq/frames"
 )
 
 // Messages delivered to a consumer whose connection then dies of missed
@@ -199,4 +201,50 @@ func TestExclusiveQueueDeletedWithConnection(t *testing.T) {
 		t.Fatal("exclusive queue outlived its connection")
 	}
 	wantAMQPError(t, closeErr(t, closed), 404, "NOT_FOUND - no queue 'mine' in vhost '/'")
+}
+
+// The replies to methods the client sent before its connection.close go
+// out before close-ok, as RabbitMQ's channels answer what they have
+// received and its writer flushes them first: a basic.get-ok queued behind
+// a delivery and the basic.qos-ok behind it are not dropped.
+func TestRepliesBeforeCloseOk(t *testing.T) {
+	b := brokertest.Run(t)
+	for i := range 20 {
+		r := brokertest.DialRaw(t, b.Addr())
+		r.Connect("replies", 0)
+		openChannel(t, r, 1)
+		q := fmt.Sprint("replies-", i)
+		var buf []byte
+		buf = append(buf, brokertest.FrameBytes(frames.TypeMethod, 1, brokertest.MethodPayload(&amqp.QueueDeclare{Queue: q, AutoDelete: true}))...)
+		pub := &amqp.BasicPublish{RoutingKey: q}
+		buf = append(buf, brokertest.FrameBytes(frames.TypeMethod, 1, brokertest.MethodPayload(pub))...)
+		buf = append(buf, brokertest.FrameBytes(frames.TypeHeader, 1, amqp.AppendContentHeader(nil, 60, 3, noProps))...)
+		buf = append(buf, brokertest.FrameBytes(frames.TypeBody, 1, []byte("abc"))...)
+		buf = append(buf, brokertest.FrameBytes(frames.TypeMethod, 1, brokertest.MethodPayload(&amqp.BasicGet{Queue: q}))...)
+		buf = append(buf, brokertest.FrameBytes(frames.TypeMethod, 1, brokertest.MethodPayload(&amqp.BasicQos{PrefetchCount: 5}))...)
+		buf = append(buf, brokertest.FrameBytes(frames.TypeMethod, 0, brokertest.MethodPayload(&amqp.ConnectionClose{ReplyCode: 200, ReplyText: "bye"}))...)
+		r.Write(buf)
+		var got []string
+		for range 10 {
+			f, err := r.ReadFrame(3 * time.Second)
+			if err != nil {
+				t.Fatalf("round %d: after %v: %v", i, got, err)
+			}
+			if f.Type != frames.TypeMethod {
+				continue
+			}
+			m, err := amqp.ReadMethod(f.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, m.Name())
+			if _, ok := m.(*amqp.ConnectionCloseOk); ok {
+				break
+			}
+		}
+		want := "queue.declare-ok basic.get-ok basic.qos-ok connection.close-ok"
+		if strings.Join(got, " ") != want {
+			t.Fatalf("round %d: the broker sent %v, want %s", i, got, want)
+		}
+	}
 }

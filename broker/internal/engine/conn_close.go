@@ -103,6 +103,7 @@ func (c *Conn) enterClosed(reason CloseReason, code uint16, text string) {
 // close-ok goes out, and the broker waits for the client to close TCP (or the
 // closing timer), as RabbitMQ does.
 func (c *Conn) clientClose(m *amqp.ConnectionClose) error {
+	c.flushQueued(c.closingTimeout())
 	c.setState(StateClosing)
 	c.enterClosed(ReasonClientClose, m.ReplyCode, m.ReplyText)
 	return c.send0(&amqp.ConnectionCloseOk{})

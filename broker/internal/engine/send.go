@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/beatmq/beatmq/amqp"
 	"github.com/beatmq/beatmq/frames"
@@ -47,6 +48,7 @@ const (
 	sendContent                 // m with props and body
 	sendDeliver                 // the inline basic.deliver with props and body
 	sendClose                   // m as the channel's last frame: stop sending on it first
+	sendBarrier                 // nothing: close done once everything before it is written
 )
 
 // sendItem is one entry of the send queue.
@@ -57,6 +59,7 @@ type sendItem struct {
 	m           amqp.Method
 	deliver     amqp.BasicDeliver // stored inline: no allocation per delivery
 	props, body []byte
+	done        chan struct{} // sendBarrier
 }
 
 // sendQueue orders every frame the connection sends except heartbeats
@@ -193,6 +196,29 @@ func (c *Conn) drain() {
 	}
 }
 
+// flushQueued waits, at most d, until everything queued for sending before
+// it has been written: RabbitMQ's channels answer the methods they have
+// already received, and its writer sends those replies, before the
+// connection's close-ok. Reader goroutine only (so the queue is either
+// idle or being drained by a drainer goroutine).
+func (c *Conn) flushQueued(d time.Duration) {
+	q := &c.sq
+	q.mu.Lock()
+	if q.closed || !q.busy {
+		q.mu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	q.items = append(reuseBuf(q.items), sendItem{kind: sendBarrier, done: done})
+	q.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C: // the client does not read: its close goes on without them
+	}
+}
+
 // trimQueue shrinks a buffer of an emptied queue: a small one is kept, a
 // larger one goes back to itemBufs for whichever connection gets busy next.
 func trimQueue(s []sendItem) []sendItem {
@@ -245,6 +271,10 @@ func (c *Conn) closeSendQueue() {
 // writeItem puts one queued item on the frames.Writer; the caller holds the
 // right to write and the outbox.
 func (c *Conn) writeItem(it *sendItem) error {
+	if it.kind == sendBarrier {
+		close(it.done)
+		return nil
+	}
 	m := it.m
 	if it.kind == sendDeliver {
 		m = &it.deliver
