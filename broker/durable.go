@@ -179,8 +179,6 @@ func takeCleanMark(dir string) (bool, error) {
 // then drops from the store the messages no durable queue claims.
 func (s *Server) restoreData(rec *store.Recovered, defs definitions) error {
 	dir, st := s.cfg.DataDir, s.store
-	s.set.log.Info(fmt.Sprintf("message store: %d segment files, %d records, %d live messages read in %v",
-		rec.Segments, rec.Records, rec.Messages, rec.Duration.Round(time.Microsecond)))
 
 	// Ids go on from the highest on disk.
 	var maxMsg uint64

@@ -168,7 +168,7 @@ func (s *Store) compact(g *segment) error {
 	s.signal()
 	s.stats.compactions.Add(1)
 	s.stats.compactedBytes.Add(copied)
-	s.log.Debug("message store: compacting segment", "file", f.Name(),
+	s.log.Debug(fmt.Sprintf("message store: compacted segment %s: %d messages moved (%d bytes)", f.Name(), moved, copied), "file", f.Name(),
 		"size", size, "moved_messages", moved, "copied_bytes", copied)
 	return nil
 }

@@ -173,7 +173,9 @@ func (s *Store) recover() (*Recovered, error) {
 		return nil, err
 	}
 	rec.Duration = time.Since(start)
-	s.log.Info("message store recovered", "dir", s.dir, "segments", rec.Segments,
+	s.log.Info(fmt.Sprintf("message store %s: recovered %d messages of %d queues from %d segment files (%d records) in %v",
+		s.dir, rec.Messages, len(rec.Queues), rec.Segments, rec.Records, rec.Duration.Round(time.Microsecond)),
+		"dir", s.dir, "segments", rec.Segments,
 		"records", rec.Records, "queues", len(rec.Queues), "messages", rec.Messages,
 		"duration", rec.Duration)
 	return rec, nil
@@ -201,7 +203,7 @@ func (s *Store) trySummary(g *segment, path string) (n, size int64, err error) {
 	n, err = s.replaySummary(g, size)
 	if err != nil {
 		if err != errNoSummary { // missing is normal; damaged is worth a line
-			s.log.Info("message store: scanning segment", "file", path, "reason", err)
+			s.log.Info(fmt.Sprintf("message store: scanning segment %s: its summary is not usable: %v", path, err), "file", path, "reason", err)
 		}
 		return -1, 0, nil
 	}
@@ -283,7 +285,7 @@ func (s *Store) dropEmptyLast(g *segment, path string, size int, rec *Recovered)
 	}
 	reason := "incomplete segment header"
 	rec.Truncated = &Truncation{File: path, Offset: 0, Dropped: int64(size), Reason: reason}
-	s.log.Warn("message store: removed last segment with an incomplete header", "file", path,
+	s.log.Warn(fmt.Sprintf("message store: removed the last segment %s: incomplete header (%d bytes)", path, size), "file", path,
 		"offset", 0, "dropped_bytes", size, "reason", reason)
 	return nil
 }

@@ -246,7 +246,7 @@ func TestCompaction(t *testing.T) {
 	if segs, _ := listSegments(dir); segs[0] == first.Segment {
 		t.Errorf("first segment %d still there after compaction (segments %v)", first.Segment, segs)
 	}
-	if !strings.Contains(logs.String(), "compacting segment") {
+	if !strings.Contains(logs.String(), "compacted segment") {
 		t.Errorf("no compaction logged:\n%s", logs)
 	}
 	for id, want := range m.msgs[1] {

@@ -103,7 +103,7 @@ func (b *summaryBuilder) write(s *Store) {
 	b.buf = binary.LittleEndian.AppendUint32(b.buf, crc32.Checksum(b.buf, castagnoli))
 	path := filepath.Join(s.dir, summaryName(b.seg.num))
 	if err := os.WriteFile(path, b.buf, 0o640); err != nil {
-		s.log.Warn("message store: cannot write segment summary", "file", path, "error", err)
+		s.log.Warn(fmt.Sprintf("message store: cannot write segment summary %s: %v", path, err), "file", path, "error", err)
 	} else {
 		s.stats.summaryBytes.Add(int64(len(b.buf)))
 	}

@@ -168,7 +168,7 @@ func (s *Store) fail(err error) {
 	s.mu.Lock()
 	if s.err == nil {
 		s.err = err
-		s.log.Error("message store stopped", "dir", s.dir, "error", err)
+		s.log.Error(fmt.Sprintf("message store %s stopped: %v", s.dir, err), "dir", s.dir, "error", err)
 	}
 	s.space.Broadcast()
 	s.mu.Unlock()
