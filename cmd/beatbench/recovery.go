@@ -26,6 +26,7 @@ type recoveryFlags struct {
 	settle   time.Duration
 	stops    []string
 	starts   []string
+	keep     bool
 }
 
 func (f *recoveryFlags) register(fs *pflag.FlagSet) {
@@ -37,6 +38,7 @@ func (f *recoveryFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.settle, "settle", 2*time.Second, "pause after the broker is ready before its RSS is read")
 	fs.StringArrayVar(&f.stops, "stop", nil, "label=CMD: shell command that stops the target's broker, keeping its data (repeatable)")
 	fs.StringArrayVar(&f.starts, "start", nil, "label=CMD: shell command that starts the target's broker on the data it kept; its last stdout line is the pid (repeatable)")
+	fs.BoolVar(&f.keep, "keep", false, "leave the queues and their messages at the end (to restart or profile the broker by hand)")
 }
 
 var recoveryMetrics = []metricDef{
@@ -172,7 +174,10 @@ func runRecovery(ctx context.Context, f *recoveryFlags, t *target, stopCmd, star
 	} else {
 		progressf(ctx, "start command: %v; RSS not measured", err)
 	}
-	progressf(ctx, "ready after %.2fs, %d messages, RSS %.1f MiB; deleting the queues", v["ready_s"], n, v["rss_recovered"])
+	progressf(ctx, "ready after %.2fs, %d messages, RSS %.1f MiB", v["ready_s"], n, v["rss_recovered"])
+	if f.keep {
+		return v, nil
+	}
 	dctx, dcancel := context.WithTimeout(ctx, f.timeout)
 	defer dcancel()
 	if err := deleteQueues(dctx, t.EP, queues); err != nil {
