@@ -1,81 +1,118 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of beatmq and RabbitMQ (Debian's rabbitmq-server) on
 # loopback, as described in BENCHMARKS.md: idle connections, dead-peer
-# detection, throughput and heartbeats under load. Both brokers run at once on
+# detection, throughput and heartbeats under load; persistent messages to a
+# durable queue (a second beatmq with --sync write beside them) and recovery
+# after a restart. Both brokers run at once on
 # free ports; bin/beatbench alternates them run by run (RabbitMQ, beatmq,
 # RabbitMQ, beatmq, ...) and reports medians and beatmq ÷ RabbitMQ ratios. Idle
 # runs start each broker afresh (RabbitMQ with a new data directory) so that
-# memory growth is measured from a clean start. The table is printed and written
-# into BENCHMARKS.md between the bench-compare markers (text outside them is
-# kept).
+# memory growth is measured from a clean start. The tables are printed and
+# written into BENCHMARKS.md: transient figures between the bench-compare
+# markers, persistent and recovery figures between the bench-compare-persistent
+# markers; a run rewrites only the sections it has figures for (text outside
+# the markers is kept).
 #
 #   scripts/bench-compare.sh [options]        (make bench-compare: after make build)
-#   Takes 30-45 minutes with 3 runs: RabbitMQ alone may need minutes to accept
-#   10,000 connections at T = 1 s on 2 cores.
+#   Takes 60-90 minutes with 3 runs: RabbitMQ alone may need minutes to accept
+#   10,000 connections at T = 1 s on 2 cores, and to fill and recover 1,000,000
+#   persistent messages.
 #     --runs N          runs per broker and measurement (default 3)
 #     --max             also try 100,000 idle connections on beatmq alone
 #     --quick           short durations and one run: a smoke test of the setup
 #     --only LIST       comma-separated steps: idle-1k,idle-10k,detect-100,detect-10k,
-#                       tp-16,tp-16-ca,tp-4k,tp-4k-ca,underload,idle-max
+#                       tp-16,tp-16-ca,tp-4k,tp-4k-ca,underload,idle-max,
+#                       p-16,p-4k (persistent),rec-empty,rec-1m,rec-1k (recovery)
+#     --persistent      the persistent and recovery steps only (p-16,p-4k,rec-empty,rec-1m,rec-1k)
 #     --brokers LIST    beatmq,rabbitmq (default both; one alone gives no ratios)
 #     --out FILE        where to write the table (default BENCHMARKS.md; - = nowhere)
 #
 # Environment: BEATMQ_BIN (default bin/beatmq), BEATBENCH_BIN (default: build
 # bin/beatbench), BEATMQ_ARGS (extra broker flags; the management listener is
-# off, as RabbitMQ's plugin is), BENCH_KEEP=1 keeps the work directory (broker
-# logs, results.jsonl). Needs ss(8) and scripts/rabbitmq-node.sh.
+# off, as RabbitMQ's plugin is), REC_TIMEOUT (bound on each recovery phase,
+# filling, stopping, starting; default 10m: RabbitMQ is slow to fill and load a
+# million messages), BENCH_KEEP=1 keeps the work directory (broker logs,
+# results*.jsonl). Needs ss(8), scripts/rabbitmq-node.sh and, for the fdatasync
+# counts, perf(1) (linux-perf; without it those figures are left out).
+#
+# Persistent steps: durable queue, delivery_mode 2, confirms and acks; both
+# brokers confirm only after the fsync/fdatasync that covers the message
+# (RabbitMQ's default, beatmq --sync data), and beatmq --sync write (confirm
+# after write(2)) as a third target. Over each window beatbench reads the
+# broker's /proc/PID/io (write_bytes: bytes it caused to be written to storage)
+# and counts its fdatasync and fsync calls with perf record on two syscall
+# tracepoints (every thread, negligible cost, in the same run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-# ---- restart hooks, called by beatbench (--restart) with the state exported below
-if [ "${1:-}" = "__restart" ]; then
+# ---- broker hooks, called by beatbench (--restart, --stop, --start) with the
+# state exported below. __restart starts a fresh broker (new data), __stop
+# stops one keeping its data, __start starts it again on that data. Each
+# start prints the pid last.
+beatmq_stop() { # NAME
+  local pid_file="$BENCH_WORK/$1.pid" pid
+  if [ -f "$pid_file" ]; then
+    pid=$(cat "$pid_file")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pid_file"
+  fi
+}
+beatmq_start() { # NAME WAIT_SECONDS: beatmq on its port and data directory (beatmq-write: --sync write)
+  local name=$1 port=$BEATMQ_PORT sync=() pid
+  if [ "$name" = beatmq-write ]; then port=$BEATMQ_WRITE_PORT sync=(--sync write); fi
+  ulimit -n "$(ulimit -Hn)"
+  # shellcheck disable=SC2086
+  nohup "$BEATMQ_BIN" --addr "127.0.0.1:$port" --mgmt-addr= --data-dir "$BENCH_WORK/$name-data" "${sync[@]}" \
+    ${BEATMQ_ARGS:-} </dev/null >>"$BENCH_WORK/$name.log" 2>&1 &
+  pid=$!
+  echo "$pid" >"$BENCH_WORK/$name.pid"
+  for _ in $(seq 1 $(($2 * 10))); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$pid"; exit 0; fi
+    kill -0 "$pid" 2>/dev/null || { echo "bench-compare: $name exited at startup; see $BENCH_WORK/$name.log" >&2; tail -5 "$BENCH_WORK/$name.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "bench-compare: $name did not listen on $port within $2 s" >&2
+  exit 1
+}
+rmq_node() { # start|stop on the current node directory
+  RMQ_DIR="$(cat "$BENCH_WORK/rmq.dir")" RMQ_PORT="$RMQ_PORT" RMQ_DIST_PORT="$RMQ_DIST_PORT" RMQ_NODENAME="$RMQ_NODENAME" \
+    RMQ_START_TIMEOUT="${RMQ_START_TIMEOUT:-900}" bash "$ROOT/scripts/rabbitmq-node.sh" "$1"
+}
+if [[ "${1:-}" == __* ]]; then
   : "${BENCH_WORK:?}"
-  case "${2:-}" in
-    beatmq)
-      pid_file="$BENCH_WORK/beatmq.pid"
-      if [ -f "$pid_file" ]; then
-        pid=$(cat "$pid_file")
-        if kill -0 "$pid" 2>/dev/null; then
-          kill -TERM "$pid" 2>/dev/null || true
-          for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-          kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-        fi
-        rm -f "$pid_file"
-      fi
-      ulimit -n "$(ulimit -Hn)"
-      # shellcheck disable=SC2086
-      rm -rf "$BENCH_WORK/beatmq-data"
-      nohup "$BEATMQ_BIN" --addr "127.0.0.1:$BEATMQ_PORT" --mgmt-addr= --data-dir "$BENCH_WORK/beatmq-data" \
-        ${BEATMQ_ARGS:-} </dev/null >>"$BENCH_WORK/beatmq.log" 2>&1 &
-      pid=$!
-      echo "$pid" >"$pid_file"
-      for _ in $(seq 1 300); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$BEATMQ_PORT") 2>/dev/null; then echo "$pid"; exit 0; fi
-        kill -0 "$pid" 2>/dev/null || { echo "bench-compare: beatmq exited at startup; see $BENCH_WORK/beatmq.log" >&2; tail -5 "$BENCH_WORK/beatmq.log" >&2; exit 1; }
-        sleep 0.1
-      done
-      echo "bench-compare: beatmq did not listen on $BEATMQ_PORT within 30s" >&2
-      exit 1
+  case "$1/${2:-}" in
+    __restart/beatmq|__restart/beatmq-write)
+      beatmq_stop "$2"
+      rm -rf "$BENCH_WORK/$2-data"
+      beatmq_start "$2" 30
       ;;
-    rabbitmq)
+    __stop/beatmq|__stop/beatmq-write) beatmq_stop "$2"; exit 0 ;;
+    __start/beatmq|__start/beatmq-write) beatmq_start "$2" 900 ;;
+    __restart/rabbitmq)
       # A new node directory every time: RSS is only meaningful from a fresh start.
       if [ -f "$BENCH_WORK/rmq.dir" ]; then
         old=$(cat "$BENCH_WORK/rmq.dir")
-        RMQ_DIR="$old" bash "$ROOT/scripts/rabbitmq-node.sh" stop >&2 || true
+        rmq_node stop >&2 || true
         rm -rf "$old"
       fi
       n=$(( $(cat "$BENCH_WORK/rmq.count" 2>/dev/null || echo 0) + 1 ))
       echo "$n" >"$BENCH_WORK/rmq.count"
-      dir="$BENCH_WORK/rmq-$n"
-      echo "$dir" >"$BENCH_WORK/rmq.dir"
-      RMQ_DIR="$dir" RMQ_PORT="$RMQ_PORT" RMQ_DIST_PORT="$RMQ_DIST_PORT" RMQ_NODENAME="$RMQ_NODENAME" \
-        exec bash "$ROOT/scripts/rabbitmq-node.sh" start
+      echo "$BENCH_WORK/rmq-$n" >"$BENCH_WORK/rmq.dir"
+      RMQ_START_TIMEOUT=90 rmq_node start
+      exit
       ;;
-    *) echo "bench-compare: __restart beatmq|rabbitmq" >&2; exit 2 ;;
+    __stop/rabbitmq) rmq_node stop >&2; exit 0 ;;
+    __start/rabbitmq) rmq_node start; exit ;;
+    *) echo "bench-compare: __restart|__stop|__start beatmq|beatmq-write|rabbitmq" >&2; exit 2 ;;
   esac
 fi
 
+PERSISTENT_STEPS=p-16,p-4k,rec-empty,rec-1m,rec-1k
 RUNS=3 MAX=0 QUICK=0 ONLY="" BROKERS="beatmq,rabbitmq" OUT=BENCHMARKS.md
 CMDLINE="scripts/bench-compare.sh $*"
 while [ $# -gt 0 ]; do
@@ -86,11 +123,12 @@ while [ $# -gt 0 ]; do
     --quick) QUICK=1 ;;
     --only) ONLY=$2; shift ;;
     --only=*) ONLY=${1#*=} ;;
+    --persistent) ONLY=$PERSISTENT_STEPS ;;
     --brokers) BROKERS=$2; shift ;;
     --brokers=*) BROKERS=${1#*=} ;;
     --out) OUT=$2; shift ;;
     --out=*) OUT=${1#*=} ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
     *) echo "bench-compare: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -130,20 +168,22 @@ free_port() {
 
 export BENCH_WORK
 BENCH_WORK=$(mktemp -d /tmp/bench-compare.XXXXXX)
-export BEATMQ_PORT RMQ_PORT RMQ_DIST_PORT RMQ_NODENAME BEATMQ_ARGS="${BEATMQ_ARGS:-}"
+export BEATMQ_PORT BEATMQ_WRITE_PORT RMQ_PORT RMQ_DIST_PORT RMQ_NODENAME BEATMQ_ARGS="${BEATMQ_ARGS:-}"
 free_port >"$BENCH_WORK/port"; BEATMQ_PORT=$(cat "$BENCH_WORK/port")
+free_port >"$BENCH_WORK/port"; BEATMQ_WRITE_PORT=$(cat "$BENCH_WORK/port")
 free_port >"$BENCH_WORK/port"; RMQ_PORT=$(cat "$BENCH_WORK/port")
 free_port >"$BENCH_WORK/port"; RMQ_DIST_PORT=$(cat "$BENCH_WORK/port")
 RMQ_NODENAME="bench$$@localhost"
 
 cleanup() {
   set +e
-  if [ -f "$BENCH_WORK/beatmq.pid" ]; then
-    pid=$(cat "$BENCH_WORK/beatmq.pid")
+  for b in beatmq beatmq-write; do
+    [ -f "$BENCH_WORK/$b.pid" ] || continue
+    pid=$(cat "$BENCH_WORK/$b.pid")
     kill -TERM "$pid" 2>/dev/null
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
-  fi
+  done
   if [ -f "$BENCH_WORK/rmq.dir" ]; then
     RMQ_DIR=$(cat "$BENCH_WORK/rmq.dir") bash "$ROOT/scripts/rabbitmq-node.sh" stop >/dev/null 2>&1
   fi
@@ -158,28 +198,25 @@ trap 'exit 130' INT TERM
 
 say() { echo "bench-compare $(date +%H:%M:%S) $*" >&2; }
 
-TARGETS=() RESTARTS=()
-if has_broker rabbitmq; then
-  say "starting RabbitMQ on 127.0.0.1:$RMQ_PORT (node $RMQ_NODENAME)"
-  rmq_pid=$(bash "$0" __restart rabbitmq)
-  say "RabbitMQ pid $rmq_pid"
-  TARGETS+=(--target "rabbitmq=amqp://guest:guest@127.0.0.1:$RMQ_PORT/")
-  RESTARTS+=(--restart "rabbitmq=bash '$ROOT/scripts/bench-compare.sh' __restart rabbitmq")
-fi
-if has_broker beatmq; then
-  say "starting beatmq on 127.0.0.1:$BEATMQ_PORT"
-  beatmq_pid=$(bash "$0" __restart beatmq)
-  say "beatmq pid $beatmq_pid"
-  TARGETS+=(--target "beatmq=amqp://guest:guest@127.0.0.1:$BEATMQ_PORT/")
-  RESTARTS+=(--restart "beatmq=bash '$ROOT/scripts/bench-compare.sh' __restart beatmq")
-fi
-[ ${#TARGETS[@]} -gt 0 ] || { echo "bench-compare: --brokers names neither beatmq nor rabbitmq" >&2; exit 2; }
-
 # Durations (BENCHMARKS.md), shortened by --quick.
 IDLE_D=30s TP_D=10s UL_D=20s
 [ "$QUICK" = 1 ] && IDLE_D=10s TP_D=5s UL_D=10s
+REC_TIMEOUT=${REC_TIMEOUT:-10m}
+REC_1M=1000000 REC_1K=1000
+[ "$QUICK" = 1 ] && REC_1M=100000 REC_1K=100
 
-# name|title|beatbench arguments (fresh brokers for idle)
+# With perf, fdatasync and fsync calls are counted in the persistent steps.
+SYNCS=""
+if command -v perf >/dev/null && perf list 'syscalls:sys_enter_fdatasync' 2>/dev/null | grep -q fdatasync; then
+  SYNCS="--count-syncs perf"
+else
+  say "perf (with syscall tracepoints) not available: fdatasync and fsync calls are not counted"
+fi
+
+# name|title|beatbench arguments. FRESH: a fresh broker per run (idle).
+# PERSIST: beatmq --sync write as a third target; PIDS: each broker's pid;
+# RECOVERY: fresh, stop and start hooks. PERSIST and RECOVERY steps go to the
+# persistent table.
 STEPS=(
   "idle-1k|idle N=1,000|idle -n 1000 -d $IDLE_D --heartbeat 1s FRESH"
   "idle-10k|idle N=10,000|idle -n 10000 -d $IDLE_D --heartbeat 1s FRESH"
@@ -192,51 +229,129 @@ STEPS=(
   "underload|underload T=1s|underload --heartbeat 1s -d $UL_D"
 )
 [ "$MAX" = 1 ] && STEPS+=("idle-max|idle N=100,000 (beatmq alone)|idle -n 100000 -d $IDLE_D --heartbeat 1s FRESH BEATMQ_ONLY")
+STEPS+=(
+  "p-16|persistent 16 B confirms+acks|throughput -s 16 -d $TP_D --confirms --acks --durable --persistent --io $SYNCS PIDS PERSIST"
+  "p-4k|persistent 4 KiB confirms+acks|throughput -s 4096 -d $TP_D --confirms --acks --durable --persistent --io $SYNCS PIDS PERSIST"
+  "rec-empty|recovery, empty broker|recovery --queues 1 --messages 0 RECOVERY"
+  "rec-1m|recovery 1 queue × $REC_1M|recovery --queues 1 --messages $REC_1M RECOVERY"
+  "rec-1k|recovery 1,000 queues × $REC_1K|recovery --queues 1000 --messages $REC_1K RECOVERY"
+)
 
-selected=()
+selected=() need_write=0
 for s in "${STEPS[@]}"; do
   name=${s%%|*}
-  if [ -z "$ONLY" ] || [[ ",$ONLY," == *",$name,"* ]]; then selected+=("$s"); fi
+  if [ -z "$ONLY" ] || [[ ",$ONLY," == *",$name,"* ]]; then
+    selected+=("$s")
+    [[ "$s" == *PERSIST* ]] && need_write=1
+  fi
 done
 [ ${#selected[@]} -gt 0 ] || { echo "bench-compare: --only selects no step" >&2; exit 2; }
 
+hook() { echo "bash '$ROOT/scripts/bench-compare.sh' $1 $2"; }
+url() {
+  case "$1" in
+    rabbitmq) echo "amqp://guest:guest@127.0.0.1:$RMQ_PORT/" ;;
+    beatmq) echo "amqp://guest:guest@127.0.0.1:$BEATMQ_PORT/" ;;
+    beatmq-write) echo "amqp://guest:guest@127.0.0.1:$BEATMQ_WRITE_PORT/" ;;
+  esac
+}
+# The current pid of a broker (idle steps restart them).
+broker_pid() {
+  case "$1" in
+    rabbitmq) cat "$(cat "$BENCH_WORK/rmq.dir")/pid" ;;
+    *) cat "$BENCH_WORK/$1.pid" ;;
+  esac
+}
+
+LABELS=() # RabbitMQ first: the baseline of the ratios
+if has_broker rabbitmq; then
+  say "starting RabbitMQ on 127.0.0.1:$RMQ_PORT (node $RMQ_NODENAME)"
+  say "RabbitMQ pid $(bash "$0" __restart rabbitmq)"
+  LABELS+=(rabbitmq)
+fi
+if has_broker beatmq; then
+  say "starting beatmq on 127.0.0.1:$BEATMQ_PORT"
+  say "beatmq pid $(bash "$0" __restart beatmq)"
+  LABELS+=(beatmq)
+  if [ "$need_write" = 1 ]; then
+    say "starting beatmq --sync write on 127.0.0.1:$BEATMQ_WRITE_PORT"
+    say "beatmq --sync write pid $(bash "$0" __restart beatmq-write)"
+  fi
+fi
+[ ${#LABELS[@]} -gt 0 ] || { echo "bench-compare: --brokers names neither beatmq nor rabbitmq" >&2; exit 2; }
+
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-RESULTS="$BENCH_WORK/results.jsonl"
+RESULTS="$BENCH_WORK/results.jsonl" RESULTS_P="$BENCH_WORK/results-persistent.jsonl"
 : >"$RESULTS"
+: >"$RESULTS_P"
 say "$(nproc) cores, open-file limit $(ulimit -Hn); ${#selected[@]} step(s), $RUNS run(s) each; logs in $BENCH_WORK"
 i=0 failed=0
 for s in "${selected[@]}"; do
   i=$((i + 1))
   IFS='|' read -r name title args <<<"$s"
-  extra=() targets=("${TARGETS[@]}")
+  labels=("${LABELS[@]}") out=$RESULTS
+  [[ "$args" == *PERSIST* ]] && has_broker beatmq && labels+=(beatmq-write)
+  [[ "$args" == *PERSIST* || "$args" == *RECOVERY* ]] && out=$RESULTS_P
+  if [[ "$args" == *BEATMQ_ONLY* ]]; then
+    has_broker beatmq || continue
+    labels=(beatmq)
+  fi
   read -r -a argv <<<"$args"
-  clean=()
+  clean=() extra=()
   for a in "${argv[@]}"; do
     case "$a" in
-      FRESH) extra+=("${RESTARTS[@]}") ;;
-      BEATMQ_ONLY) targets=(--target "beatmq=amqp://guest:guest@127.0.0.1:$BEATMQ_PORT/")
-                   extra=(--restart "beatmq=bash '$ROOT/scripts/bench-compare.sh' __restart beatmq") ;;
+      FRESH) for l in "${labels[@]}"; do extra+=(--restart "$l=$(hook __restart "$l")"); done ;;
+      PIDS) for l in "${labels[@]}"; do extra+=(--pid "$l=$(broker_pid "$l")"); done ;;
+      RECOVERY) for l in "${labels[@]}"; do
+                  extra+=(--restart "$l=$(hook __restart "$l")" --stop "$l=$(hook __stop "$l")" --start "$l=$(hook __start "$l")")
+                done
+                extra+=(--timeout "$REC_TIMEOUT") ;;
+      PERSIST|BEATMQ_ONLY) ;;
       *) clean+=("$a") ;;
     esac
   done
-  if [[ "$args" == *BEATMQ_ONLY* ]] && ! has_broker beatmq; then continue; fi
+  targets=()
+  for l in "${labels[@]}"; do targets+=(--target "$l=$(url "$l")"); done
   runs=$RUNS
   [ "$name" = idle-max ] && runs=1
   [ "$i" -gt 1 ] && sleep 5 # let the previous step's teardown settle
   say "[$i/${#selected[@]}] $title, $runs run(s) per broker"
   if ! "$BEATBENCH" "${clean[@]}" "${targets[@]}" "${extra[@]}" --runs "$runs" \
-      --json-out "$RESULTS" >"$BENCH_WORK/$name.out"; then
+      --json-out "$out" >"$BENCH_WORK/$name.out"; then
     failed=$((failed + 1))
     say "[$i/${#selected[@]}] $title: beatbench reported a failure (see the table)"
   fi
   grep -v '^{' "$BENCH_WORK/$name.out" >&2 || true
 done
 
-names=(--name "rabbitmq=RabbitMQ 3.10.8")
-TABLE="$BENCH_WORK/table.md"
-"$BEATBENCH" table "${names[@]}" "$RESULTS" >"$TABLE"
+names=(--name "rabbitmq=RabbitMQ 3.10.8" --name "beatmq-write=beatmq --sync write")
+TABLE="$BENCH_WORK/table.md" TABLE_P="$BENCH_WORK/table-persistent.md"
+: >"$TABLE"
+: >"$TABLE_P"
+[ -s "$RESULTS" ] && "$BEATBENCH" table "${names[@]}" "$RESULTS" >"$TABLE"
+[ -s "$RESULTS_P" ] && "$BEATBENCH" table "${names[@]}" --name "beatmq=beatmq (--sync data)" "$RESULTS_P" >"$TABLE_P"
 echo
 cat "$TABLE"
+[ -s "$TABLE_P" ] && { echo; cat "$TABLE_P"; }
+
+# replace_section MARKER FILE: puts FILE (which holds its own markers) in
+# place of the MARKER section of $OUT, after the bench-compare section when
+# it has none yet, or at the end.
+replace_section() {
+  if [ -f "$OUT" ] && grep -q "<!-- $1:begin" "$OUT"; then
+    awk -v gen="$2" -v b="<!-- $1:begin" -v e="<!-- $1:end" '
+      index($0, b) == 1 { while ((getline line < gen) > 0) print line; skip = 1; next }
+      index($0, e) == 1 { skip = 0; next }
+      !skip { print }' "$OUT" >"$OUT.tmp"
+  elif [ -f "$OUT" ] && grep -q '<!-- bench-compare:end' "$OUT"; then
+    awk -v gen="$2" '
+      { print }
+      index($0, "<!-- bench-compare:end") == 1 { print ""; while ((getline line < gen) > 0) print line }' "$OUT" >"$OUT.tmp"
+  else
+    { [ -f "$OUT" ] && cat "$OUT" && echo; cat "$2"; } >"$OUT.tmp"
+  fi
+  mv "$OUT.tmp" "$OUT"
+}
 
 if [ "$OUT" != "-" ]; then
   mem_gib=$(awk '/MemTotal/ {printf "%.0f", $2/1024/1024}' /proc/meminfo)
@@ -245,34 +360,49 @@ if [ "$OUT" != "-" ]; then
   erl_ver=$(dpkg-query -W -f='${Version}' erlang-base 2>/dev/null || echo unknown)
   rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
   dirty=$(git status --porcelain 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
-  GEN="$BENCH_WORK/section.md"
-  {
-    echo "<!-- bench-compare:begin — generated by scripts/bench-compare.sh; edits between the markers are overwritten -->"
-    echo "## Latest run"
-    echo
+  brokers=()
+  has_broker beatmq && brokers+=("beatmq $rev$dirty ($(go version | awk '{print $3}'))")
+  has_broker rabbitmq && brokers+=("RabbitMQ $rmq_ver, Erlang $erl_ver")
+  LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+  run_facts() {
     echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- Machine: $(nproc) cores ($cpu), $mem_gib GiB memory, Linux $(uname -r), open-file limit $(ulimit -Hn)"
-    brokers=()
-    has_broker beatmq && brokers+=("beatmq $rev$dirty ($(go version | awk '{print $3}'))")
-    has_broker rabbitmq && brokers+=("RabbitMQ $rmq_ver, Erlang $erl_ver")
     echo "- Brokers (default settings): $(IFS=';'; echo "${brokers[*]}" | sed 's/;/; /g')"
     echo "- Command: \`$CMDLINE\` — $RUNS run(s) per broker, alternating (RabbitMQ, beatmq, RabbitMQ, …); figures are medians, the ratio is beatmq ÷ RabbitMQ"
-    echo "- Load average (1, 5, 15 min) on the machine: $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (other work shares the cores)"
-    echo
-    cat "$TABLE"
-    echo
-    echo "<!-- bench-compare:end -->"
-  } >"$GEN"
-  if [ -f "$OUT" ] && grep -q '<!-- bench-compare:begin' "$OUT"; then
-    awk -v gen="$GEN" '
-      /<!-- bench-compare:begin/ { while ((getline line < gen) > 0) print line; skip = 1; next }
-      /<!-- bench-compare:end/ { skip = 0; next }
-      !skip { print }' "$OUT" >"$OUT.tmp"
-    mv "$OUT.tmp" "$OUT"
-  else
-    { [ -f "$OUT" ] && cat "$OUT" && echo; cat "$GEN"; } >"$OUT.tmp"
-    mv "$OUT.tmp" "$OUT"
+    echo "- Load average (1, 5, 15 min) on the machine: $LOAD_START at the start, $LOAD_END at the end (other work shares the cores)"
+  }
+  if [ -s "$TABLE" ]; then
+    GEN="$BENCH_WORK/section.md"
+    {
+      echo "<!-- bench-compare:begin — generated by scripts/bench-compare.sh; edits between the markers are overwritten -->"
+      echo "## Latest run"
+      echo
+      run_facts
+      echo
+      cat "$TABLE"
+      echo
+      echo "<!-- bench-compare:end -->"
+    } >"$GEN"
+    replace_section bench-compare "$GEN"
   fi
-  say "table written to $OUT"
+  if [ -s "$TABLE_P" ]; then
+    sync_note="counted with perf on the syscall tracepoints in the same run"
+    [ -n "$SYNCS" ] || sync_note="not counted (no perf)"
+    GEN="$BENCH_WORK/section-persistent.md"
+    {
+      echo "<!-- bench-compare-persistent:begin — generated by scripts/bench-compare.sh; edits between the markers are overwritten -->"
+      echo "## Latest run: persistent messages and recovery"
+      echo
+      run_facts
+      echo "- Persistent: durable queue, delivery_mode 2, confirms and acks. RabbitMQ (default) and beatmq (default, \`--sync data\`) confirm only after the fsync/fdatasync that covers the message; \`beatmq --sync write\` confirms after write(2). \`disk_bytes_per_msg\`: the broker's /proc/PID/io write_bytes over the window per message published; \`fdatasync_rate\`, \`fsync_rate\`: calls by any of the broker's threads, $sync_note"
+      echo "- Recovery: durable queues filled with persistent 16 B messages (confirmed), the broker stopped with SIGTERM and started again on its data; \`recovery_s\` is from the start command to connection.start, \`ready_s\` to every queue's count answered and a first message fetched (bound: $REC_TIMEOUT per phase)"
+      echo
+      cat "$TABLE_P"
+      echo
+      echo "<!-- bench-compare-persistent:end -->"
+    } >"$GEN"
+    replace_section bench-compare-persistent "$GEN"
+  fi
+  say "tables written to $OUT"
 fi
 [ "$failed" = 0 ]

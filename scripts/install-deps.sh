@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(python3-pika python3-amqp librabbitmq-client-java libslf4j-java ruby-bunny amqp-tools)
-if [ "${WITH_RABBITMQ:-0}" = 1 ]; then pkgs+=(rabbitmq-server); fi
+# The side-by-side benchmark: RabbitMQ itself, and perf, with which
+# bench-compare.sh counts the brokers' fdatasync and fsync calls.
+if [ "${WITH_RABBITMQ:-0}" = 1 ]; then pkgs+=(rabbitmq-server linux-perf); fi
 # The interop suite compiles its Java scenario with javac and runs amqplib on Node.
 command -v javac >/dev/null || pkgs+=(default-jdk-headless)
 command -v node >/dev/null || pkgs+=(nodejs)

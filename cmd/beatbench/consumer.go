@@ -10,6 +10,7 @@ import (
 // consumerOptions configure a consumer.
 type consumerOptions struct {
 	Acks     bool
+	Durable  bool    // declare the queue durable
 	Prefetch uint16  // basic.qos prefetch-count when Acks (0: none)
 	Rate     float64 // messages per second at most (0: as fast as possible)
 }
@@ -32,7 +33,11 @@ func dialConsumer(ctx context.Context, ep endpoint, heartbeat uint16, queue stri
 		want uint32
 		name string
 	}
-	steps := []step{{appendQueueDeclare(nil, 1, queue), idQueueDeclareOk, "queue.declare-ok"}}
+	var bits byte
+	if o.Durable {
+		bits = declareDurable
+	}
+	steps := []step{{appendQueueDeclare(nil, 1, queue, bits), idQueueDeclareOk, "queue.declare-ok"}}
 	if o.Acks && o.Prefetch > 0 {
 		steps = append(steps, step{appendBasicQos(nil, 1, o.Prefetch), idBasicQosOk, "basic.qos-ok"})
 	}

@@ -22,6 +22,7 @@ type fakeBroker struct {
 	mu         sync.Mutex
 	conns      []net.Conn
 	consumers  map[string]*fakeConn // guarded by mu
+	stored     map[string]int       // messages routed to a queue with no consumer; guarded by mu
 	acks       atomic.Int64
 }
 
@@ -174,7 +175,29 @@ func (b *fakeBroker) handle(fc *fakeConn, typ uint8, payload []byte) bool {
 	case methodID(50, 10):
 		r.u16()
 		q := r.shortStr()
-		return b.reply(fc, 50, 11, func(p []byte) []byte { return appendU32(appendU32(appendShortStr(p, q), 0), 0) })
+		b.mu.Lock()
+		n := b.stored[q]
+		b.mu.Unlock()
+		return b.reply(fc, 50, 11, func(p []byte) []byte { return appendU32(appendU32(appendShortStr(p, q), uint32(n)), 0) })
+	case methodID(60, 70):
+		r.u16()
+		q := r.shortStr()
+		b.mu.Lock()
+		n := b.stored[q]
+		if n > 0 {
+			b.stored[q]--
+		}
+		b.mu.Unlock()
+		if n == 0 {
+			return b.reply(fc, 60, 72, func(p []byte) []byte { return appendShortStr(p, "") })
+		}
+		return b.reply(fc, 60, 71, func(p []byte) []byte {
+			p = appendU64(p, 1)
+			p = append(p, 0)
+			p = appendShortStr(p, "")
+			p = appendShortStr(p, q)
+			return appendU32(p, uint32(n-1))
+		})
 	case methodID(50, 40):
 		return b.reply(fc, 50, 41, func(p []byte) []byte { return appendU32(p, 0) })
 	case methodID(60, 10):
@@ -224,6 +247,13 @@ func (b *fakeBroker) route(fc *fakeConn) bool {
 		skip := len(appendPublish(nil, 1, fc.rk, nil, 131072)) - 22 // the publish method frame
 		msg = append(msg, pub[skip:]...)
 		_, _ = to.w.Write(msg)
+	} else {
+		b.mu.Lock()
+		if b.stored == nil {
+			b.stored = map[string]int{}
+		}
+		b.stored[fc.rk]++
+		b.mu.Unlock()
 	}
 	if fc.confirms {
 		fc.pubTag++

@@ -83,8 +83,9 @@ type confirmTracker struct {
 	extra map[uint64]bool // confirmed tags > low
 }
 
-// confirm records a confirm and returns how many tags it newly confirmed.
-func (c *confirmTracker) confirm(tag uint64, multiple bool) int64 {
+// confirm records a confirm and returns how many tags it newly confirmed;
+// each, when not nil, is called with every newly confirmed tag.
+func (c *confirmTracker) confirm(tag uint64, multiple bool, each func(uint64)) int64 {
 	if tag <= c.low {
 		return 0
 	}
@@ -95,6 +96,9 @@ func (c *confirmTracker) confirm(tag uint64, multiple bool) int64 {
 				delete(c.extra, t)
 			} else {
 				n++
+				if each != nil {
+					each(t)
+				}
 			}
 		}
 		c.low = tag
@@ -103,6 +107,9 @@ func (c *confirmTracker) confirm(tag uint64, multiple bool) int64 {
 			return 0
 		}
 		n = 1
+		if each != nil {
+			each(tag)
+		}
 		if tag == c.low+1 {
 			c.low = tag
 		} else {
@@ -118,3 +125,28 @@ func (c *confirmTracker) confirm(tag uint64, multiple bool) int64 {
 	}
 	return n
 }
+
+// sendTimes remembers when each delivery tag was published (nanoseconds
+// since epoch), for confirm latency: a ring indexed by tag, written by the
+// publishing goroutine and read by the one that reads confirms. It must hold
+// more entries than can be unconfirmed at once.
+type sendTimes struct {
+	mask uint64
+	at   []atomic.Int64
+}
+
+// newSendTimes returns a ring for at most outstanding unconfirmed tags (0: no
+// bound is known; a large ring is used, and latencies may alias past it).
+func newSendTimes(outstanding int) *sendTimes {
+	n := 1 << 20
+	if outstanding > 0 {
+		n = 1024
+		for n < 2*outstanding {
+			n <<= 1
+		}
+	}
+	return &sendTimes{mask: uint64(n - 1), at: make([]atomic.Int64, n)}
+}
+
+func (s *sendTimes) set(tag uint64, at int64) { s.at[tag&s.mask].Store(at) }
+func (s *sendTimes) get(tag uint64) int64     { return s.at[tag&s.mask].Load() }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -96,6 +97,7 @@ func TestGateConcurrentNeverExceedsLimit(t *testing.T) {
 
 func TestConfirmTracker(t *testing.T) {
 	var c confirmTracker
+	var seen []uint64
 	steps := []struct {
 		tag      uint64
 		multiple bool
@@ -111,11 +113,14 @@ func TestConfirmTracker(t *testing.T) {
 		{10, true, 4},
 	}
 	for i, s := range steps {
-		if got := c.confirm(s.tag, s.multiple); got != s.want {
+		if got := c.confirm(s.tag, s.multiple, func(t uint64) { seen = append(seen, t) }); got != s.want {
 			t.Fatalf("step %d confirm(%d, %v) = %d, want %d", i, s.tag, s.multiple, got, s.want)
 		}
 	}
 	if c.low != 10 || len(c.extra) != 0 {
 		t.Fatalf("state low=%d extra=%v", c.low, c.extra)
+	}
+	if want := []uint64{1, 3, 2, 4, 5, 6, 7, 8, 9, 10}; !slices.Equal(seen, want) {
+		t.Fatalf("tags reported %v, want %v", seen, want)
 	}
 }

@@ -1,12 +1,13 @@
 // Command beatbench is beatmq's load tool: it measures AMQP 0-9-1 brokers side
-// by side (beatmq, RabbitMQ, or any other) on the four measurements of
-// BENCHMARKS.md — idle connection cost, dead-peer detection, throughput, and
-// heartbeats under load — alternating targets run by run and reporting medians
+// by side (beatmq, RabbitMQ, or any other) on the measurements of
+// BENCHMARKS.md — idle connection cost, dead-peer detection, throughput
+// (transient or persistent), heartbeats under load, and recovery after a
+// restart — alternating targets run by run and reporting medians
 // and ratios against the first target.
 //
 // Usage:
 //
-//	beatbench idle|detect|throughput|underload --target label=amqp://... [--pid label=PID] [--runs N] [flags]
+//	beatbench idle|detect|throughput|underload|recovery --target label=amqp://... [--pid label=PID] [--runs N] [flags]
 //	beatbench table [results.jsonl ...]
 //
 // Progress goes to standard error; standard output gets a table and, last, one
@@ -34,6 +35,7 @@ commands:
   detect      N connections go silent: time from last octet to the broker's close, in units of T
   throughput  one publisher, one consumer, one queue: msgs/s and end-to-end latency
   underload   saturating publisher + slow consumer at T=1s: false closes, largest heartbeat gap
+  recovery    fill durable queues with persistent messages, stop and start the broker: time to serve, RSS
   table       render JSON result lines (files or stdin) as a Markdown table
 
 common flags:
@@ -88,6 +90,10 @@ func run(ctx context.Context, args []string) error {
 		var f underloadFlags
 		f.register(fs)
 		build = func() (*benchmark, error) { return newUnderloadBench(&f) }
+	case "recovery":
+		var f recoveryFlags
+		f.register(fs)
+		build = func() (*benchmark, error) { return newRecoveryBench(&f) }
 	case "table":
 		var f tableFlags
 		f.register(fs)

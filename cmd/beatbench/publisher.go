@@ -4,16 +4,23 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"time"
 )
 
 // publisher sends messages as fast as its gates allow, in batched writes.
 type publisher struct {
 	*rawClient
-	confirms bool
-	tracker  confirmTracker
-	started  bool
-	readDone chan struct{}
-	lastErr  error // the reading loop's error, set before readDone closes
+	confirms   bool
+	persistent bool // delivery_mode 2 on every message
+	tracker    confirmTracker
+	// sent holds each tag's publish time (confirm mode); confirmHist the
+	// latency from publish to confirm of the confirms received in the record
+	// window, kept by the reading loop (read it after shutdown).
+	sent        *sendTimes
+	confirmHist histogram
+	started     bool
+	readDone    chan struct{}
+	lastErr     error // the reading loop's error, set before readDone closes
 }
 
 // dialPublisher opens a publishing connection (in confirm mode when confirms).
@@ -33,9 +40,17 @@ func dialPublisher(ctx context.Context, ep endpoint, heartbeat uint16, confirms 
 }
 
 // publishTemplate returns the frames of one message and the offset of its body.
-func publishTemplate(queue string, size int, frameMax uint32) ([]byte, int) {
-	off := len(appendPublish(nil, 1, queue, nil, int(frameMax))) + 7
-	return appendPublish(nil, 1, queue, make([]byte, size), int(frameMax)), off
+func publishTemplate(queue string, size int, frameMax uint32, deliveryMode uint8) ([]byte, int) {
+	off := len(appendPublishMode(nil, 1, queue, nil, int(frameMax), deliveryMode)) + 7
+	return appendPublishMode(nil, 1, queue, make([]byte, size), int(frameMax), deliveryMode), off
+}
+
+// deliveryMode is the delivery-mode property the publisher sets (0: none).
+func (p *publisher) deliveryMode() uint8 {
+	if p.persistent {
+		return 2
+	}
+	return 0
 }
 
 // readLoop handles confirms and the broker's closes until the connection ends.
@@ -62,7 +77,11 @@ func (p *publisher) readLoop(st *flowStats, confirmWin *gate) {
 				p.lastErr = err
 				return
 			}
-			n := p.tracker.confirm(tag, multiple)
+			var each func(uint64)
+			if now := nowNanos(); p.sent != nil && now >= st.recordFrom.Load() && now < st.recordTo.Load() {
+				each = func(t uint64) { p.confirmHist.record(time.Duration(now - p.sent.get(t))) }
+			}
+			n := p.tracker.confirm(tag, multiple, each)
 			if id == idBasicNack {
 				st.nacked.Add(n)
 			}
@@ -80,8 +99,15 @@ func (p *publisher) readLoop(st *flowStats, confirmWin *gate) {
 // confirmWin published-but-not-confirmed ones (used only in confirm mode).
 func (p *publisher) publish(stop <-chan struct{}, queue string, size, batch int, backlog, confirmWin *gate, st *flowStats) error {
 	p.started = true
+	if p.confirms && p.sent == nil {
+		bound := 0
+		if confirmWin.limit > 0 {
+			bound = int(confirmWin.limit) + batch
+		}
+		p.sent = newSendTimes(bound)
+	}
 	go p.readLoop(st, confirmWin)
-	tmpl, off := publishTemplate(queue, size, p.h.Tune.FrameMax)
+	tmpl, off := publishTemplate(queue, size, p.h.Tune.FrameMax, p.deliveryMode())
 	buf := make([]byte, 0, batch*len(tmpl))
 	var seq uint64
 	for {
@@ -115,6 +141,9 @@ func (p *publisher) publish(stop <-chan struct{}, queue string, size, batch int,
 			buf = append(buf, tmpl...)
 			binary.BigEndian.PutUint64(buf[at:], ts)
 			binary.BigEndian.PutUint64(buf[at+8:], seq)
+			if p.sent != nil {
+				p.sent.set(seq, int64(ts))
+			}
 		}
 		if _, err := p.w.Write(buf); err != nil {
 			if p.stopping.Load() {

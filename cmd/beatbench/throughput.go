@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,6 +28,10 @@ type throughputFlags struct {
 	batch          int
 	client         string
 	heartbeat      time.Duration
+	durable        bool
+	persistent     bool
+	io             bool
+	countSyncs     string
 }
 
 func (f *throughputFlags) register(fs *pflag.FlagSet) {
@@ -39,6 +46,10 @@ func (f *throughputFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.batch, "batch", 0, "raw client: messages per write (0: as many as fit 64 KiB, at most a quarter of the caps)")
 	fs.StringVar(&f.client, "client", "raw", "client: raw (the tool's own, batched writes) or amqp091 (github.com/rabbitmq/amqp091-go, one write per message; with --confirms keep --max-unconfirmed small, e.g. 100, as its confirm bookkeeping costs O(outstanding) per multiple ack)")
 	fs.DurationVar(&f.heartbeat, "heartbeat", 10*time.Second, "heartbeat asked for by both connections (whole seconds, 0 = off)")
+	fs.BoolVar(&f.durable, "durable", false, "declare the queue durable (it is deleted at the end of the run all the same)")
+	fs.BoolVar(&f.persistent, "persistent", false, "publish with delivery_mode 2 (persistent)")
+	fs.BoolVar(&f.io, "io", false, "also measure the broker's disk writes (/proc/PID/io write_bytes) and CPU over the window; needs --pid or --restart")
+	fs.StringVar(&f.countSyncs, "count-syncs", "", "also count the broker's fdatasync and fsync calls over the window: perf (tracepoints on every CPU, negligible cost, same run) or strace (ptrace: slows the broker, so use it in a separate run); needs --pid or --restart")
 }
 
 var throughputMetrics = []metricDef{
@@ -48,6 +59,8 @@ var throughputMetrics = []metricDef{
 	{"latency_p99", "ms", "lower", "99th percentile end-to-end latency"},
 	{"client_cpu", "ms/s", "", "beatbench's own CPU per second over the window (it shares the machine)"},
 	{"confirm_rate", "msg/s", "higher", "publisher confirms received per second (with --confirms)"},
+	{"confirm_p50", "ms", "lower", "median latency from publish to its confirm (with --confirms)"},
+	{"confirm_p99", "ms", "lower", "99th percentile latency from publish to its confirm (with --confirms)"},
 }
 
 // autoBatch picks the raw publisher's messages per write.
@@ -77,6 +90,9 @@ func newThroughputBench(f *throughputFlags) (*benchmark, error) {
 	if f.batch == 0 {
 		f.batch = autoBatch(f.size, f.maxBacklog, f.maxUnconfirmed)
 	}
+	if f.countSyncs != "" && f.countSyncs != "perf" && f.countSyncs != "strace" {
+		return nil, fmt.Errorf("throughput: --count-syncs must be perf or strace")
+	}
 	mode := "plain"
 	switch {
 	case f.confirms && f.acks:
@@ -88,16 +104,32 @@ func newThroughputBench(f *throughputFlags) (*benchmark, error) {
 	}
 	metrics := throughputMetrics
 	if !f.confirms {
-		metrics = metrics[:len(metrics)-1]
+		metrics = metrics[:len(metrics)-3]
+	}
+	if f.io {
+		metrics = append(slices.Clip(metrics), ioMetrics...)
+	}
+	if f.countSyncs != "" {
+		metrics = append(slices.Clip(metrics), syncMetrics...)
+	}
+	title := fmt.Sprintf("throughput %d B %s %v", f.size, mode, f.duration)
+	switch {
+	case f.durable && f.persistent:
+		title = fmt.Sprintf("persistent %d B %s %v", f.size, mode, f.duration)
+	case f.durable:
+		title = fmt.Sprintf("throughput %d B %s durable queue %v", f.size, mode, f.duration)
+	case f.persistent:
+		title = fmt.Sprintf("throughput %d B %s delivery_mode 2 %v", f.size, mode, f.duration)
 	}
 	return &benchmark{
 		Name:  "throughput",
-		Title: fmt.Sprintf("throughput %d B %s %v", f.size, mode, f.duration),
+		Title: title,
 		Params: map[string]string{
 			"size": fmt.Sprint(f.size), "mode": mode, "duration": f.duration.String(), "warmup": f.warmup.String(),
 			"prefetch": fmt.Sprint(f.prefetch), "max_backlog": fmt.Sprint(f.maxBacklog),
 			"max_unconfirmed": fmt.Sprint(f.maxUnconfirmed), "batch": fmt.Sprint(f.batch), "client": f.client,
-			"heartbeat": f.heartbeat.String(),
+			"heartbeat": f.heartbeat.String(), "durable": fmt.Sprint(f.durable), "persistent": fmt.Sprint(f.persistent),
+			"count_syncs": f.countSyncs,
 		},
 		Metrics: metrics,
 		Run:     func(ctx context.Context, t *target, _ int) (runValues, error) { return runThroughput(ctx, f, t) },
@@ -136,8 +168,16 @@ func (r *flowRun) side(f func() error) {
 	})
 }
 
-// measure waits out the warmup, then counts over the window.
-func (r *flowRun) measure(ctx context.Context, warmup, window time.Duration) (pub, cons, conf, client float64, err error) {
+// windowFigures are what flowRun.measure counted.
+type windowFigures struct {
+	pub, cons, conf, client float64 // per second
+	counts                  windowCounts
+	probes                  runValues
+}
+
+// measure waits out the warmup, then counts over the window; the probes
+// measure the broker over the same window.
+func (r *flowRun) measure(ctx context.Context, warmup, window time.Duration, probes ...windowProbe) (wf windowFigures, err error) {
 	from := nowNanos() + int64(warmup)
 	r.st.recordFrom.Store(from)
 	r.st.recordTo.Store(from + int64(window))
@@ -154,14 +194,30 @@ func (r *flowRun) measure(ctx context.Context, warmup, window time.Duration) (pu
 		}
 	}
 	if err := wait(warmup); err != nil {
-		return 0, 0, 0, 0, err
+		return wf, err
 	}
+	for i, p := range probes {
+		if err := p.begin(ctx); err != nil {
+			for _, q := range probes[:i] {
+				q.abort()
+			}
+			return wf, err
+		}
+	}
+	done := false
+	defer func() {
+		if !done {
+			for _, p := range probes {
+				p.abort()
+			}
+		}
+	}()
 	self0, _ := readProc(os.Getpid())
 	p0, c0, f0, t0 := r.st.published.Load(), r.st.consumed.Load(), r.st.confirmed.Load(), time.Now()
 	end := t0.Add(window)
 	for time.Until(end) > 0 {
 		if err := wait(min(5*time.Second, time.Until(end))); err != nil {
-			return 0, 0, 0, 0, err
+			return wf, err
 		}
 		el := time.Since(t0).Seconds()
 		if time.Until(end) > 500*time.Millisecond {
@@ -170,30 +226,55 @@ func (r *flowRun) measure(ctx context.Context, warmup, window time.Duration) (pu
 		}
 	}
 	el := time.Since(t0).Seconds()
-	pub = float64(r.st.published.Load()-p0) / el
-	cons = float64(r.st.consumed.Load()-c0) / el
-	conf = float64(r.st.confirmed.Load()-f0) / el
+	published := r.st.published.Load() - p0
+	wf.counts = windowCounts{published: published, seconds: el}
+	wf.pub = float64(published) / el
+	wf.cons = float64(r.st.consumed.Load()-c0) / el
+	wf.conf = float64(r.st.confirmed.Load()-f0) / el
 	if self1, err := readProc(os.Getpid()); err == nil && self0.RSSBytes != 0 {
-		client = float64(self1.CPU-self0.CPU) / float64(time.Millisecond) / self1.At.Sub(self0.At).Seconds()
+		wf.client = float64(self1.CPU-self0.CPU) / float64(time.Millisecond) / self1.At.Sub(self0.At).Seconds()
 	}
-	return pub, cons, conf, client, nil
+	done = true
+	wf.probes = runValues{}
+	var errs []error
+	for _, p := range probes {
+		v, err := p.end(wf.counts)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		maps.Copy(wf.probes, v)
+	}
+	return wf, errors.Join(errs...)
 }
 
 func runThroughput(ctx context.Context, f *throughputFlags, t *target) (runValues, error) {
+	var probes []windowProbe
+	if f.io || f.countSyncs != "" {
+		if t.PID == 0 {
+			return nil, fmt.Errorf("--io and --count-syncs need the broker's pid (--pid or --restart)")
+		}
+		if f.io {
+			probes = append(probes, &ioProbe{pid: t.PID})
+		}
+		if f.countSyncs != "" {
+			probes = append(probes, &syncProbe{how: f.countSyncs, pid: t.PID})
+		}
+	}
 	q := benchQueue("tp")
 	r := newFlowRun(f.maxBacklog, f.maxUnconfirmed)
-	var hist *histogram
+	var hist, confirmHist *histogram
 	var cleanup func()
 	var err error
 	if f.client == "raw" {
-		hist, cleanup, err = startRawFlow(ctx, f, t, q, r)
+		hist, confirmHist, cleanup, err = startRawFlow(ctx, f, t, q, r)
 	} else {
-		hist, cleanup, err = startAMQP091Flow(ctx, f, t, q, r)
+		hist, confirmHist, cleanup, err = startAMQP091Flow(ctx, f, t, q, r)
 	}
 	if err != nil {
 		return nil, err
 	}
-	pub, cons, conf, client, merr := r.measure(ctx, f.warmup, f.duration)
+	wf, merr := r.measure(ctx, f.warmup, f.duration, probes...)
 	close(r.stop)
 	cleanup()
 	gerr := r.g.wait()
@@ -216,34 +297,41 @@ func runThroughput(ctx context.Context, f *throughputFlags, t *target) (runValue
 		progressf(ctx, "%d messages were nacked", n)
 	}
 	v := runValues{
-		"publish_rate": pub, "consume_rate": cons,
+		"publish_rate": wf.pub, "consume_rate": wf.cons,
 		"latency_p50": float64(hist.quantile(0.50)) / float64(time.Millisecond),
 		"latency_p99": float64(hist.quantile(0.99)) / float64(time.Millisecond),
-		"client_cpu":  client,
+		"client_cpu":  wf.client,
 	}
 	if f.confirms {
-		v["confirm_rate"] = conf
+		v["confirm_rate"] = wf.conf
+		if confirmHist.count() > 0 {
+			v["confirm_p50"] = float64(confirmHist.quantile(0.50)) / float64(time.Millisecond)
+			v["confirm_p99"] = float64(confirmHist.quantile(0.99)) / float64(time.Millisecond)
+		}
 	}
+	maps.Copy(v, wf.probes)
 	return v, nil
 }
 
 // startRawFlow starts the tool's own publisher and consumer; cleanup stops
-// them (after r.stop is closed).
-func startRawFlow(ctx context.Context, f *throughputFlags, t *target, q string, r *flowRun) (*histogram, func(), error) {
+// them (after r.stop is closed). The histograms are end-to-end latency and
+// confirm latency.
+func startRawFlow(ctx context.Context, f *throughputFlags, t *target, q string, r *flowRun) (*histogram, *histogram, func(), error) {
 	hb := uint16(f.heartbeat / time.Second)
-	cons, err := dialConsumer(ctx, t.EP, hb, q, consumerOptions{Acks: f.acks, Prefetch: uint16(f.prefetch)})
+	cons, err := dialConsumer(ctx, t.EP, hb, q, consumerOptions{Acks: f.acks, Prefetch: uint16(f.prefetch), Durable: f.durable})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	pub, err := dialPublisher(ctx, t.EP, hb, f.confirms)
 	if err != nil {
 		cons.close()
 		_ = deleteQueue(ctx, t.EP, q)
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	pub.persistent = f.persistent
 	r.side(func() error { return cons.consume(r.backlog, &r.st) })
 	r.side(func() error { return pub.publish(r.stop, q, f.size, f.batch, r.backlog, r.confirm, &r.st) })
-	return &cons.hist, func() {
+	return &cons.hist, &pub.confirmHist, func() {
 		pub.shutdown()
 		cons.stopReading()
 		r.g.wg.Wait()
@@ -252,27 +340,27 @@ func startRawFlow(ctx context.Context, f *throughputFlags, t *target, q string, 
 }
 
 // startAMQP091Flow does the same with github.com/rabbitmq/amqp091-go.
-func startAMQP091Flow(ctx context.Context, f *throughputFlags, t *target, q string, r *flowRun) (*histogram, func(), error) {
+func startAMQP091Flow(ctx context.Context, f *throughputFlags, t *target, q string, r *flowRun) (*histogram, *histogram, func(), error) {
 	cfg := amqp091.Config{Heartbeat: f.heartbeat, Locale: "en_US"}
 	cconn, err := amqp091.DialConfig(t.URL, cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("consumer: %w", err)
+		return nil, nil, nil, fmt.Errorf("consumer: %w", err)
 	}
 	pconn, err := amqp091.DialConfig(t.URL, cfg)
 	if err != nil {
 		cconn.Close()
-		return nil, nil, fmt.Errorf("publisher: %w", err)
+		return nil, nil, nil, fmt.Errorf("publisher: %w", err)
 	}
-	fail := func(err error) (*histogram, func(), error) {
+	fail := func(err error) (*histogram, *histogram, func(), error) {
 		pconn.Close()
 		cconn.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	cch, err := cconn.Channel()
 	if err != nil {
 		return fail(err)
 	}
-	if _, err := cch.QueueDeclare(q, false, false, false, false, nil); err != nil {
+	if _, err := cch.QueueDeclare(q, f.durable, false, false, false, nil); err != nil {
 		return fail(err)
 	}
 	if f.acks && f.prefetch > 0 {
@@ -295,7 +383,15 @@ func startAMQP091Flow(ctx context.Context, f *throughputFlags, t *target, q stri
 		}
 		confirms = pch.NotifyPublish(make(chan amqp091.Confirmation, 4096))
 	}
-	hist := &histogram{}
+	hist, confirmHist := &histogram{}, &histogram{}
+	var sent *sendTimes
+	if f.confirms {
+		bound := 0
+		if f.maxUnconfirmed > 0 {
+			bound = f.maxUnconfirmed + 1
+		}
+		sent = newSendTimes(bound)
+	}
 	r.side(func() error {
 		for d := range deliveries {
 			now := nowNanos()
@@ -322,6 +418,9 @@ func startAMQP091Flow(ctx context.Context, f *throughputFlags, t *target, q stri
 		go func() {
 			defer close(confirmsDone)
 			for c := range confirms {
+				if now := nowNanos(); now >= r.st.recordFrom.Load() && now < r.st.recordTo.Load() {
+					confirmHist.record(time.Duration(now - sent.get(c.DeliveryTag)))
+				}
 				if !c.Ack {
 					r.st.nacked.Add(1)
 				}
@@ -331,6 +430,10 @@ func startAMQP091Flow(ctx context.Context, f *throughputFlags, t *target, q stri
 		}()
 	} else {
 		close(confirmsDone)
+	}
+	var mode uint8
+	if f.persistent {
+		mode = amqp091.Persistent
 	}
 	r.side(func() error {
 		body := make([]byte, f.size)
@@ -345,7 +448,10 @@ func startAMQP091Flow(ctx context.Context, f *throughputFlags, t *target, q stri
 			seq++
 			binary.BigEndian.PutUint64(body, uint64(nowNanos()))
 			binary.BigEndian.PutUint64(body[8:], seq)
-			if err := pch.PublishWithContext(ctx, "", q, false, false, amqp091.Publishing{Body: body}); err != nil {
+			if sent != nil {
+				sent.set(seq, int64(binary.BigEndian.Uint64(body)))
+			}
+			if err := pch.PublishWithContext(ctx, "", q, false, false, amqp091.Publishing{Body: body, DeliveryMode: mode}); err != nil {
 				select {
 				case <-r.stop:
 					return nil
@@ -356,7 +462,7 @@ func startAMQP091Flow(ctx context.Context, f *throughputFlags, t *target, q stri
 			r.st.published.Add(1)
 		}
 	})
-	return hist, func() {
+	return hist, confirmHist, func() {
 		// The publisher returns at its next gate check once r.stop is closed.
 		pconn.Close()
 		<-confirmsDone

@@ -42,6 +42,8 @@ var (
 	idQueueDeleteOk    = methodID(50, 41)
 	idBasicQosOk       = methodID(60, 11)
 	idBasicDeliver     = methodID(60, 60)
+	idBasicGetOk       = methodID(60, 71)
+	idBasicGetEmpty    = methodID(60, 72)
 	idBasicAck         = methodID(60, 80)
 	idBasicNack        = methodID(60, 120)
 	idConfirmSelectOk  = methodID(85, 11)
@@ -150,12 +152,38 @@ func appendConfirmSelect(b []byte, ch uint16) []byte {
 	return appendMethod(b, ch, 85, 10, func(b []byte) []byte { return append(b, 0) })
 }
 
-func appendQueueDeclare(b []byte, ch uint16, queue string) []byte {
+// Bits of queue.declare.
+const (
+	declarePassive = 1 << 0
+	declareDurable = 1 << 1
+)
+
+// appendQueueDeclare declares a queue: not exclusive, not auto-delete, with no
+// arguments; bits adds declarePassive or declareDurable.
+func appendQueueDeclare(b []byte, ch uint16, queue string, bits byte) []byte {
 	return appendMethod(b, ch, 50, 10, func(b []byte) []byte {
 		b = appendU16(b, 0)
 		b = appendShortStr(b, queue)
-		b = append(b, 0) // passive, durable, exclusive, auto-delete, no-wait all off
+		b = append(b, bits)
 		return appendU32(b, 0)
+	})
+}
+
+// parseDeclareOk returns the message count of a queue.declare-ok.
+func parseDeclareOk(r *fieldReader) (uint32, error) {
+	r.skipShortStr() // queue
+	n := r.u32()
+	return n, r.err
+}
+
+func appendBasicGet(b []byte, ch uint16, queue string, noAck bool) []byte {
+	return appendMethod(b, ch, 60, 70, func(b []byte) []byte {
+		b = appendU16(b, 0)
+		b = appendShortStr(b, queue)
+		if noAck {
+			return append(b, 1)
+		}
+		return append(b, 0)
 	})
 }
 
@@ -202,6 +230,15 @@ func appendBasicAck(b []byte, ch uint16, tag uint64, multiple bool) []byte {
 // appendPublish appends basic.publish to the default exchange, a content header
 // without properties and the body in frames of at most frameMax octets.
 func appendPublish(b []byte, ch uint16, routingKey string, body []byte, frameMax int) []byte {
+	return appendPublishMode(b, ch, routingKey, body, frameMax, 0)
+}
+
+// propDeliveryMode is the delivery-mode bit of basic's property flags.
+const propDeliveryMode = 1 << 12
+
+// appendPublishMode is appendPublish with a delivery-mode property (2:
+// persistent) when deliveryMode is not 0.
+func appendPublishMode(b []byte, ch uint16, routingKey string, body []byte, frameMax int, deliveryMode uint8) []byte {
 	b = appendMethod(b, ch, 60, 40, func(b []byte) []byte {
 		b = appendU16(b, 0)
 		b = appendShortStr(b, "")
@@ -212,7 +249,12 @@ func appendPublish(b []byte, ch uint16, routingKey string, body []byte, frameMax
 	b = appendU16(b, classBasic)
 	b = appendU16(b, 0)
 	b = appendU64(b, uint64(len(body)))
-	b = appendU16(b, 0) // no properties
+	if deliveryMode != 0 {
+		b = appendU16(b, propDeliveryMode)
+		b = append(b, deliveryMode)
+	} else {
+		b = appendU16(b, 0) // no properties
+	}
 	b = endFrame(b, at)
 	max := frameMax - 8
 	if frameMax <= 0 || max <= 0 {

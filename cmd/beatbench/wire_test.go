@@ -50,8 +50,9 @@ func TestMethodEncoding(t *testing.T) {
 }
 
 func TestPublishFramesAndTemplate(t *testing.T) {
-	for _, size := range []int{16, 4096, 10000} {
-		tmpl, off := publishTemplate("q1", size, 4096)
+	for i, size := range []int{16, 4096, 10000} {
+		mode := uint8(2 * (i % 2)) // plain, persistent, plain
+		tmpl, off := publishTemplate("q1", size, 4096, mode)
 		binary.BigEndian.PutUint64(tmpl[off:], 0x1122334455667788)
 		types, ps := readAll(t, tmpl, 64<<10)
 		wantFrames := 2 + (size+4087)/4088
@@ -65,6 +66,10 @@ func TestPublishFramesAndTemplate(t *testing.T) {
 		}
 		if n, err := contentBodySize(ps[1]); err != nil || n != uint64(size) {
 			t.Fatalf("size %d: header body size %d %v", size, n, err)
+		}
+		flags := binary.BigEndian.Uint16(ps[1][12:])
+		if mode == 0 && (flags != 0 || len(ps[1]) != 14) || mode != 0 && (flags != propDeliveryMode || len(ps[1]) != 15 || ps[1][14] != mode) {
+			t.Fatalf("size %d mode %d: header properties % x", size, mode, ps[1][12:])
 		}
 		total := 0
 		for i, p := range ps[2:] {
