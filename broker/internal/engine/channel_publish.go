@@ -24,7 +24,9 @@ func (ch *channel) publish(pub *amqp.BasicPublish, props, body []byte) error {
 	}
 	var done func(error)
 	var write uint64
-	if ch.msg.confirm {
+	if ch.msg.confirm && msg.Persistent() {
+		// Only a persistent message can wait for the store: no closure
+		// for the others.
 		done, write = ch.nextWrite()
 	}
 	res, err := s.PublishDurable(pub.Exchange, pub.RoutingKey, pub.Mandatory, msg, done)
