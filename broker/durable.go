@@ -22,6 +22,7 @@ import (
 //	msgs/              the message store (broker/vhost/store): segment files, .lock
 //	definitions.json   durable vhosts, exchanges, queues and bindings, replaced atomically
 //	clean-shutdown     present while no broker runs on it after a clean stop
+//	paging/            queues' page files (scratch: emptied at every start)
 //
 // A second broker on the same directory is refused by the store's lock.
 
@@ -34,6 +35,10 @@ const definitionsFile = "definitions.json"
 // written after the last sync may be lost with the crash: the flag then
 // says "may have been delivered before", as AMQP allows.
 const cleanFile = "clean-shutdown"
+
+// pagingDir is where queues page out the messages they do not keep in
+// memory (vhost.Options.PageDir).
+const pagingDir = "paging"
 
 // SyncMode says when a persistent message counts as durable, for its
 // publisher confirm (see Config.Sync).
@@ -141,6 +146,10 @@ func (s *Server) openData() (*store.Recovered, definitions, error) {
 		return nil, definitions{}, err
 	}
 	s.store = st
+	if err := vhost.PrepareDir(filepath.Join(dir, pagingDir)); err != nil {
+		_ = st.Close()
+		return nil, definitions{}, fmt.Errorf("data directory %s: %w", dir, err)
+	}
 	// The mark goes before anything else happens, so that a crash from
 	// now on is seen as one.
 	s.cleanStart, err = takeCleanMark(dir)
@@ -236,7 +245,7 @@ func checkDataDir(dir string) error {
 	}
 	for _, e := range ents {
 		switch e.Name() {
-		case "msgs", definitionsFile, cleanFile:
+		case "msgs", definitionsFile, cleanFile, pagingDir:
 			continue
 		}
 		if strings.HasPrefix(e.Name(), ".tmp-") {
@@ -343,6 +352,7 @@ func (s *Server) vhostOptions() vhost.Options {
 		o.NewQueueID = func() uint32 { return s.queueIDs.Add(1) }
 		o.NewMessageID = func() uint64 { return s.msgIDs.Add(1) }
 		o.SaveDefinitions = s.saveDefinitions
+		o.PageDir = filepath.Join(s.cfg.DataDir, pagingDir)
 	}
 	return o
 }

@@ -157,6 +157,10 @@ type Queue struct {
 	// messages of a durable queue), MessageBytesPersistent their body size.
 	MessagesPersistent     int
 	MessageBytesPersistent uint64
+	// MessagesPagedOut counts the ready messages whose bodies are only on
+	// disk (paged out), MessageBytesPagedOut their body size.
+	MessagesPagedOut     int
+	MessageBytesPagedOut uint64
 	// Consumers is the number of consumers.
 	Consumers int
 	// ExclusiveConsumerTag is the tag of an exclusive consumer, if any.

@@ -20,6 +20,10 @@ type queueJSON struct {
 	Messages               int             `json:"messages"`
 	MessagesReady          int             `json:"messages_ready"`
 	MessagesPersistent     int             `json:"messages_persistent"`
+	MessagesPagedOut       int             `json:"messages_paged_out"`
+	MessageBytesPagedOut   uint64          `json:"message_bytes_paged_out"`
+	MessagesRAM            int             `json:"messages_ram"`
+	MessageBytesRAM        uint64          `json:"message_bytes_ram"`
 	MessagesUnacknowledged int             `json:"messages_unacknowledged"`
 	Name                   string          `json:"name"`
 	Node                   string          `json:"node,omitempty"`
@@ -47,6 +51,10 @@ func (q *Queue) toJSON() queueJSON {
 		MessageBytes:           q.MessageBytes,
 		MessageBytesPersistent: q.MessageBytesPersistent,
 		MessagesPersistent:     q.MessagesPersistent,
+		MessagesPagedOut:       q.MessagesPagedOut,
+		MessageBytesPagedOut:   q.MessageBytesPagedOut,
+		MessagesRAM:            q.MessagesReady + q.MessagesUnacknowledged - q.MessagesPagedOut,
+		MessageBytesRAM:        q.MessageBytes - min(q.MessageBytesPagedOut, q.MessageBytes),
 		Messages:               q.MessagesReady + q.MessagesUnacknowledged,
 		MessagesReady:          q.MessagesReady,
 		MessagesUnacknowledged: q.MessagesUnacknowledged,

@@ -108,6 +108,7 @@ func (a *serverBroker) Queues() []Queue {
 			MessagesReady: q.MessagesReady, MessagesUnacknowledged: q.MessagesUnacknowledged,
 			MessageBytes: uint64(max(q.MessageBytesReady, 0)), Consumers: q.Consumers,
 			MessagesPersistent: q.MessagesPersistent, MessageBytesPersistent: uint64(max(q.MessageBytesPersistent, 0)),
+			MessagesPagedOut: q.MessagesPagedOut, MessageBytesPagedOut: uint64(max(q.MessageBytesPagedOut, 0)),
 		})
 	}
 	return out

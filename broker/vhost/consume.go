@@ -141,7 +141,7 @@ func (s *Session) Get(queue string, noAck bool) (bool, error) {
 	}
 	q.armExpiry()
 	q.dropExpired(0)
-	if q.ready.Len() == 0 {
+	if q.readyLen() == 0 {
 		q.unlock()
 		return false, nil
 	}
@@ -163,8 +163,9 @@ func (s *Session) Get(queue string, noAck bool) (bool, error) {
 	}
 	q.handedOut(&e, noAck)
 	s.unsent++
-	s.sink.Deliver(Delivery{Message: e.msg, DeliveryTag: tag, Redelivered: e.redelivered, Get: true, MessageCount: uint32(q.ready.Len())})
+	s.sink.Deliver(Delivery{Message: e.msg, DeliveryTag: tag, Redelivered: e.redelivered, Get: true, MessageCount: uint32(q.readyLen())})
 	s.mu.Unlock()
+	q.refill()
 	q.dropExpired(0)
 	q.unlock()
 	return true, nil

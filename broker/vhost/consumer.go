@@ -76,6 +76,7 @@ func (q *Queue) run() {
 		}
 		q.readyBytes -= e.msg.bodySize()
 		q.ready.PopFront()
+		q.refill()
 	}
 	q.dropExpired(now)
 }

@@ -34,13 +34,19 @@ const storeFormat = 1
 // restart), exchange, routing key, properties and body.
 func encodeStored(msg *Message, published int64) []byte {
 	n := 1 + 8 + 3*binary.MaxVarintLen32 + len(msg.Exchange) + len(msg.RoutingKey) + len(msg.Properties) + len(msg.Body)
-	b := make([]byte, 0, n)
+	return appendStored(make([]byte, 0, n), msg, published)
+}
+
+// appendStored appends encodeStored's layout of msg to b.
+func appendStored(b []byte, msg *Message, published int64) []byte {
 	b = append(b, storeFormat)
 	b = binary.BigEndian.AppendUint64(b, uint64(published))
-	for _, s := range [][]byte{[]byte(msg.Exchange), []byte(msg.RoutingKey), msg.Properties} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
+	b = binary.AppendUvarint(b, uint64(len(msg.Exchange)))
+	b = append(b, msg.Exchange...)
+	b = binary.AppendUvarint(b, uint64(len(msg.RoutingKey)))
+	b = append(b, msg.RoutingKey...)
+	b = binary.AppendUvarint(b, uint64(len(msg.Properties)))
+	b = append(b, msg.Properties...)
 	return append(b, msg.Body...)
 }
 
@@ -333,8 +339,8 @@ func (q *Queue) restoreMessages(ms []store.Message, redeliverAll bool) int {
 			// was published: mono less the wall-clock time since then.
 			e.expires = max(q.expiryFor(msg, mono-(wall-published)), 1)
 		}
-		q.ready.PushBack(e)
 		q.readyBytes += msg.bodySize()
+		q.pushReady(e)
 		q.stored++
 		q.storedBytes += msg.bodySize()
 		n++

@@ -26,6 +26,11 @@ type QueueInfo struct {
 	// transient queue or a broker without a data directory.
 	MessagesPersistent     int
 	MessageBytesPersistent int64
+	// MessagesPagedOut counts the ready messages whose bodies are only on
+	// disk, in the queue's page file, MessageBytesPagedOut their body
+	// sizes (RabbitMQ's messages_paged_out and message_bytes_paged_out).
+	MessagesPagedOut     int
+	MessageBytesPagedOut int64
 }
 
 // ExchangeInfo describes an exchange as the management API lists it.
@@ -58,9 +63,11 @@ func (q *Queue) info() QueueInfo {
 		AutoDelete:             q.autoDelete,
 		Exclusive:              q.owner != nil,
 		Arguments:              q.args,
-		MessagesReady:          q.ready.Len(),
+		MessagesReady:          q.readyLen(),
 		MessagesUnacknowledged: q.unacked,
-		Messages:               q.ready.Len() + q.unacked,
+		Messages:               q.readyLen() + q.unacked,
+		MessagesPagedOut:       q.paged(),
+		MessageBytesPagedOut:   q.pagedBytes(),
 		Consumers:              len(q.consumers),
 		MessageBytesReady:      q.readyBytes,
 		MessagesPersistent:     q.stored,

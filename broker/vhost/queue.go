@@ -40,10 +40,11 @@ type Queue struct {
 
 	mu                sync.Mutex
 	deleted           bool
-	stored            int   // messages (ready and unacked) kept in the store
-	storedBytes       int64 // their body sizes
-	ready             ring[entry]
-	readyBytes        int64
+	stored            int         // messages (ready and unacked) kept in the store
+	storedBytes       int64       // their body sizes
+	ready             ring[entry] // the ready messages in memory (page.go)
+	readyBytes        int64       // body sizes of every ready message, paged ones included
+	pages             *pages      // the ready messages paged out, nil until the first
 	unacked           int
 	nextSeq           uint64
 	consumers         []*consumer // in consume order
@@ -202,7 +203,7 @@ func (q *Queue) stat() QueueDeclared {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.armExpiry()
-	return QueueDeclared{Name: q.name, Messages: uint32(q.ready.Len()), Consumers: uint32(len(q.consumers))}
+	return QueueDeclared{Name: q.name, Messages: uint32(q.readyLen()), Consumers: uint32(len(q.consumers))}
 }
 
 // lookupQueue returns the queue called name, checking that conn may use
@@ -236,8 +237,8 @@ func (v *VHost) deleteQueue(conn *Conn, name string, ifUnused, ifEmpty bool) (ui
 		return 0, v.resourceLocked(name)
 	}
 	q.mu.Lock()
-	empty, unused := q.ready.Len() == 0, len(q.consumers) == 0
-	count := uint32(q.ready.Len())
+	empty, unused := q.readyLen() == 0, len(q.consumers) == 0
+	count := uint32(q.readyLen())
 	q.mu.Unlock()
 	// rabbit_amqqueue_process: if-empty is checked before if-unused.
 	if ifEmpty && !empty {
@@ -271,6 +272,7 @@ func (v *VHost) deleteQueueLocked(q *Queue, cancels []cancelled) []cancelled {
 	}
 	q.deleted = true
 	q.ready.Clear()
+	q.dropPages()
 	q.readyBytes = 0
 	q.stored, q.storedBytes = 0, 0
 	// A vhost that closes (the broker stops) keeps its durable queues on
@@ -325,11 +327,12 @@ func (v *VHost) purgeQueue(conn *Conn, name string) (uint32, error) {
 		return 0, err
 	}
 	q.mu.Lock()
-	n := uint32(q.ready.Len())
+	n := uint32(q.readyLen())
 	for i := 0; i < q.ready.Len(); i++ {
 		q.gone(q.ready.At(i))
 	}
 	q.ready.Clear()
+	q.purgePages()
 	q.readyBytes = 0
 	q.mu.Unlock()
 	return n, nil
@@ -402,12 +405,12 @@ func (q *Queue) publish(msg *Message, sid uint64) bool {
 		e.expires = q.expiryFor(msg, q.v.now())
 	}
 	q.nextSeq++
-	if q.ready.Len() == 0 && q.rr.Len() > 0 && q.deliverToConsumer(&e) {
+	if q.readyLen() == 0 && q.rr.Len() > 0 && q.deliverToConsumer(&e) {
 		q.unlock()
 		return true
 	}
-	q.ready.PushBack(e)
 	q.readyBytes += size
+	q.pushReady(e)
 	q.dropOverLimit()
 	q.dropExpired(0)
 	q.unlock()
@@ -415,7 +418,7 @@ func (q *Queue) publish(msg *Message, sid uint64) bool {
 }
 
 func (q *Queue) wouldOverflow(size int64) bool {
-	return (q.cfg.maxLen >= 0 && int64(q.ready.Len())+1 > q.cfg.maxLen) ||
+	return (q.cfg.maxLen >= 0 && int64(q.readyLen())+1 > q.cfg.maxLen) ||
 		(q.cfg.maxBytes >= 0 && q.readyBytes+size > q.cfg.maxBytes)
 }
 
@@ -425,7 +428,7 @@ func (q *Queue) dropOverLimit() {
 		return
 	}
 	for q.ready.Len() > 0 &&
-		((q.cfg.maxLen >= 0 && int64(q.ready.Len()) > q.cfg.maxLen) ||
+		((q.cfg.maxLen >= 0 && int64(q.readyLen()) > q.cfg.maxLen) ||
 			(q.cfg.maxBytes >= 0 && q.readyBytes > q.cfg.maxBytes)) {
 		q.dropHead(reasonMaxlen)
 	}
@@ -436,6 +439,7 @@ func (q *Queue) dropOverLimit() {
 func (q *Queue) dropHead(reason string) {
 	e := q.ready.PopFront()
 	q.readyBytes -= e.msg.bodySize()
+	q.refill()
 	q.gone(&e)
 	if q.cfg.hasDLX {
 		q.dead = append(q.dead, deadLetter{msg: e.msg, reason: reason})

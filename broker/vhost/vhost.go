@@ -36,6 +36,10 @@ type Options struct {
 	// after a durable exchange, queue or binding was created or removed,
 	// before the method that changed it returns.
 	SaveDefinitions func() error
+	// PageDir, if set, is where queues page out the ready messages beyond
+	// what they keep in memory (page.go); PrepareDir makes it empty. ""
+	// keeps every message in memory.
+	PageDir string
 }
 
 // VHost is one virtual host: its exchanges, queues and bindings. It is safe

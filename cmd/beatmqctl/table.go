@@ -24,6 +24,7 @@ var queueColumns = []string{
 	"name", "durable", "auto_delete", "arguments", "policy", "exclusive",
 	"exclusive_consumer_tag", "messages_ready", "messages_unacknowledged",
 	"messages", "messages_persistent", "message_bytes", "message_bytes_persistent",
+	"messages_paged_out", "message_bytes_paged_out", "messages_ram", "message_bytes_ram",
 	"consumers", "state", "type", "vhost",
 }
 
