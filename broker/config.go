@@ -145,6 +145,10 @@ type Config struct {
 	// Logger receives RabbitMQ-style log records (see broker/logfmt). nil
 	// discards them, which is what an embedded broker wants.
 	Logger *slog.Logger
+
+	// beforeStoreBatch is the store's BeforeBatch hook: tests stand in
+	// for a slow disk with it (export_test.go).
+	beforeStoreBatch func()
 }
 
 // DefaultConfig returns the configuration of a stand-alone broker: every

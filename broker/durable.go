@@ -133,7 +133,7 @@ func (s *Server) openData() (*store.Recovered, definitions, error) {
 	}
 	abs, _ := filepath.Abs(dir)
 	s.set.log.Info("data directory: " + abs)
-	st, rec, err := store.Open(filepath.Join(dir, "msgs"), store.Options{Sync: s.cfg.Sync, Logger: s.set.log})
+	st, rec, err := store.Open(filepath.Join(dir, "msgs"), store.Options{Sync: s.cfg.Sync, Logger: s.set.log, BeforeBatch: s.cfg.beforeStoreBatch})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, definitions{}, fmt.Errorf("data directory %s is in use by another beatmq (it holds %s)", dir, filepath.Join(dir, "msgs", ".lock"))
 	}

@@ -104,7 +104,7 @@ type Connection struct {
 	Port int
 	// State is RabbitMQ's connection state: "running", "blocking" (an alarm
 	// is in effect but the connection has not published since), "blocked",
-	// or "closing". Empty means "running".
+	// "flow" (held by credit flow only) or "closing". Empty means "running".
 	State string
 	// Protocol is the protocol spoken; empty means "AMQP 0-9-1".
 	Protocol string

@@ -67,6 +67,8 @@ func (a *serverBroker) Connections() []Connection {
 		in := &infos[i]
 		var state string
 		switch {
+		case in.State == broker.StateBlocked && in.Flow:
+			state = "flow"
 		case in.State == broker.StateBlocked:
 			state = "blocked"
 		case in.State != broker.StateRunning:

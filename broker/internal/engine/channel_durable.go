@@ -51,6 +51,7 @@ func (ch *channel) nextWrite() (func(error), uint64) {
 		}
 		d.done.Store(n)
 		c.post(intrDurable)
+		c.storeDone(err)
 	}, n
 }
 

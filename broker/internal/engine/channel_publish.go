@@ -24,14 +24,21 @@ func (ch *channel) publish(pub *amqp.BasicPublish, props, body []byte) error {
 	}
 	var done func(error)
 	var write uint64
-	if ch.msg.confirm && msg.Persistent() {
+	if msg.Persistent() {
 		// Only a persistent message can wait for the store: no closure
-		// for the others.
-		done, write = ch.nextWrite()
+		// for the others. Its write spends credit (flow.go).
+		if ch.msg.confirm {
+			done, write = ch.nextWrite()
+		} else {
+			done = ch.c.storeDoneFunc()
+		}
 	}
 	res, err := s.PublishDurable(pub.Exchange, pub.RoutingKey, pub.Mandatory, msg, done)
 	if err != nil {
 		return err
+	}
+	if res.Pending {
+		ch.c.credit.spend()
 	}
 	if !res.Routed && pub.Mandatory {
 		// The return goes out before the confirm (rabbit_channel

@@ -54,6 +54,11 @@ type Conn struct {
 
 	// Set by other goroutines to interrupt the reader; see post.
 	intr atomic.Uint32
+	// credit is the connection's credit flow with the message store
+	// (flow.go); storeDoneFn is c.storeDone, made at the first persistent
+	// publish (reader goroutine).
+	credit      credit
+	storeDoneFn func(error)
 	wake chan struct{} // cap 1
 
 	// sq orders everything sent on the connection but heartbeats.
@@ -112,6 +117,7 @@ const (
 	intrClose   uint32 = 1 << iota // a close was requested: reqCode/reqText
 	intrAlarm                      // the server's alarm changed
 	intrDurable                    // a store write of a channel completed (channel_durable.go)
+	intrFlow                       // the store granted credit to a reader held by flow (flow.go)
 )
 
 // ending is how a connection ended: its reason and the log record RabbitMQ

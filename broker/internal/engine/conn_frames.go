@@ -22,7 +22,7 @@ func (c *Conn) handleFrame(f frames.Frame) error {
 		if err := c.channelFrame(f); err != nil {
 			return err
 		}
-		if (f.Type == frames.TypeHeader || f.Type == frames.TypeBody) && c.state == StateRunning && c.host.Alarm() {
+		if (f.Type == frames.TypeHeader || f.Type == frames.TypeBody) && c.state == StateRunning && c.mustBlock() {
 			return c.block()
 		}
 		return nil
@@ -34,27 +34,45 @@ func (c *Conn) handleFrame(f frames.Frame) error {
 }
 
 // block stops reading a publishing connection while a resource alarm is on
-// (rabbit_reader:publish_received/1, maybe_block/1): connection.blocked if
-// the client understands it, and the heartbeat receiver paused, since no
-// octet will be read. The sender keeps going; its write errors are now the
-// only sign of a dead peer.
+// or its credit has run out (rabbit_reader:publish_received/1,
+// maybe_block/1): the heartbeat receiver paused, since no octet will be
+// read, and for an alarm connection.blocked if the client understands it.
+// The sender keeps going; its write errors are now the only sign of a dead
+// peer.
 func (c *Conn) block() error {
+	c.credit.waiting.Store(true) // before the wait looks at the credit again
 	c.setState(StateBlocked)
-	c.updateInfo(func(in *ConnInfo) { in.Blocked = true })
 	if c.monitor != nil {
 		c.monitor.Pause()
 	}
-	if c.client.capBlocked && !c.blockedSent {
+	return c.blockedBy()
+}
+
+// blockedBy brings what the client and the management API see up to date
+// with why the reader is held: connection.blocked while a resource alarm is
+// among the reasons, connection.unblocked once only flow is left (RabbitMQ
+// sends them for alarms only), and the state RabbitMQ shows, "blocked" or
+// "flow". Reader goroutine only, while blocked.
+func (c *Conn) blockedBy() error {
+	alarm := c.host.Alarm()
+	c.updateInfo(func(in *ConnInfo) { in.Blocked, in.Flow = true, !alarm })
+	switch {
+	case alarm && c.client.capBlocked && !c.blockedSent:
 		c.blockedSent = true
 		return c.send0(&amqp.ConnectionBlocked{Reason: "low on memory"})
+	case !alarm && c.blockedSent:
+		c.blockedSent = false
+		return c.send0(&amqp.ConnectionUnblocked{})
 	}
 	return nil
 }
 
-// unblock resumes reading once the alarm is off (maybe_unblock/1).
+// unblock resumes reading once the alarm is off and credit is back
+// (maybe_unblock/1).
 func (c *Conn) unblock() error {
+	c.credit.waiting.Store(false)
 	c.setState(StateRunning)
-	c.updateInfo(func(in *ConnInfo) { in.Blocked = false })
+	c.updateInfo(func(in *ConnInfo) { in.Blocked, in.Flow = false, false })
 	if c.monitor != nil {
 		c.monitor.Resume()
 	}
@@ -65,13 +83,15 @@ func (c *Conn) unblock() error {
 	return nil
 }
 
-// waitBlocked waits, without reading, until the alarm clears, a close is
-// requested or the socket is aborted.
+// waitBlocked waits, without reading, until the alarm clears and credit is
+// back, a close is requested or the socket is aborted.
 func (c *Conn) waitBlocked() error {
 	c.letGo()
 	for c.state == StateBlocked {
-		if !c.host.Alarm() {
+		if !c.mustBlock() {
 			c.intr.Or(intrAlarm)
+		} else if err := c.blockedBy(); err != nil {
+			return err
 		}
 		if c.intr.Load() != 0 {
 			if err := c.handleInterrupts(); err != nil {

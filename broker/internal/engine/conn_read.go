@@ -226,7 +226,7 @@ func (c *Conn) handleInterrupts() error {
 				return err
 			}
 		}
-		if flags&intrAlarm != 0 && c.state == StateBlocked && !c.host.Alarm() {
+		if flags&(intrAlarm|intrFlow) != 0 && c.state == StateBlocked && !c.mustBlock() {
 			if err := c.unblock(); err != nil {
 				return err
 			}

@@ -37,6 +37,9 @@ type ConnInfo struct {
 	Channels int
 	// Blocked is true while a resource alarm keeps the connection from reading.
 	Blocked bool
+	// Flow is true while only credit flow keeps it from reading (RabbitMQ's
+	// state "flow"); Blocked is then true too.
+	Flow bool
 	// ConnectedAt is when the TCP connection was accepted; ClosedAt when it
 	// ended (zero while open).
 	ConnectedAt, ClosedAt time.Time

@@ -53,6 +53,11 @@ type Options struct {
 	// compaction events. Nil discards them.
 	Logger *slog.Logger
 
+	// BeforeBatch, if set, is called by the writer before it writes each
+	// batch, with no lock held: tests stand in for a slow disk by blocking
+	// in it. Nil in production.
+	BeforeBatch func()
+
 	// noSummaries makes recovery scan every segment (benchmarks compare).
 	noSummaries bool
 }

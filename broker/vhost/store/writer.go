@@ -129,6 +129,9 @@ func (s *Store) run() {
 		s.space.Broadcast()
 		s.mu.Unlock()
 
+		if s.opts.BeforeBatch != nil {
+			s.opts.BeforeBatch()
+		}
 		err := failed
 		if err == nil {
 			err = s.writeBatch(b)
