@@ -113,6 +113,12 @@ func cmdInspectLog(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 
 	files := fs.Args()
 	if len(files) == 0 {
+		if f, ok := stdin.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				fmt.Fprintf(stderr, "Error: no FILE given and standard input is a terminal\n\n%s%s", inspectLogUsage, fs.FlagUsages())
+				return exitUsage
+			}
+		}
 		files = []string{"-"}
 	}
 	var s logscan.Summarizer

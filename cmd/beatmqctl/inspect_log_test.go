@@ -89,10 +89,12 @@ func TestInspectLogBadInput(t *testing.T) {
 	wantCode(t, ctl(nil, "inspect-log", filepath.Join(dir, "missing")), exitNotFound)
 	wantCode(t, ctl(nil, "inspect-log", "--since", "yesterday", bin), exitUsage)
 	wantCode(t, ctl(nil, "inspect-log", "--bogus", bin), exitUsage)
-	h := ctl(nil, "inspect-log", "--help")
-	wantCode(t, h, exitOK)
-	if !strings.Contains(h.stdout, "--since") || !strings.Contains(h.stdout, "Usage: beatmqctl inspect-log") {
-		t.Errorf("help:\n%s", h.stdout)
+	for _, args := range [][]string{{"inspect-log", "--help"}, {"--help", "inspect-log"}, {"-q", "-h", "inspect-log", bin}} {
+		h := ctl(nil, args...)
+		wantCode(t, h, exitOK)
+		if !strings.Contains(h.stdout, "--since") || !strings.Contains(h.stdout, "Usage: beatmqctl inspect-log") {
+			t.Errorf("%q:\n%s", args, h.stdout)
+		}
 	}
 	if u := ctl(nil, "help"); !strings.Contains(u.stdout, "inspect-log") {
 		t.Errorf("beatmqctl help does not list inspect-log:\n%s", u.stdout)

@@ -115,7 +115,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	help := fs.BoolP("help", "h", false, "show this help")
 
 	if i := inspectLogIndex(fs, args); i >= 0 {
-		return cmdInspectLog(args[i+1:], stdin, stdout, stderr) // reads files: no broker, no global flags
+		// Reads files: no broker, and the global flags do not apply.
+		if slices.ContainsFunc(args[:i], func(a string) bool { return a == "-h" || a == "--help" }) {
+			return cmdInspectLog([]string{"--help"}, stdin, stdout, stderr)
+		}
+		return cmdInspectLog(args[i+1:], stdin, stdout, stderr)
 	}
 	if err := fs.Parse(secondsAsDuration(args)); err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n\n", err)

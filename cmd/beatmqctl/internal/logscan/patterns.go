@@ -60,9 +60,12 @@ const conn = `(?:<[^<>\s]*> )?`
 // are matched with their lines joined by "\n" (text logs) or by a space (JSON
 // logs, which write the message on one line), hence `\s+` between them.
 //
-// beatmq's late-heartbeat warning is assumed to be "client heartbeat late",
-// with attributes silence and timeout in JSON, and in text optionally
-// "silence: 1.5s" / "timeout: 2s" (or '=') in the message.
+// beatmq's late-heartbeat warning (issue 13, written concurrently with this
+// table) is matched in two wordings: the one its branch logs, "connection
+// <id> (DESC): late heartbeats from client, nothing received for 6s,
+// timeout: 4s" (JSON: silence_s, timeout_s), and the one first agreed on,
+// "client heartbeat late" with silence and timeout as attributes or as
+// "silence: 1.5s" / "timeout: 2s" in the text.
 var patterns = []pattern{
 	{KindOpened, "accepting AMQP connection", regexp.MustCompile(`^accepting AMQP connection ` + conn + `\(?(?P<desc>[^()]*?)\)?\s*$`)},
 	{KindNamed, "has a client-provided name", regexp.MustCompile(`^connection ` + conn + `\(?(?P<desc>.*?)\)? has a client-provided name: (?P<name>.*)$`)},
@@ -73,6 +76,7 @@ var patterns = []pattern{
 	{KindIgnored, "connection_closed_with_no_data_received", regexp.MustCompile(`(?s)^closing AMQP connection ` + conn + `\((?P<desc>.*)\):\s+connection_closed_with_no_data_received`)},
 	{KindClosedOther, "closing AMQP connection", regexp.MustCompile(`(?s)^closing AMQP connection ` + conn + `\((?P<desc>.*)\):\s+\S`)},
 	{KindClosedClean, "closing AMQP connection", regexp.MustCompile(`^closing AMQP connection ` + conn + `\((?P<desc>.*)\)$`)},
+	{KindLateHeartbeat, "late heartbeats from client", regexp.MustCompile(`(?s)^connection ` + conn + `\(?(?P<desc>.*?)\)?: late heartbeats from client(?:, nothing received for (?P<silence>[^,]+))?(?:, timeout: (?P<timeout>[0-9.]+(?:s|ms)))?`)},
 	{KindLateHeartbeat, "client heartbeat late", regexp.MustCompile(`(?s)client heartbeat late(?:.*?silence[:=]\s*(?P<silence>[0-9.]+(?:s|ms)))?(?:.*?timeout[:=]\s*(?P<timeout>[0-9.]+(?:s|ms)))?`)},
 }
 
@@ -138,8 +142,12 @@ func fromAttrs(ev *Event, a map[string]string) {
 			ev.Timeout = normDuration(v)
 		}
 	}
-	if v := a["silence"]; v != "" && ev.Silence == "" {
-		ev.Silence = normDuration(v)
+	if ev.Silence == "" {
+		if v := a["silence_s"]; v != "" {
+			ev.Silence = normDuration(v)
+		} else if v := a["silence"]; v != "" {
+			ev.Silence = normDuration(v)
+		}
 	}
 }
 

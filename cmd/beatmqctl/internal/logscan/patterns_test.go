@@ -53,6 +53,12 @@ func TestMatch(t *testing.T) {
 			KindLateHeartbeat, "", "", "2s", "1.5s"},
 		{"late heartbeat, JSON with slog durations", `{"time":"2026-12-02T19:56:51.9Z","level":"warning","msg":"client heartbeat late","conn":"<0.6.0>","peer":"127.0.0.4:37","name":"w","silence":1500000000,"timeout":2000000000}`,
 			KindLateHeartbeat, "127.0.0.4:37", "w", "2s", "1.5s"},
+		{"late heartbeats, beatmq's wording", "2026-12-02 19:56:27.1+00:00 [warning] <0.7.0> connection <0.7.0> (127.0.0.4:9 -> 127.0.0.1:2 - muted): late heartbeats from client, nothing received for 3.5s, timeout: 2s",
+			KindLateHeartbeat, "127.0.0.4:9", "muted", "2s", "3.5s"},
+		{"late heartbeats, beatmq's wording, JSON", `{"time":"2026-12-02T19:56:51.9Z","level":"warning","msg":"connection <0.6.0> (127.0.0.4:37 -> 127.0.0.1:2): late heartbeats from client, nothing received for 6s, timeout: 4s","conn":"<0.6.0>","timeout_s":4,"silence_s":6.001}`,
+			KindLateHeartbeat, "127.0.0.4:37", "", "4s", "6s"},
+		{"late heartbeats, JSON attributes only", `{"time":"2026-12-02T19:56:51.9Z","level":"warning","msg":"connection <0.6.0> (127.0.0.4:37 -> 127.0.0.1:2): late heartbeats from client","conn":"<0.6.0>","timeout_s":4,"silence_s":6.5}`,
+			KindLateHeartbeat, "127.0.0.4:37", "", "4s", "6.5s"},
 		{"authenticated: nothing", "2026-12-02 19:56:23.735805+00:00 [info] <0.680.0> connection <0.680.0> (127.0.0.1:51985 -> 127.0.0.1:36641 - logscen-clean): user 'guest' authenticated and granted access to vhost '/'",
 			KindNone, "", "", "", ""},
 	}
