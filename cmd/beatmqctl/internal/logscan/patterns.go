@@ -90,6 +90,9 @@ type Event struct {
 	// Timeout is the heartbeat timeout of a missed-heartbeats close or a late
 	// warning, as written ("60s"); Silence the silence of a late warning.
 	Timeout, Silence string
+	// seq orders events of the same time: the position of the entry's
+	// first line among every input read.
+	seq int
 }
 
 // Match returns the event an entry describes, or false for an entry that is
@@ -104,7 +107,7 @@ func Match(e *Entry) (Event, bool) {
 		if m == nil {
 			continue
 		}
-		ev := Event{Time: e.Time, Kind: p.kind, PID: e.PID}
+		ev := Event{Time: e.Time, Kind: p.kind, PID: e.PID, seq: e.Seq}
 		for i, g := range p.re.SubexpNames() {
 			switch g {
 			case "desc":

@@ -14,6 +14,9 @@ type Entry struct {
 	Line
 	// Body holds the continuation lines, without their prefixes.
 	Body []string
+	// Seq is the number of the entry's first line in its stream, from 1:
+	// entries are emitted once complete, which is not always in this order.
+	Seq int
 }
 
 // Text is the whole message: the first line and the continuation lines,
@@ -158,7 +161,7 @@ func (r *Reader) Line(s string) {
 			return
 		}
 	}
-	e := &Entry{Line: l}
+	e := &Entry{Line: l, Seq: r.line}
 	r.stats.Entries++
 	r.stats.Layouts[l.Layout.String()]++
 	// The previous entry can no longer take bare lines; keep it only if it

@@ -130,7 +130,7 @@ type Summarizer struct {
 	events      []Event
 	files       []FileStats
 	first, last time.Time
-	seq         int
+	lines       int // lines of the inputs read so far, to order their events
 }
 
 // Read reads one input (plain or gzipped) named name and records its
@@ -145,10 +145,12 @@ func (s *Summarizer) Read(name string, r io.Reader) FileStats {
 			s.last = e.Time
 		}
 		if ev, ok := Match(e); ok {
+			ev.seq += s.lines
 			s.events = append(s.events, ev)
 		}
 	})
 	_, err := rd.ReadFrom(r)
+	s.lines += rd.Stats().Lines
 	fs := FileStats{Name: name, Stats: rd.Stats()}
 	if err != nil {
 		fs.Error = err.Error()
@@ -193,7 +195,14 @@ func (s *Summarizer) Summary(o Options) Summary {
 	}
 
 	evs := slices.Clone(s.events)
-	slices.SortStableFunc(evs, func(a, b Event) int { return a.Time.Compare(b.Time) })
+	// In time order, whatever the order of the files; at the same time (a
+	// log with milliseconds), in the order the lines were read.
+	slices.SortFunc(evs, func(a, b Event) int {
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
 	var recs []*connRec
 	live := map[string]*connRec{}
 	for i := range evs {
