@@ -117,7 +117,7 @@ func (r *Reader) readLines(br *bufio.Reader) error {
 				r.line++
 				r.stats.Lines++
 				r.stats.Unreadable++
-				r.last = nil
+				r.endLast() // nothing continues across it
 			} else {
 				r.Line(string(bytes.TrimSuffix(buf, []byte("\n"))))
 			}
@@ -164,11 +164,8 @@ func (r *Reader) Line(s string) {
 	e := &Entry{Line: l, Seq: r.line}
 	r.stats.Entries++
 	r.stats.Layouts[l.Layout.String()]++
-	// The previous entry can no longer take bare lines; keep it only if it
-	// is open.
-	if r.last != nil && !r.isOpen(r.last) {
-		r.emit(r.last)
-	}
+	// The previous entry can no longer take bare lines.
+	r.endLast()
 	r.last = e
 	if l.PID != "" && l.Layout != LayoutJSON && strings.HasSuffix(l.Msg, ":") {
 		if o, ok := r.open[l.PID]; ok {
@@ -177,6 +174,15 @@ func (r *Reader) Line(s string) {
 		}
 		r.open[l.PID] = openEntry{e: e, line: r.line}
 	}
+}
+
+// endLast stops bare lines from continuing the last entry, and emits it
+// unless it is open.
+func (r *Reader) endLast() {
+	if r.last != nil && !r.isOpen(r.last) {
+		r.emit(r.last)
+	}
+	r.last = nil
 }
 
 func (r *Reader) isOpen(e *Entry) bool {

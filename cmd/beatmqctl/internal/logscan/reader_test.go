@@ -111,6 +111,7 @@ func TestReaderUnreadable(t *testing.T) {
 		{"no newline at all", "2026-12-02 19:56:27.1+00:00 [info] <0.1.0> ok", 1, 0},
 		{"empty", "", 0, 0},
 		{"CRLF", "2026-12-02 19:56:27.1+00:00 [info] <0.1.0> ok\r\n2026-12-02 19:56:27.2+00:00 [info] <0.1.0> ok\r\n", 2, 0},
+		{"too long after an entry", "2026-12-02 19:56:27.0+00:00 [info] <0.1.0> before\n" + strings.Repeat("y", MaxLineBytes+10) + "\n2026-12-02 19:56:27.2+00:00 [info] <0.1.0> after\n", 2, 1},
 		{"too long", "2026-12-02 19:56:27.1+00:00 [info] <0.1.0> " + strings.Repeat("x", MaxLineBytes+10) + "\n2026-12-02 19:56:27.2+00:00 [info] <0.1.0> ok\n", 1, 1},
 	}
 	for _, c := range cases {
