@@ -153,7 +153,7 @@ func (r *Reader) Line(s string) {
 		r.stats.Unreadable++
 		return
 	}
-	if l.PID != "" && l.Layout != LayoutJSON {
+	if l.PID != "" && l.Layout == LayoutText {
 		if o, ok := r.open[l.PID]; ok && o.e.Time.Equal(l.Time) && o.e.Level == l.Level && len(o.e.Body) < 10000 {
 			o.e.Body = append(o.e.Body, l.Msg)
 			o.line = r.line
@@ -167,7 +167,9 @@ func (r *Reader) Line(s string) {
 	// The previous entry can no longer take bare lines.
 	r.endLast()
 	r.last = e
-	if l.PID != "" && l.Layout != LayoutJSON && strings.HasSuffix(l.Msg, ":") {
+	// Only the 3.9+ layout repeats the prefix on a message's further lines
+	// (3.8's writes them bare, JSON on one line).
+	if l.PID != "" && l.Layout == LayoutText && strings.HasSuffix(l.Msg, ":") {
 		if o, ok := r.open[l.PID]; ok {
 			delete(r.open, l.PID)
 			r.emit(o.e)

@@ -90,7 +90,7 @@ type Summary struct {
 	Last         *time.Time `json:"last,omitempty"`
 	Since        *time.Time `json:"since,omitempty"`
 	Until        *time.Time `json:"until,omitempty"`
-	Connections  int        `json:"connections"` // connections seen (by process id)
+	Connections  int        `json:"connections"` // connections with an event counted (followed by process id)
 	Totals       Counts     `json:"totals"`
 	Clients      []Group    `json:"clients"`
 	Hosts        []Group    `json:"hosts"`
@@ -221,7 +221,6 @@ func (s *Summarizer) Summary(o Options) Summary {
 		}
 		rec.events = append(rec.events, ev)
 	}
-	sum.Connections = len(recs)
 
 	clients, hosts := map[string]*Group{}, map[string]*Group{}
 	group := func(m map[string]*Group, name string) *Group {
@@ -242,6 +241,7 @@ func (s *Summarizer) Summary(o Options) Summary {
 		if host == "" {
 			host = "(unknown)"
 		}
+		seen := false
 		for _, ev := range rec.events {
 			if (!since.IsZero() && ev.Time.Before(since)) || (!until.IsZero() && ev.Time.After(until)) {
 				continue
@@ -258,6 +258,10 @@ func (s *Summarizer) Summary(o Options) Summary {
 			group(clients, name).add(ev, true)
 			group(hosts, host).add(ev, true)
 			counted = append(counted, ev)
+			seen = true
+		}
+		if seen {
+			sum.Connections++
 		}
 	}
 	sum.Clients = sortedGroups(clients)

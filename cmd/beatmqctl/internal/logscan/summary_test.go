@@ -156,8 +156,8 @@ func TestSinceUntil(t *testing.T) {
 	}
 	s := summarize(t, Options{Since: at("2026-12-02T19:56:26Z"), Until: at("2026-12-02T19:56:31Z")}, "rabbitmq-3.10.8.log")
 	want := Counts{MissedHeartbeats: 2, MissedHeartbeatTimeouts: map[string]int{"1s": 1, "2s": 1}}
-	if !reflect.DeepEqual(s.Totals, want) {
-		t.Fatalf("window: %s", asJSON(s.Totals))
+	if !reflect.DeepEqual(s.Totals, want) || s.Connections != 2 {
+		t.Fatalf("window: %s, %d connections", asJSON(s.Totals), s.Connections)
 	}
 	// The newest line is 19:57:04.67 (shutdown): 40 s back is 19:56:24.67.
 	s = summarize(t, Options{SinceAgo: 40 * time.Second}, "rabbitmq-3.10.8.log")
