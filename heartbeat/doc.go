@@ -31,4 +31,9 @@
 // The package writes nothing itself: heartbeat frames go out through
 // Config.SendHeartbeat, the connection's single frame writer, so they never
 // interleave with other frames.
+//
+// Nothing in it is AMQP but the frame SendHeartbeat writes: any protocol over
+// a net.Conn can count its octets with CountingConn and run a Monitor with
+// its own heartbeat message, as the examples do for a line protocol whose
+// heartbeat is "PING\n".
 package heartbeat

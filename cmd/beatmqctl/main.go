@@ -16,6 +16,7 @@
 //	list_exchanges [-p <vhost>] [<column> ...] default columns: name type
 //	close_connection <name> <explanation>     force-close (320 CONNECTION_FORCED)
 //	status                                    node, totals, memory, alarms, listeners
+//	inspect-log [flags] [FILE...]             summarise beatmq or RabbitMQ logs (no broker needed)
 //	help                                      this text
 //
 // The broker is found at http://127.0.0.1:15672 as guest/guest unless
@@ -90,6 +91,7 @@ var commands = []command{
 	{"list_exchanges", "[-p <vhost>] [<column> ...]", "list exchanges (default columns: name type)", cmdListExchanges},
 	{"close_connection", "<name> <explanation>", "force-close a connection (connection.close 320 CONNECTION_FORCED)", cmdCloseConnection},
 	{"status", "", "show the node's status", cmdStatus},
+	{inspectLogName, "[--since T] [--until T] [--json] [--top N] [FILE...]", "summarise connections, heartbeat failures and their clients from beatmq or RabbitMQ logs (`beatmqctl inspect-log --help`)", nil},
 	{"help", "", "show this help", nil},
 }
 
@@ -112,6 +114,13 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	fs.StringVarP(&o.node, "node", "n", "", "accepted for rabbitmqctl compatibility and ignored: the broker is the one at --mgmt-url")
 	help := fs.BoolP("help", "h", false, "show this help")
 
+	if i := inspectLogIndex(fs, args); i >= 0 {
+		// Reads files: no broker, and the global flags do not apply.
+		if slices.ContainsFunc(args[:i], func(a string) bool { return a == "-h" || a == "--help" }) {
+			return cmdInspectLog([]string{"--help"}, stdin, stdout, stderr)
+		}
+		return cmdInspectLog(args[i+1:], stdin, stdout, stderr)
+	}
 	if err := fs.Parse(secondsAsDuration(args)); err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n\n", err)
 		usage(stderr, fs)
