@@ -2,14 +2,15 @@
 # Side-by-side benchmark of beatmq and RabbitMQ (Debian's rabbitmq-server) on
 # loopback, as described in BENCHMARKS.md: idle connections, dead-peer
 # detection, throughput and heartbeats under load; persistent messages to a
-# durable queue (a second beatmq with --sync write beside them) and recovery
-# after a restart. Both brokers run at once on
-# free ports; bin/beatbench alternates them run by run (RabbitMQ, beatmq,
+# durable queue (a second beatmq with --sync write beside them), recovery
+# after a restart, and on request bounded memory (flood, backlog). Both
+# brokers run at once on free ports; bin/beatbench alternates them run by run (RabbitMQ, beatmq,
 # RabbitMQ, beatmq, ...) and reports medians and beatmq ÷ RabbitMQ ratios. Idle
 # runs start each broker afresh (RabbitMQ with a new data directory) so that
 # memory growth is measured from a clean start. The tables are printed and
 # written into BENCHMARKS.md: transient figures between the bench-compare
 # markers, persistent and recovery figures between the bench-compare-persistent
+# markers, flood and backlog figures between the bench-compare-bounded
 # markers; a run rewrites only the sections it has figures for (text outside
 # the markers is kept).
 #
@@ -22,8 +23,16 @@
 #     --quick           short durations and one run: a smoke test of the setup
 #     --only LIST       comma-separated steps: idle-1k,idle-10k,detect-100,detect-10k,
 #                       tp-16,tp-16-ca,tp-4k,tp-4k-ca,underload,idle-max,
-#                       p-16,p-4k (persistent),rec-empty,rec-1m,rec-1k (recovery)
+#                       p-16,p-4k (persistent),rec-empty,rec-1m,rec-1k (recovery),
+#                       flood-1k,flood-16,backlog (bounded memory)
 #     --persistent      the persistent and recovery steps only (p-16,p-4k,rec-empty,rec-1m,rec-1k)
+#     --flood           the bounded-memory flood steps (flood-1k, flood-16: a publisher flat
+#                       out with confirms, a consumer at 2,000 msg/s, an idle watcher at T = 2 s;
+#                       a fresh broker per run); not part of the default selection
+#     --flood-duration D  how long each flood runs (default 60s; 10s with --quick)
+#     --backlog N       the backlog step: N transient 16 B messages built with no consumer,
+#                       then drained (a fresh broker per run); not part of the default selection
+#     --backlog-max-time D  bound on each backlog phase (default 30m)
 #     --brokers LIST    beatmq,rabbitmq (default both; one alone gives no ratios)
 #     --out FILE        where to write the table (default BENCHMARKS.md; - = nowhere)
 #
@@ -114,6 +123,7 @@ fi
 
 PERSISTENT_STEPS=p-16,p-4k,rec-empty,rec-1m,rec-1k
 RUNS=3 MAX=0 QUICK=0 ONLY="" BROKERS="beatmq,rabbitmq" OUT=BENCHMARKS.md
+FLOOD_D="" BACKLOG_N=50000000 BACKLOG_MAX=30m
 CMDLINE="scripts/bench-compare.sh $*"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -124,11 +134,18 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; shift ;;
     --only=*) ONLY=${1#*=} ;;
     --persistent) ONLY=$PERSISTENT_STEPS ;;
+    --flood) ONLY=${ONLY:+$ONLY,}flood-1k,flood-16 ;;
+    --flood-duration) FLOOD_D=$2; shift ;;
+    --flood-duration=*) FLOOD_D=${1#*=} ;;
+    --backlog) BACKLOG_N=$2; ONLY=${ONLY:+$ONLY,}backlog; shift ;;
+    --backlog=*) BACKLOG_N=${1#*=}; ONLY=${ONLY:+$ONLY,}backlog ;;
+    --backlog-max-time) BACKLOG_MAX=$2; shift ;;
+    --backlog-max-time=*) BACKLOG_MAX=${1#*=} ;;
     --brokers) BROKERS=$2; shift ;;
     --brokers=*) BROKERS=${1#*=} ;;
     --out) OUT=$2; shift ;;
     --out=*) OUT=${1#*=} ;;
-    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,53p' "$0"; exit 0 ;;
     *) echo "bench-compare: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -204,6 +221,7 @@ IDLE_D=30s TP_D=10s UL_D=20s
 REC_TIMEOUT=${REC_TIMEOUT:-10m}
 REC_1M=1000000 REC_1K=1000
 [ "$QUICK" = 1 ] && REC_1M=100000 REC_1K=100
+if [ -z "$FLOOD_D" ]; then FLOOD_D=60s; [ "$QUICK" = 1 ] && FLOOD_D=10s; fi
 
 # With perf, fdatasync and fsync calls are counted in the persistent steps.
 SYNCS=""
@@ -216,7 +234,8 @@ fi
 # name|title|beatbench arguments. FRESH: a fresh broker per run (idle).
 # PERSIST: beatmq --sync write as a third target; PIDS: each broker's pid;
 # RECOVERY: fresh, stop and start hooks. PERSIST and RECOVERY steps go to the
-# persistent table.
+# persistent table, BOUNDED steps to the bounded-memory table; OPTIONAL steps
+# run only when --only (or --flood, --backlog) names them.
 STEPS=(
   "idle-1k|idle N=1,000|idle -n 1000 -d $IDLE_D --heartbeat 1s FRESH"
   "idle-10k|idle N=10,000|idle -n 10000 -d $IDLE_D --heartbeat 1s FRESH"
@@ -235,12 +254,15 @@ STEPS+=(
   "rec-empty|recovery, empty broker|recovery --queues 1 --messages 0 RECOVERY"
   "rec-1m|recovery 1 queue × $REC_1M|recovery --queues 1 --messages $REC_1M RECOVERY"
   "rec-1k|recovery 1,000 queues × $REC_1K|recovery --queues 1000 --messages $REC_1K RECOVERY"
+  "flood-1k|flood 1 KiB $FLOOD_D|flood -s 1024 -d $FLOOD_D --heartbeat 2s --consume-rate 2000/s --prefetch 100 FRESH BOUNDED OPTIONAL"
+  "flood-16|flood 16 B $FLOOD_D|flood -s 16 -d $FLOOD_D --heartbeat 2s --consume-rate 2000/s --prefetch 100 FRESH BOUNDED OPTIONAL"
+  "backlog|backlog $BACKLOG_N × 16 B|backlog --count $BACKLOG_N -s 16 --prefetch 1000 --max-time $BACKLOG_MAX FRESH BOUNDED OPTIONAL"
 )
 
 selected=() need_write=0
 for s in "${STEPS[@]}"; do
   name=${s%%|*}
-  if [ -z "$ONLY" ] || [[ ",$ONLY," == *",$name,"* ]]; then
+  if { [ -z "$ONLY" ] && [[ "$s" != *OPTIONAL* ]]; } || [[ ",$ONLY," == *",$name,"* ]]; then
     selected+=("$s")
     [[ "$s" == *PERSIST* ]] && need_write=1
   fi
@@ -282,8 +304,10 @@ fi
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 RESULTS="$BENCH_WORK/results.jsonl" RESULTS_P="$BENCH_WORK/results-persistent.jsonl"
+RESULTS_B="$BENCH_WORK/results-bounded.jsonl"
 : >"$RESULTS"
 : >"$RESULTS_P"
+: >"$RESULTS_B"
 say "$(nproc) cores, open-file limit $(ulimit -Hn); ${#selected[@]} step(s), $RUNS run(s) each; logs in $BENCH_WORK"
 i=0 failed=0
 for s in "${selected[@]}"; do
@@ -292,6 +316,7 @@ for s in "${selected[@]}"; do
   labels=("${LABELS[@]}") out=$RESULTS
   [[ "$args" == *PERSIST* ]] && has_broker beatmq && labels+=(beatmq-write)
   [[ "$args" == *PERSIST* || "$args" == *RECOVERY* ]] && out=$RESULTS_P
+  [[ "$args" == *BOUNDED* ]] && out=$RESULTS_B
   if [[ "$args" == *BEATMQ_ONLY* ]]; then
     has_broker beatmq || continue
     labels=(beatmq)
@@ -306,7 +331,7 @@ for s in "${selected[@]}"; do
                   extra+=(--restart "$l=$(hook __restart "$l")" --stop "$l=$(hook __stop "$l")" --start "$l=$(hook __start "$l")")
                 done
                 extra+=(--timeout "$REC_TIMEOUT") ;;
-      PERSIST|BEATMQ_ONLY) ;;
+      PERSIST|BEATMQ_ONLY|BOUNDED|OPTIONAL) ;;
       *) clean+=("$a") ;;
     esac
   done
@@ -325,14 +350,17 @@ for s in "${selected[@]}"; do
 done
 
 names=(--name "rabbitmq=RabbitMQ 3.10.8" --name "beatmq-write=beatmq --sync write")
-TABLE="$BENCH_WORK/table.md" TABLE_P="$BENCH_WORK/table-persistent.md"
+TABLE="$BENCH_WORK/table.md" TABLE_P="$BENCH_WORK/table-persistent.md" TABLE_B="$BENCH_WORK/table-bounded.md"
 : >"$TABLE"
 : >"$TABLE_P"
+: >"$TABLE_B"
 [ -s "$RESULTS" ] && "$BEATBENCH" table "${names[@]}" "$RESULTS" >"$TABLE"
 [ -s "$RESULTS_P" ] && "$BEATBENCH" table "${names[@]}" --name "beatmq=beatmq (--sync data)" "$RESULTS_P" >"$TABLE_P"
+[ -s "$RESULTS_B" ] && "$BEATBENCH" table "${names[@]}" "$RESULTS_B" >"$TABLE_B"
 echo
-cat "$TABLE"
+[ -s "$TABLE" ] && cat "$TABLE"
 [ -s "$TABLE_P" ] && { echo; cat "$TABLE_P"; }
+[ -s "$TABLE_B" ] && { echo; cat "$TABLE_B"; }
 
 # replace_section MARKER FILE: puts FILE (which holds its own markers) in
 # place of the MARKER section of $OUT, after the bench-compare section when
@@ -402,6 +430,24 @@ if [ "$OUT" != "-" ]; then
       echo "<!-- bench-compare-persistent:end -->"
     } >"$GEN"
     replace_section bench-compare-persistent "$GEN"
+  fi
+  if [ -s "$TABLE_B" ]; then
+    watermark_gib=$(awk '/MemTotal/ {printf "%.1f", $2 * 0.4 / 1024 / 1024}' /proc/meminfo)
+    GEN="$BENCH_WORK/section-bounded.md"
+    {
+      echo "<!-- bench-compare-bounded:begin — generated by scripts/bench-compare.sh; edits between the markers are overwritten -->"
+      echo "## Latest run: bounded memory (flood and backlog)"
+      echo
+      run_facts
+      echo "- Both brokers with their defaults: memory high watermark 0.4 of MemTotal ($watermark_gib GiB here; RabbitMQ's \`vm_memory_high_watermark.relative\`, beatmq's \`--vm-memory-high-watermark\`), and RabbitMQ's disk free limit of 50 MB. A fresh broker for every run; RSS is the broker process's VmRSS read every 250 ms (for RabbitMQ the Erlang VM's)"
+      echo "- Flood: one publisher flat out with confirms (no bound on unconfirmed), one consumer at 2,000 msg/s (prefetch 100, manual acks), one idle watcher at T = 2 s that answers heartbeats and timestamps the broker's; publisher and consumer at T = 2 s too. After the publisher stops (a write the broker does not read is cut after 5 s), its confirms get 30 s to settle, the consumer closes (its unacked deliveries go back), and the queue's length is read until stable: \`lost\` = confirmed − consumed − queue_len when positive; unconfirmed messages may or may not be there (\`expected_min\`..\`expected_max\`). \`max_gap\`: the largest gap between the watcher's heartbeat frames, up to a frame after the end (2 T if none comes). \`false_closes\`: publisher, consumer or watcher closed by the broker"
+      echo "- Backlog: transient 16 B messages to a non-durable queue with confirms (at most 20,000 unconfirmed) and no consumer, then drained by one consumer (prefetch 1,000, manual acks). Each phase is bounded by $BACKLOG_MAX; building also ends when the broker has held the publisher with connection.blocked for a minute (\`blocked\` = 1, \`built\` is then the largest backlog it held)"
+      echo
+      cat "$TABLE_B"
+      echo
+      echo "<!-- bench-compare-bounded:end -->"
+    } >"$GEN"
+    replace_section bench-compare-bounded "$GEN"
   fi
   say "tables written to $OUT"
 fi

@@ -79,6 +79,10 @@ func (c *consumer) consume(backlog *gate, st *flowStats) error {
 	for {
 		typ, _, payload, err := c.fr.read()
 		if err != nil {
+			if c.stopping.Load() && len(ack) > 0 {
+				// Stopped mid-read: ack what was counted as consumed.
+				_, _ = c.w.Write(ack)
+			}
 			return c.readErr(err)
 		}
 		done := false

@@ -11,7 +11,9 @@ import (
 
 // fakeBroker speaks just enough AMQP for the raw clients' handshake, then reads
 // and counts heartbeat frames; with silence > 0 it closes a connection that
-// sent nothing for that long.
+// sent nothing for that long. Messages go to the queue's consumer when it has
+// one, are counted as stored otherwise; a consumer's unacked deliveries are
+// stored again when it closes, and basic.consume delivers what is stored.
 type fakeBroker struct {
 	ln         net.Listener
 	silence    time.Duration
@@ -24,6 +26,16 @@ type fakeBroker struct {
 	consumers  map[string]*fakeConn // guarded by mu
 	stored     map[string]int       // messages routed to a queue with no consumer; guarded by mu
 	acks       atomic.Int64
+	// blockAfter > 0: after routing that many messages from one connection,
+	// send it connection.blocked and stop reading it (a resource alarm).
+	blockAfter int64
+	// hide is subtracted from every queue length the fake reports (a broker
+	// that lost messages).
+	hide atomic.Int64
+	// heartbeatEvery > 0: send a heartbeat frame that often on every
+	// connection once it is open.
+	heartbeatEvery time.Duration
+	quit           chan struct{}
 }
 
 func startFake(t *testing.T, silence time.Duration) *fakeBroker {
@@ -32,11 +44,12 @@ func startFake(t *testing.T, silence time.Duration) *fakeBroker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &fakeBroker{ln: ln, silence: silence}
+	b := &fakeBroker{ln: ln, silence: silence, quit: make(chan struct{})}
 	b.wg.Add(1)
 	go b.accept()
 	t.Cleanup(func() {
 		ln.Close()
+		close(b.quit)
 		b.mu.Lock()
 		for _, c := range b.conns {
 			c.Close()
@@ -108,6 +121,25 @@ func (b *fakeBroker) serve(c net.Conn) {
 		return
 	}
 	fc := &fakeConn{w: &lockedWriter{w: c}}
+	defer b.dropConsumer(fc)
+	if b.heartbeatEvery > 0 {
+		ended := make(chan struct{})
+		defer close(ended)
+		go func() {
+			t := time.NewTicker(b.heartbeatEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-ended:
+					return
+				case <-t.C:
+					if _, err := fc.w.Write(heartbeatFrame); err != nil {
+						return
+					}
+				}
+			}
+		}()
+	}
 	for {
 		if b.silence > 0 {
 			_ = c.SetReadDeadline(time.Now().Add(b.silence))
@@ -136,6 +168,50 @@ type fakeConn struct {
 	rk       string
 	body     []byte
 	left     uint64
+	routed   int64
+	// A consumer's queue (empty: none) and no-ack mode; unacked is guarded
+	// by fakeBroker.mu.
+	queue   string
+	noAck   bool
+	unacked int64
+}
+
+// dropConsumer stores a closing consumer's unacked deliveries again.
+func (b *fakeBroker) dropConsumer(fc *fakeConn) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if fc.queue == "" || b.consumers[fc.queue] != fc {
+		return
+	}
+	delete(b.consumers, fc.queue)
+	b.storeLocked(fc.queue, fc.unacked)
+	fc.unacked = 0
+}
+
+func (b *fakeBroker) storeLocked(q string, n int64) {
+	if b.stored == nil {
+		b.stored = map[string]int{}
+	}
+	b.stored[q] += int(n)
+}
+
+// deliverLocked writes one delivery of body to the consumer fc.
+func (b *fakeBroker) deliverLocked(to *fakeConn, rk string, body []byte) {
+	to.delTag++
+	if !to.noAck {
+		to.unacked++
+	}
+	msg := appendMethod(nil, 1, 60, 60, func(p []byte) []byte {
+		p = appendShortStr(p, "ctag")
+		p = appendU64(p, to.delTag)
+		p = append(p, 0)
+		p = appendShortStr(p, "")
+		return appendShortStr(p, rk)
+	})
+	pub := appendPublish(nil, 1, rk, body, 131072)
+	skip := len(appendPublish(nil, 1, rk, nil, 131072)) - 22 // the publish method frame
+	msg = append(msg, pub[skip:]...)
+	_, _ = to.w.Write(msg)
 }
 
 func (b *fakeBroker) reply(fc *fakeConn, class, method uint16, args func([]byte) []byte) bool {
@@ -176,7 +252,7 @@ func (b *fakeBroker) handle(fc *fakeConn, typ uint8, payload []byte) bool {
 		r.u16()
 		q := r.shortStr()
 		b.mu.Lock()
-		n := b.stored[q]
+		n := max(0, int64(b.stored[q])-b.hide.Load())
 		b.mu.Unlock()
 		return b.reply(fc, 50, 11, func(p []byte) []byte { return appendU32(appendU32(appendShortStr(p, q), uint32(n)), 0) })
 	case methodID(60, 70):
@@ -205,13 +281,23 @@ func (b *fakeBroker) handle(fc *fakeConn, typ uint8, payload []byte) bool {
 	case methodID(60, 20):
 		r.u16()
 		q := r.shortStr()
+		r.skipShortStr() // consumer tag
+		bits := r.u8()
+		if !b.reply(fc, 60, 21, func(p []byte) []byte { return appendShortStr(p, "ctag") }) {
+			return false
+		}
 		b.mu.Lock()
+		defer b.mu.Unlock()
 		if b.consumers == nil {
 			b.consumers = map[string]*fakeConn{}
 		}
 		b.consumers[q] = fc
-		b.mu.Unlock()
-		return b.reply(fc, 60, 21, func(p []byte) []byte { return appendShortStr(p, "ctag") })
+		fc.queue, fc.noAck = q, bits&2 != 0
+		for range b.stored[q] {
+			b.deliverLocked(fc, q, make([]byte, minBody))
+		}
+		delete(b.stored, q)
+		return true
 	case methodID(60, 40):
 		r.u16()
 		r.skipShortStr()
@@ -219,8 +305,12 @@ func (b *fakeBroker) handle(fc *fakeConn, typ uint8, payload []byte) bool {
 		return true
 	case methodID(60, 80):
 		b.acks.Add(1)
+		b.mu.Lock()
+		fc.unacked--
+		b.mu.Unlock()
 		return true
 	case idConnectionClose:
+		b.dropConsumer(fc) // before close-ok, as RabbitMQ requeues before it
 		_, _ = fc.w.Write(appendConnectionCloseOk(nil))
 		return false
 	}
@@ -229,37 +319,23 @@ func (b *fakeBroker) handle(fc *fakeConn, typ uint8, payload []byte) bool {
 
 func (b *fakeBroker) route(fc *fakeConn) bool {
 	b.mu.Lock()
-	to := b.consumers[fc.rk]
-	b.mu.Unlock()
-	if to != nil {
-		to.w.mu.Lock()
-		to.delTag++
-		tag := to.delTag
-		to.w.mu.Unlock()
-		msg := appendMethod(nil, 1, 60, 60, func(p []byte) []byte {
-			p = appendShortStr(p, "ctag")
-			p = appendU64(p, tag)
-			p = append(p, 0)
-			p = appendShortStr(p, "")
-			return appendShortStr(p, fc.rk)
-		})
-		pub := appendPublish(nil, 1, fc.rk, fc.body, 131072)
-		skip := len(appendPublish(nil, 1, fc.rk, nil, 131072)) - 22 // the publish method frame
-		msg = append(msg, pub[skip:]...)
-		_, _ = to.w.Write(msg)
+	if to := b.consumers[fc.rk]; to != nil {
+		b.deliverLocked(to, fc.rk, fc.body) // under mu, so a closing consumer cannot miss it
 	} else {
-		b.mu.Lock()
-		if b.stored == nil {
-			b.stored = map[string]int{}
-		}
-		b.stored[fc.rk]++
-		b.mu.Unlock()
+		b.storeLocked(fc.rk, 1)
 	}
+	b.mu.Unlock()
 	if fc.confirms {
 		fc.pubTag++
 		if _, err := fc.w.Write(appendBasicAck(nil, 1, fc.pubTag, false)); err != nil {
 			return false
 		}
+	}
+	fc.routed++
+	if b.blockAfter > 0 && fc.routed == b.blockAfter {
+		_, _ = fc.w.Write(appendMethod(nil, 0, 10, 60, func(p []byte) []byte { return appendShortStr(p, "low on memory") }))
+		<-b.quit // reads nothing more, as RabbitMQ while an alarm blocks a publisher
+		return false
 	}
 	return true
 }

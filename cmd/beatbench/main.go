@@ -1,13 +1,14 @@
 // Command beatbench is beatmq's load tool: it measures AMQP 0-9-1 brokers side
 // by side (beatmq, RabbitMQ, or any other) on the measurements of
 // BENCHMARKS.md — idle connection cost, dead-peer detection, throughput
-// (transient or persistent), heartbeats under load, and recovery after a
-// restart — alternating targets run by run and reporting medians
+// (transient or persistent), heartbeats under load, recovery after a
+// restart, and bounded memory (a flooding publisher, a large backlog) —
+// alternating targets run by run and reporting medians
 // and ratios against the first target.
 //
 // Usage:
 //
-//	beatbench idle|detect|throughput|underload|recovery --target label=amqp://... [--pid label=PID] [--runs N] [flags]
+//	beatbench idle|detect|throughput|underload|recovery|flood|backlog --target label=amqp://... [--pid label=PID] [--runs N] [flags]
 //	beatbench table [results.jsonl ...]
 //
 // Progress goes to standard error; standard output gets a table and, last, one
@@ -36,11 +37,13 @@ commands:
   throughput  one publisher, one consumer, one queue: msgs/s and end-to-end latency
   underload   saturating publisher + slow consumer at T=1s: false closes, largest heartbeat gap
   recovery    fill durable queues with persistent messages, stop and start the broker: time to serve, RSS
+  flood       publisher flat out with confirms + slow consumer + idle watcher: broker RSS, messages kept, heartbeat gaps
+  backlog     build a backlog of N messages with no consumer, then drain it: rates, peak RSS, counts
   table       render JSON result lines (files or stdin) as a Markdown table
 
 common flags:
   --target label=URL   broker to measure (repeatable; the first is the baseline for ratios)
-  --pid label=PID      broker process id, for memory and CPU (idle)
+  --pid label=PID      broker process id, for memory and CPU (idle, flood, backlog)
   --restart label=CMD  command run before each run to start a fresh broker; prints its pid last
   --runs N             runs per target, A B A B; figures are medians
   --json-out FILE      append the final JSON line to FILE
@@ -94,6 +97,14 @@ func run(ctx context.Context, args []string) error {
 		var f recoveryFlags
 		f.register(fs)
 		build = func() (*benchmark, error) { return newRecoveryBench(&f) }
+	case "flood":
+		var f floodFlags
+		f.register(fs)
+		build = func() (*benchmark, error) { return newFloodBench(&f) }
+	case "backlog":
+		var f backlogFlags
+		f.register(fs)
+		build = func() (*benchmark, error) { return newBacklogBench(&f) }
 	case "table":
 		var f tableFlags
 		f.register(fs)

@@ -21,6 +21,8 @@ type publisher struct {
 	started     bool
 	readDone    chan struct{}
 	lastErr     error // the reading loop's error, set before readDone closes
+	// blocks, when set, records connection.blocked and connection.unblocked.
+	blocks *blockTracker
 }
 
 // dialPublisher opens a publishing connection (in confirm mode when confirms).
@@ -87,11 +89,24 @@ func (p *publisher) readLoop(st *flowStats, confirmWin *gate) {
 			}
 			st.confirmed.Add(n)
 			confirmWin.release(n)
+		case idConnectionBlocked:
+			p.blocks.set(true, parseBlocked(r))
+		case idConnectionUnblocked:
+			p.blocks.set(false, "")
 		case idConnectionClose, idChannelClose:
 			p.lastErr = parseClose(r)
 			return
 		}
 	}
+}
+
+// abortWrite ends a write the broker does not read (flow control, an alarm)
+// by a deadline; publish then returns without an error. The connection may
+// hold a partial frame afterwards: it can still receive confirms, but must not
+// be written to except to close it.
+func (p *publisher) abortWrite() {
+	p.stopping.Store(true)
+	_ = p.h.Conn.SetWriteDeadline(time.Now())
 }
 
 // publish sends batches of messages to queue until stop is closed or the
@@ -145,6 +160,7 @@ func (p *publisher) publish(stop <-chan struct{}, queue string, size, batch int,
 				p.sent.set(seq, int64(ts))
 			}
 		}
+		st.attempted.Add(k)
 		if _, err := p.w.Write(buf); err != nil {
 			if p.stopping.Load() {
 				return nil

@@ -22,6 +22,9 @@ const minBody = 16
 
 // flowStats are the shared counters of one publisher/consumer pair.
 type flowStats struct {
+	// attempted counts messages handed to a write, published those whose
+	// write returned (a write cut short by a deadline may have sent some).
+	attempted atomic.Int64
 	published atomic.Int64
 	confirmed atomic.Int64
 	nacked    atomic.Int64
@@ -94,6 +97,47 @@ func (c *rawClient) close() {
 	<-c.hbDone
 	_, _ = c.w.Write(appendConnectionClose(nil, 200, "bye"))
 	_ = c.h.Conn.Close()
+}
+
+// closeWait says connection.close and reads (discarding deliveries) until the
+// broker's connection.close-ok or its own connection.close, at most timeout,
+// then closes the socket. Once close-ok is in, the broker has processed every
+// frame sent before the close, so unacked deliveries are back in their queues.
+// Only after the client's reading goroutine has ended.
+func (c *rawClient) closeWait(timeout time.Duration) error {
+	c.stopping.Store(true)
+	_ = c.h.Conn.SetWriteDeadline(time.Now().Add(timeout))
+	select {
+	case <-c.stopHB:
+	default:
+		close(c.stopHB)
+	}
+	<-c.hbDone
+	defer c.h.Conn.Close()
+	if _, err := c.w.Write(appendConnectionClose(nil, 200, "bye")); err != nil {
+		return err
+	}
+	_ = c.h.Conn.SetReadDeadline(time.Now().Add(timeout))
+	for {
+		typ, _, payload, err := c.fr.read()
+		if err != nil {
+			return fmt.Errorf("waiting for connection.close-ok: %w", err)
+		}
+		if typ != frameMethod {
+			continue
+		}
+		id, r, err := methodOf(payload)
+		if err != nil {
+			return err
+		}
+		switch id {
+		case idConnectionCloseOk:
+			return nil
+		case idConnectionClose:
+			_, _ = c.w.Write(appendConnectionCloseOk(nil))
+			return parseClose(r)
+		}
+	}
 }
 
 func (c *rawClient) abort() {

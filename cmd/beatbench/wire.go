@@ -32,21 +32,24 @@ func methodID(class, method uint16) uint32 { return uint32(class)<<16 | uint32(m
 
 // Method ids the raw clients read.
 var (
-	idConnectionStart  = methodID(10, 10)
-	idConnectionTune   = methodID(10, 30)
-	idConnectionOpenOk = methodID(10, 41)
-	idConnectionClose  = methodID(10, 50)
-	idChannelOpenOk    = methodID(20, 11)
-	idChannelClose     = methodID(20, 40)
-	idQueueDeclareOk   = methodID(50, 11)
-	idQueueDeleteOk    = methodID(50, 41)
-	idBasicQosOk       = methodID(60, 11)
-	idBasicDeliver     = methodID(60, 60)
-	idBasicGetOk       = methodID(60, 71)
-	idBasicGetEmpty    = methodID(60, 72)
-	idBasicAck         = methodID(60, 80)
-	idBasicNack        = methodID(60, 120)
-	idConfirmSelectOk  = methodID(85, 11)
+	idConnectionStart     = methodID(10, 10)
+	idConnectionTune      = methodID(10, 30)
+	idConnectionOpenOk    = methodID(10, 41)
+	idConnectionClose     = methodID(10, 50)
+	idConnectionCloseOk   = methodID(10, 51)
+	idConnectionBlocked   = methodID(10, 60)
+	idConnectionUnblocked = methodID(10, 61)
+	idChannelOpenOk       = methodID(20, 11)
+	idChannelClose        = methodID(20, 40)
+	idQueueDeclareOk      = methodID(50, 11)
+	idQueueDeleteOk       = methodID(50, 41)
+	idBasicQosOk          = methodID(60, 11)
+	idBasicDeliver        = methodID(60, 60)
+	idBasicGetOk          = methodID(60, 71)
+	idBasicGetEmpty       = methodID(60, 72)
+	idBasicAck            = methodID(60, 80)
+	idBasicNack           = methodID(60, 120)
+	idConfirmSelectOk     = methodID(85, 11)
 )
 
 func appendU16(b []byte, v uint16) []byte { return binary.BigEndian.AppendUint16(b, v) }
@@ -361,6 +364,9 @@ func (c closeReason) Error() string { return fmt.Sprintf("broker closed: %d %s",
 func parseClose(r *fieldReader) closeReason {
 	return closeReason{Code: r.u16(), Text: r.shortStr()}
 }
+
+// parseBlocked returns the reason of a connection.blocked.
+func parseBlocked(r *fieldReader) string { return r.shortStr() }
 
 // parseDeliver returns the delivery tag of a basic.deliver.
 func parseDeliver(r *fieldReader) (uint64, error) {
