@@ -59,7 +59,7 @@ type Conn struct {
 	// publish (reader goroutine).
 	credit      credit
 	storeDoneFn func(error)
-	wake chan struct{} // cap 1
+	wake        chan struct{} // cap 1
 
 	// sq orders everything sent on the connection but heartbeats.
 	sq sendQueue
