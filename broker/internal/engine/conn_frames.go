@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net"
+	"strings"
 
 	"github.com/beatmq/beatmq/amqp"
 	"github.com/beatmq/beatmq/frames"
@@ -46,9 +47,21 @@ func (c *Conn) block() error {
 	}
 	if c.client.capBlocked && !c.blockedSent {
 		c.blockedSent = true
-		return c.send0(&amqp.ConnectionBlocked{Reason: "low on memory"})
+		return c.send0(&amqp.ConnectionBlocked{Reason: blockedReason(c.host.AlarmResources())})
 	}
 	return nil
+}
+
+// blockedReason is connection.blocked's reason for the resource alarms in
+// effect (rabbit_reader:blocked_by_message/1): "low on memory", "low on
+// disk", "low on disk & memory". With none left (the alarm cleared while the
+// frame was handled) it names memory, the reason of the single alarm of
+// earlier versions.
+func blockedReason(resources []string) string {
+	if len(resources) == 0 {
+		return "low on memory"
+	}
+	return "low on " + strings.Join(resources, " & ")
 }
 
 // unblock resumes reading once the alarm is off (maybe_unblock/1).
