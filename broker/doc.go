@@ -1,9 +1,10 @@
 // Package broker is beatmq's AMQP 0-9-1 server: listeners, configuration,
 // shutdown, the resource alarms (SetAlarm: memory and disk, independent),
 // and read-only views of what it holds (Connections, Queues, Exchanges,
-// Bindings, VHosts) that the management API, brokertest and operators use. It behaves like RabbitMQ 3.10.8 on the
-// wire and in its logs; the facts it copies are in the repository's
-// docs/rabbitmq-observed.md and docs/heartbeat-semantics.md.
+// Bindings, VHosts) that the management API, brokertest and operators use.
+// It behaves like RabbitMQ 3.10.8 on the wire and in its logs; the facts it
+// copies are in the repository's docs/rabbitmq-observed.md and
+// docs/heartbeat-semantics.md.
 //
 //	srv, err := broker.New(broker.DefaultConfig())
 //	...
