@@ -76,12 +76,13 @@ func TestDiskMonitorRaisesAndClears(t *testing.T) {
 	// The disk fills: the monitor finds it by itself, within its short
 	// interval near the limit.
 	disk.free.Store(49_999_999)
-	waitFor(t, "disk alarm set", func() bool { return d.Status().Alarm })
+	// The target hears of a change after Status shows it: wait for both.
+	waitFor(t, "disk alarm set", func() bool { return d.Status().Alarm && len(r.got()) == 1 })
 	if st := d.Status(); st.Interval != diskAlarmedInterval || st.Free != 49_999_999 {
 		t.Fatalf("alarmed: %+v", st)
 	}
 	disk.free.Store(50_000_000) // at the limit is enough (free < limit alarms)
-	waitFor(t, "disk alarm cleared", func() bool { return !d.Status().Alarm })
+	waitFor(t, "disk alarm cleared", func() bool { return !d.Status().Alarm && len(r.got()) == 2 })
 	if got, res := r.got(), r.gotResources(); !slices.Equal(got, []bool{true, false}) || !slices.Equal(res, []string{Disk, Disk}) {
 		t.Fatalf("changes %v on %v, want [true false] on disk", got, res)
 	}
@@ -159,4 +160,29 @@ func TestDiskMonitorStopsAndRefusesUnreadableDir(t *testing.T) {
 	d.Stop()
 	d.Start() // stopped: does not start
 	d.Stop()
+}
+
+// The wait before the next check shrinks when free space falls fast, even
+// far above the limit: a disk filling at several GiB/s is looked at every
+// 10 ms, not every second.
+func TestDiskMonitorFollowsTheFallRate(t *testing.T) {
+	disk := &fakeDisk{}
+	disk.free.Store(50 << 30)
+	d, err := newDiskMonitor(&recorder{}, "/data", DiskFreeLimit{Bytes: 1 << 30}, nil, disk.measure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.check()
+	if st := d.Status(); st.Interval != diskMaxInterval {
+		t.Fatalf("49 GiB of headroom, nothing falling: %v", st.Interval)
+	}
+	disk.free.Store(40 << 30) // 10 GiB gone in well under a second
+	d.check()
+	if st := d.Status(); st.Interval != diskMinInterval || st.Alarm {
+		t.Fatalf("after a fast fall: %+v", st)
+	}
+	d.check() // nothing fell since: back to the headroom at 1 GiB/s
+	if st := d.Status(); st.Interval != diskMaxInterval {
+		t.Fatalf("steady again: %v", st.Interval)
+	}
 }
