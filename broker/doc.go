@@ -1,9 +1,10 @@
 // Package broker is beatmq's AMQP 0-9-1 server: listeners, configuration,
-// shutdown, the resource-alarm switch, and read-only views of what it holds
-// (Connections, Queues, Exchanges, Bindings, VHosts) that the management
-// API, brokertest and operators use. It behaves like RabbitMQ 3.10.8 on the
-// wire and in its logs; the facts it copies are in the repository's
-// docs/rabbitmq-observed.md and docs/heartbeat-semantics.md.
+// shutdown, the resource alarms (SetAlarm: memory and disk, independent),
+// and read-only views of what it holds (Connections, Queues, Exchanges,
+// Bindings, VHosts) that the management API, brokertest and operators use.
+// It behaves like RabbitMQ 3.10.8 on the wire and in its logs; the facts it
+// copies are in the repository's docs/rabbitmq-observed.md and
+// docs/heartbeat-semantics.md.
 //
 //	srv, err := broker.New(broker.DefaultConfig())
 //	...
@@ -17,7 +18,7 @@
 // tests can run a connection over net.Pipe under testing/synctest. The
 // messaging model lives in broker/vhost; admin sits on top and imports this
 // package, never the reverse: broker/mgmt (the HTTP management API) and
-// broker/alarm (the memory monitor that calls SetBlocked).
+// broker/alarm (the memory and disk monitors that call SetAlarm).
 //
 // For tests, broker/brokertest starts a Server on a random port.
 //

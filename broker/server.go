@@ -30,7 +30,7 @@ type Server struct {
 	cfg     Config
 	set     settings
 	started time.Time
-	blocked atomic.Bool
+	alarms  alarmSet                // resource alarms in effect (alarms.go)
 	vhosts  map[string]*vhost.VHost // fixed after New
 
 	// With a data directory (durable.go): the message store, the ids it
@@ -387,32 +387,3 @@ func (s *Server) CloseConnection(name, reason string) bool {
 	}
 	return true
 }
-
-// SetBlocked turns the resource alarm on or off, as RabbitMQ's memory alarm
-// does. While it is on, a connection that publishes (a content header or body
-// frame arrives) gets connection.blocked (reason "low on memory") if it
-// advertised the connection.blocked capability, and stops being read, with
-// missed-heartbeat detection paused. When it goes off, blocked connections
-// get connection.unblocked and are read again.
-func (s *Server) SetBlocked(on bool) {
-	if s.blocked.Swap(on) == on {
-		return
-	}
-	if on {
-		s.set.log.Warn(fmt.Sprintf("memory resource limit alarm set on node %s.\n"+
-			"**********************************************************\n"+
-			"*** Publishers will be blocked until this alarm clears ***\n"+
-			"**********************************************************", s.set.clusterName))
-		return
-	}
-	s.set.log.Warn(fmt.Sprintf("memory resource limit alarm cleared on node %s", s.set.clusterName))
-	s.mu.Lock()
-	conns := s.liveLocked()
-	s.mu.Unlock()
-	for _, c := range conns {
-		c.AlarmCleared()
-	}
-}
-
-// Blocked reports whether the resource alarm is on.
-func (s *Server) Blocked() bool { return s.blocked.Load() }

@@ -1,8 +1,10 @@
 // Package alarm holds beatmq's resource alarms, as RabbitMQ's
-// vm_memory_monitor raises them: process-wide sampling that lives outside the
-// connection core and reaches the broker only through its public alarm
-// switch (broker.Server.SetBlocked). Nothing starts unless asked: a stand-alone
-// beatmq starts the memory monitor, brokertest only with WithMemoryMonitor.
+// vm_memory_monitor and rabbit_disk_monitor raise them: process-wide sampling
+// that lives outside the connection core and reaches the broker only through
+// its public alarm switch (broker.Server.SetAlarm). Nothing starts unless
+// asked: a stand-alone beatmq starts the memory monitor and, with a data
+// directory, the disk monitor; brokertest only with WithMemoryMonitor or
+// WithDiskFreeLimit.
 package alarm
 
 import (
@@ -46,9 +48,20 @@ type MemoryStatus struct {
 	Alarm bool
 }
 
-// Target is what an alarm raises and clears: broker.Server.SetBlocked.
+// The resources the monitors raise alarms for, as broker.AlarmMemory and
+// broker.AlarmDisk name them.
+const (
+	// Memory is the memory alarm's resource.
+	Memory = "memory"
+	// Disk is the free disk space alarm's resource.
+	Disk = "disk"
+)
+
+// Target is what an alarm raises and clears: broker.Server.SetAlarm. The
+// memory and disk alarms are independent: each monitor raises and clears
+// only its own resource.
 type Target interface {
-	SetBlocked(on bool)
+	SetAlarm(resource string, on bool)
 }
 
 // MemoryMonitor is RabbitMQ's vm_memory_monitor: every second it compares
@@ -72,6 +85,10 @@ type MemoryMonitor struct {
 	stopped  bool
 	stop     chan struct{}
 	done     chan struct{}
+	// goLimit: Go's soft memory limit follows the watermark (gomemlimit.go).
+	goLimit     bool
+	goLimitOwns bool  // this monitor set the limit and restores it on Stop
+	goLimitPrev int64 // the limit before Start
 }
 
 // NewMemoryMonitor returns a monitor, not yet started, that raises and
@@ -87,8 +104,10 @@ func NewMemoryMonitor(target Target, fraction float64, log *slog.Logger) (*Memor
 	return &MemoryMonitor{target: target, log: log, fraction: fraction, total: totalMemory()}, nil
 }
 
-// Start runs the monitor's goroutine (a first check at once, then one every
-// second) unless it runs or has been stopped.
+// Start logs the high watermark as RabbitMQ does at boot, ties Go's memory
+// limit to it if DriveGoMemoryLimit was called, and runs the monitor's
+// goroutine (a first check at once, then one every second), unless it runs
+// or has been stopped.
 func (m *MemoryMonitor) Start() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -96,11 +115,16 @@ func (m *MemoryMonitor) Start() {
 		return
 	}
 	m.started = true
+	m.logWatermark(m.fraction)
+	if m.goLimit {
+		m.acquireGoLimitLocked()
+	}
 	m.stop, m.done = make(chan struct{}), make(chan struct{})
 	go m.run()
 }
 
-// Stop stops the goroutine and waits for it. Safe to call more than once.
+// Stop stops the goroutine and waits for it, and gives Go's memory limit
+// back the value it had before Start. Safe to call more than once.
 func (m *MemoryMonitor) Stop() {
 	m.mu.Lock()
 	m.stopped = true
@@ -111,6 +135,9 @@ func (m *MemoryMonitor) Stop() {
 		close(m.stop)
 		<-m.done
 	}
+	m.mu.Lock()
+	m.releaseGoLimitLocked()
+	m.mu.Unlock()
 }
 
 func (m *MemoryMonitor) run() {
@@ -136,12 +163,19 @@ func (m *MemoryMonitor) check() {
 	used := processMemory()
 	m.mu.Lock()
 	m.used = used
-	alarm := used > limitOf(m.fraction, m.total)
+	limit := limitOf(m.fraction, m.total)
+	alarm := used > limit
 	changed := alarm != m.alarm
 	m.alarm = alarm
 	m.mu.Unlock()
 	if changed {
-		m.target.SetBlocked(alarm)
+		// vm_memory_monitor:emit_update_info/3, then the alarm.
+		state := "clear"
+		if alarm {
+			state = "set"
+		}
+		m.log.Info(fmt.Sprintf("vm_memory_high_watermark %s. Memory used:%d allowed:%d", state, used, limit))
+		m.target.SetAlarm(Memory, alarm)
 	}
 }
 
@@ -163,13 +197,20 @@ func (m *MemoryMonitor) SetHighWatermark(fraction float64) error {
 	m.mu.Lock()
 	old := m.fraction
 	m.fraction = fraction
-	m.mu.Unlock()
 	if old != fraction {
-		m.log.Info(fmt.Sprintf("Memory high watermark set to %d MiB (%d bytes) of %d MiB (%d bytes) total",
-			limitOf(fraction, m.total)>>20, limitOf(fraction, m.total), m.total>>20, m.total))
+		m.logWatermark(fraction)
+		m.setGoLimitLocked()
 	}
+	m.mu.Unlock()
 	m.check()
 	return nil
+}
+
+// logWatermark logs the limit as vm_memory_monitor:set_mem_limits/2 does.
+func (m *MemoryMonitor) logWatermark(fraction float64) {
+	limit := limitOf(fraction, m.total)
+	m.log.Info(fmt.Sprintf("Memory high watermark set to %d MiB (%d bytes) of %d MiB (%d bytes) total",
+		limit>>20, limit, m.total>>20, m.total))
 }
 
 // Status reports the process's memory use against the high watermark.

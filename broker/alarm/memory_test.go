@@ -7,13 +7,15 @@ import (
 
 // recorder is a Target that records every alarm change.
 type recorder struct {
-	mu      sync.Mutex
-	changes []bool
+	mu        sync.Mutex
+	changes   []bool
+	resources []string
 }
 
-func (r *recorder) SetBlocked(on bool) {
+func (r *recorder) SetAlarm(resource string, on bool) {
 	r.mu.Lock()
 	r.changes = append(r.changes, on)
+	r.resources = append(r.resources, resource)
 	r.mu.Unlock()
 }
 
@@ -21,6 +23,12 @@ func (r *recorder) got() []bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]bool(nil), r.changes...)
+}
+
+func (r *recorder) gotResources() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.resources...)
 }
 
 func TestMemoryMonitorRaisesAndClears(t *testing.T) {
@@ -46,6 +54,9 @@ func TestMemoryMonitorRaisesAndClears(t *testing.T) {
 	}
 	if got := r.got(); len(got) != 2 || !got[0] || got[1] {
 		t.Fatalf("alarm changes %v, want [true false]", got)
+	}
+	if res := r.gotResources(); res[0] != Memory || res[1] != Memory {
+		t.Fatalf("resources %v, want memory twice", res)
 	}
 }
 

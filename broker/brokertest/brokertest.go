@@ -26,6 +26,7 @@ package brokertest
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"strings"
@@ -50,6 +51,7 @@ type Broker struct {
 	o    options
 	srv  *broker.Server
 	mem  *alarm.MemoryMonitor // nil unless WithMemoryMonitor
+	disk *alarm.DiskMonitor   // nil unless WithDiskFreeLimit
 	addr string
 	logs *LogBuffer
 	done chan error
@@ -67,6 +69,7 @@ type options struct {
 	tlog     testing.TB
 	memAlarm bool
 	memFrac  float64
+	disk     *alarm.DiskFreeLimit
 }
 
 // WithMemoryMonitor runs RabbitMQ's memory monitor (broker/alarm) with the
@@ -137,6 +140,14 @@ func WithTestLog(t testing.TB) Option {
 }
 
 // Start starts a broker on 127.0.0.1 and a free port. Stop it with Close.
+// WithDiskFreeLimit runs RabbitMQ's free disk space monitor (broker/alarm)
+// on the data directory's filesystem with limit, as a stand-alone beatmq
+// does with --disk-free-limit; DiskMonitor returns it. It needs WithDataDir:
+// without a data directory Start fails.
+func WithDiskFreeLimit(limit alarm.DiskFreeLimit) Option {
+	return func(o *options) { o.disk = &limit }
+}
+
 // Tests should prefer Run.
 func Start(opts ...Option) (*Broker, error) {
 	o := options{cfg: broker.DefaultConfig()}
@@ -191,6 +202,22 @@ func (b *Broker) start(addr string) error {
 		}
 		b.mem.Start()
 	}
+	if b.o.disk != nil {
+		if b.o.cfg.DataDir == "" {
+			err = errors.New("brokertest: WithDiskFreeLimit needs WithDataDir")
+		} else {
+			b.disk, err = alarm.NewDiskMonitor(srv, b.o.cfg.DataDir, *b.o.disk, b.o.cfg.Logger)
+		}
+		if err != nil {
+			if b.mem != nil {
+				b.mem.Stop()
+			}
+			_ = l.Close()
+			_ = srv.Close()
+			return err
+		}
+		b.disk.Start()
+	}
 	go func() { b.done <- srv.Serve(l) }()
 	select {
 	case <-srv.Ready():
@@ -217,6 +244,10 @@ func (b *Broker) stop() {
 	if b.mem != nil {
 		b.mem.Stop()
 		b.mem = nil
+	}
+	if b.disk != nil {
+		b.disk.Stop()
+		b.disk = nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -265,6 +296,10 @@ func (b *Broker) Close() {
 // MemoryMonitor returns the memory monitor of a broker started
 // WithMemoryMonitor, else nil.
 func (b *Broker) MemoryMonitor() *alarm.MemoryMonitor { return b.mem }
+
+// DiskMonitor returns the free disk space monitor of a broker started
+// WithDiskFreeLimit, else nil.
+func (b *Broker) DiskMonitor() *alarm.DiskMonitor { return b.disk }
 
 // Server returns the broker itself.
 func (b *Broker) Server() *broker.Server { return b.srv }
@@ -339,9 +374,13 @@ func (b *Broker) WaitClosed(local net.Addr, timeout time.Duration) (broker.ConnI
 	})
 }
 
-// SetBlocked turns the broker's resource alarm on or off (see
+// SetBlocked raises or clears the broker's memory alarm (see
 // broker.Server.SetBlocked).
 func (b *Broker) SetBlocked(on bool) { b.srv.SetBlocked(on) }
+
+// SetAlarm raises or clears the resource alarm of resource,
+// broker.AlarmMemory or broker.AlarmDisk (see broker.Server.SetAlarm).
+func (b *Broker) SetAlarm(resource string, on bool) { b.srv.SetAlarm(resource, on) }
 
 // LogBuffer collects log output; safe for concurrent use.
 type LogBuffer struct {

@@ -49,6 +49,17 @@ type Broker interface {
 	// fraction is within [0, 1]; an error is reported to the caller as 400.
 	SetMemoryHighWatermark(fraction float64) error
 
+	// Disk reports the free space on the data directory's filesystem
+	// against the disk free limit.
+	Disk() Disk
+
+	// SetDiskFreeLimit sets the disk free limit, written in one of the forms
+	// RabbitMQ's disk_free_limit takes ("50000000", "50MB", "2GiB",
+	// "{mem_relative,1.5}"), raising or clearing the disk alarm at once if
+	// the new limit calls for it. An error (a bad form, no disk monitor) is
+	// reported to the caller as 400.
+	SetDiskFreeLimit(limit string) error
+
 	// Authenticate checks a user's password and returns the user's tags
 	// ("administrator", "monitoring", "policymaker", "management", as
 	// RabbitMQ's user tags). The default user guest/guest should have
@@ -196,5 +207,21 @@ type Memory struct {
 	// Limit is HighWatermark × Total, in bytes: above it the alarm is raised.
 	Limit uint64
 	// Alarm tells whether the memory alarm is in effect.
+	Alarm bool
+}
+
+// Disk reports the free disk space against the disk free limit.
+type Disk struct {
+	// Monitored is false when no disk monitor runs (no data directory): the
+	// other fields are then zero.
+	Monitored bool
+	// Free is the space available on the data directory's filesystem at the
+	// last check, in bytes.
+	Free uint64
+	// Limit is the disk free limit in bytes: below it the alarm is raised.
+	Limit uint64
+	// Setting is the limit as configured, in a form SetDiskFreeLimit takes.
+	Setting string
+	// Alarm tells whether the disk alarm is in effect.
 	Alarm bool
 }

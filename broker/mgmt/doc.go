@@ -14,11 +14,14 @@
 // 401, a WWW-Authenticate header for realm "RabbitMQ Management" and
 // {"error":"not_authorised","reason":"Login failed"} (or "Not management user").
 //
-//	GET    /api/overview                      product, node, object and queue totals, listeners
+//	GET    /api/overview                      product, node, object and queue totals, listeners,
+//	                                          and beatmq's "alarms" (as the health check lists them)
 //	GET    /api/whoami                        the authenticated user and its tags
-//	GET    /api/nodes                         the single node: memory use, limit, alarm, uptime
+//	GET    /api/nodes                         the single node: mem_used, mem_limit, mem_alarm,
+//	                                          disk_free, disk_free_limit, disk_free_alarm, uptime
 //	GET    /api/nodes/{node}
 //	GET    /api/health/checks/alarms          200 {"status":"ok"} or 503 with the alarms in effect
+//	                                          ("disk space", "memory")
 //	GET    /api/vhosts                        virtual hosts (those that have exchanges)
 //	GET    /api/connections[/]                open connections (administrator and monitoring
 //	                                          users see all, others their own)
@@ -35,8 +38,12 @@
 //
 //	GET    /api/beatmq/vm_memory_high_watermark   {"fraction":0.4,"limit":…,"used":…,"total":…,"alarm":false}
 //	PUT    /api/beatmq/vm_memory_high_watermark   body {"fraction":0.4}; 204 (administrator only)
+//	GET    /api/beatmq/disk_free_limit            {"limit":"50000000","limit_bytes":…,"free":…,"alarm":false}
+//	PUT    /api/beatmq/disk_free_limit            body {"limit":"50MB"} (or "{mem_relative,1.5}"); 204
+//	                                              (administrator only)
 //
-// beatmqctl's set_vm_memory_high_watermark uses the PUT; RabbitMQ does the same
+// beatmqctl's set_vm_memory_high_watermark and set_disk_free_limit use the
+// PUTs; RabbitMQ does the same
 // through rabbitmqctl and Erlang distribution, which beatmq does not have.
 //
 // Names in URLs are percent-encoded path segments: connection names contain

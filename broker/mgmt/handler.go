@@ -97,6 +97,10 @@ func (h *handler) register() {
 		http.MethodGet: h.getWatermark,
 		http.MethodPut: h.putWatermark,
 	})
+	h.handle(DiskFreeLimitPath, endpoint{
+		http.MethodGet: h.getDiskFreeLimit,
+		http.MethodPut: h.putDiskFreeLimit,
+	})
 }
 
 // authedFunc serves a request whose user has been authenticated.

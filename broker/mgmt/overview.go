@@ -25,6 +25,10 @@ type overviewJSON struct {
 	Node              string             `json:"node"`
 	Listeners         []listenerJSON     `json:"listeners"`
 	Contexts          []contextJSON      `json:"contexts"`
+	// Alarms is beatmq's own item: RabbitMQ 3.10.8's overview has none (its
+	// web UI reads mem_alarm and disk_free_alarm from /api/nodes). Same
+	// elements as GET /api/health/checks/alarms; [] when none.
+	Alarms []alarmJSON `json:"alarms"`
 }
 
 // exchangeTypeJSON is one element of "exchange_types".
@@ -94,6 +98,7 @@ func (h *handler) getOverview(w http.ResponseWriter, _ *http.Request, u *user) {
 		Node:              ov.Node,
 		Listeners:         []listenerJSON{},
 		Contexts:          []contextJSON{},
+		Alarms:            h.alarms(ov.Node),
 	}
 	for _, c := range h.visibleConnections(u, "", false) {
 		j.ObjectTotals.Connections++
@@ -139,6 +144,8 @@ type nodeJSON struct {
 	MemUsed               uint64             `json:"mem_used"`
 	MemLimit              uint64             `json:"mem_limit"`
 	MemAlarm              bool               `json:"mem_alarm"`
+	DiskFree              uint64             `json:"disk_free"`
+	DiskFreeLimit         uint64             `json:"disk_free_limit"`
 	DiskFreeAlarm         bool               `json:"disk_free_alarm"`
 	Uptime                int64              `json:"uptime"`
 	ExchangeTypes         []exchangeTypeJSON `json:"exchange_types"`
@@ -150,6 +157,7 @@ type nodeJSON struct {
 func (h *handler) node() nodeJSON {
 	ov := h.b.Overview()
 	mem := h.b.Memory()
+	disk := h.b.Disk()
 	n := nodeJSON{
 		Name:                  ov.Node,
 		Type:                  "disc",
@@ -157,6 +165,9 @@ func (h *handler) node() nodeJSON {
 		MemUsed:               mem.Used,
 		MemLimit:              mem.Limit,
 		MemAlarm:              mem.Alarm,
+		DiskFree:              disk.Free,
+		DiskFreeLimit:         disk.Limit,
+		DiskFreeAlarm:         disk.Alarm,
 		ExchangeTypes:         exchangeTypes,
 		VMMemoryHighWatermark: mem.HighWatermark,
 		TotalMemory:           mem.Total,
@@ -182,16 +193,32 @@ func (h *handler) getNode(w http.ResponseWriter, r *http.Request, _ *user) {
 	writeJSON(w, http.StatusOK, n)
 }
 
-// alarmJSON is one alarm in GET /api/health/checks/alarms.
+// alarmJSON is one alarm in GET /api/health/checks/alarms (and beatmq's
+// "alarms" in GET /api/overview).
 type alarmJSON struct {
 	Node     string `json:"node"`
 	Resource string `json:"resource"`
 }
 
+// alarms lists the resource alarms in effect on node, named and ordered as
+// RabbitMQ 3.10.8's health check listed them with both on: "disk space",
+// then "memory".
+func (h *handler) alarms(node string) []alarmJSON {
+	out := []alarmJSON{}
+	if h.b.Disk().Alarm {
+		out = append(out, alarmJSON{Node: node, Resource: "disk space"})
+	}
+	if h.b.Memory().Alarm {
+		out = append(out, alarmJSON{Node: node, Resource: "memory"})
+	}
+	return out
+}
+
 // getAlarms serves GET /api/health/checks/alarms: 200 {"status":"ok"}, or
 // 503 with the alarms in effect, as RabbitMQ's health check does.
 func (h *handler) getAlarms(w http.ResponseWriter, _ *http.Request, _ *user) {
-	if !h.b.Memory().Alarm {
+	alarms := h.alarms(h.b.Overview().Node)
+	if len(alarms) == 0 {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		return
 	}
@@ -199,5 +226,5 @@ func (h *handler) getAlarms(w http.ResponseWriter, _ *http.Request, _ *user) {
 		Status string      `json:"status"`
 		Reason string      `json:"reason"`
 		Alarms []alarmJSON `json:"alarms"`
-	}{"failed", "There are alarms in effect in the cluster", []alarmJSON{{Node: h.b.Overview().Node, Resource: "memory"}}})
+	}{"failed", "There are alarms in effect in the cluster", alarms})
 }

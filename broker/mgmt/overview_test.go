@@ -52,6 +52,7 @@ func TestOverview(t *testing.T) {
 		"contexts": []any{
 			map[string]any{"node": "beatmq@host", "description": "RabbitMQ Management", "path": "/", "port": "15672", "ip": "127.0.0.1"},
 		},
+		"alarms": []any{},
 	}
 	types := got["exchange_types"]
 	delete(got, "exchange_types")
@@ -104,5 +105,46 @@ func TestNodesAndAlarms(t *testing.T) {
 	want := []any{map[string]any{"node": "beatmq@test", "resource": "memory"}}
 	if h["status"] != "failed" || !reflect.DeepEqual(h["alarms"], want) {
 		t.Errorf("health with alarm = %v", h)
+	}
+
+	// The disk alarm too: both listed as RabbitMQ 3.10.8 listed them, disk
+	// first, in the health check and in the overview.
+	b.SetDisk(mgmt.Disk{Monitored: true, Free: 1000, Limit: 50_000_000, Setting: "50000000", Alarm: true})
+	r = get(t, srv, "/api/health/checks/alarms")
+	wantStatus(t, r, http.StatusServiceUnavailable)
+	h = nil
+	decode(t, r, &h)
+	want = []any{
+		map[string]any{"node": "beatmq@test", "resource": "disk space"},
+		map[string]any{"node": "beatmq@test", "resource": "memory"},
+	}
+	if h["status"] != "failed" || h["reason"] != "There are alarms in effect in the cluster" || !reflect.DeepEqual(h["alarms"], want) {
+		t.Errorf("health with both alarms = %v", h)
+	}
+	var ov map[string]any
+	decode(t, get(t, srv, "/api/overview"), &ov)
+	if !reflect.DeepEqual(ov["alarms"], want) {
+		t.Errorf("overview alarms = %v, want %v", ov["alarms"], want)
+	}
+	decode(t, get(t, srv, "/api/nodes"), &nodes)
+	if n := nodes[0]; n["disk_free_alarm"] != true || n["mem_alarm"] != true || n["disk_free"] != 1000.0 || n["disk_free_limit"] != 50e6 {
+		t.Errorf("node with both alarms = %v", n)
+	}
+}
+
+func TestDiskFreeLimitEndpoint(t *testing.T) {
+	srv, b := newServer(t)
+	var d mgmt.DiskFreeLimit
+	decode(t, get(t, srv, mgmt.DiskFreeLimitPath), &d)
+	if d.Limit != "50000000" || d.LimitBytes != 50_000_000 || d.Free != 10<<30 || d.Alarm {
+		t.Fatalf("GET = %+v", d)
+	}
+	wantStatus(t, do(t, srv, http.MethodPut, mgmt.DiskFreeLimitPath, "guest", "guest", nil, `{"limit":"20000000000"}`), http.StatusNoContent)
+	decode(t, get(t, srv, mgmt.DiskFreeLimitPath), &d)
+	if d.Limit != "20000000000" || d.LimitBytes != 20e9 || !d.Alarm || !b.Disk().Alarm {
+		t.Fatalf("after PUT = %+v", d)
+	}
+	for _, body := range []string{`{}`, `{"limit":""}`, `not json`, `{"limit":"lots"}`} {
+		wantStatus(t, do(t, srv, http.MethodPut, mgmt.DiskFreeLimitPath, "guest", "guest", nil, body), http.StatusBadRequest)
 	}
 }

@@ -3,6 +3,7 @@ package mgmt
 import (
 	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -16,7 +17,15 @@ import (
 type serverBroker struct {
 	s    *broker.Server
 	mem  *alarm.MemoryMonitor // nil: no memory monitor runs
+	disk *alarm.DiskMonitor   // nil: no disk monitor runs
 	http []net.Addr
+}
+
+// Monitors are the resource monitors whose state and settings the
+// management API shows and changes; either may be nil.
+type Monitors struct {
+	Memory *alarm.MemoryMonitor
+	Disk   *alarm.DiskMonitor
 }
 
 // ServerBroker returns s as a Broker, for NewHandler. mem is the memory
@@ -26,11 +35,21 @@ type serverBroker struct {
 // listeners. Every configured user may use the API as an administrator, as
 // RabbitMQ's default user guest does.
 func ServerBroker(s *broker.Server, mem *alarm.MemoryMonitor, httpAddrs ...net.Addr) Broker {
-	return &serverBroker{s: s, mem: mem, http: httpAddrs}
+	return ServerBrokerWith(s, Monitors{Memory: mem}, httpAddrs...)
+}
+
+// ServerBrokerWith is ServerBroker with every resource monitor: the disk
+// monitor's free space and limit show in GET /api/nodes, and its limit is
+// set through PUT DiskFreeLimitPath.
+func ServerBrokerWith(s *broker.Server, m Monitors, httpAddrs ...net.Addr) Broker {
+	return &serverBroker{s: s, mem: m.Memory, disk: m.Disk, http: httpAddrs}
 }
 
 // errNoMemoryMonitor answers a watermark change when no monitor runs.
 var errNoMemoryMonitor = errors.New("no memory monitor runs in this broker")
+
+// errNoDiskMonitor answers a disk free limit change when no monitor runs.
+var errNoDiskMonitor = errors.New("no free disk space monitor runs in this broker (it needs a data directory)")
 
 func (a *serverBroker) Overview() Overview {
 	o := Overview{ProductVersion: broker.Version, Node: a.s.ClusterName(), StartedAt: a.s.StartedAt()}
@@ -128,13 +147,41 @@ func (a *serverBroker) Exchanges() []Exchange {
 	return out
 }
 
-// Memory reports the memory monitor's status; all zero when none runs.
+// Memory reports the memory monitor's status; all zero when none runs. The
+// alarm is the server's: raised by the monitor or by anything else that
+// calls SetAlarm.
 func (a *serverBroker) Memory() Memory {
-	if a.mem == nil {
-		return Memory{}
+	var out Memory
+	if a.mem != nil {
+		m := a.mem.Status()
+		out = Memory{Used: m.Used, Total: m.Total, HighWatermark: m.HighWatermark, Limit: m.Limit}
 	}
-	m := a.mem.Status()
-	return Memory{Used: m.Used, Total: m.Total, HighWatermark: m.HighWatermark, Limit: m.Limit, Alarm: m.Alarm}
+	out.Alarm = slices.Contains(a.s.Alarms(), broker.AlarmMemory)
+	return out
+}
+
+// Disk reports the disk monitor's status; Monitored false when none runs.
+// The alarm is the server's, as for Memory.
+func (a *serverBroker) Disk() Disk {
+	var out Disk
+	if a.disk != nil {
+		d := a.disk.Status()
+		out = Disk{Monitored: true, Free: d.Free, Limit: d.Limit, Setting: d.LimitSetting.String()}
+	}
+	out.Alarm = slices.Contains(a.s.Alarms(), broker.AlarmDisk)
+	return out
+}
+
+func (a *serverBroker) SetDiskFreeLimit(limit string) error {
+	if a.disk == nil {
+		return errNoDiskMonitor
+	}
+	l, err := alarm.ParseDiskFreeLimit(limit)
+	if err != nil {
+		return err
+	}
+	a.disk.SetLimit(l)
+	return nil
 }
 
 func (a *serverBroker) SetMemoryHighWatermark(fraction float64) error {

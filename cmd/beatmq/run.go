@@ -19,6 +19,7 @@ import (
 	"github.com/beatmq/beatmq/broker"
 	"github.com/beatmq/beatmq/broker/alarm"
 	"github.com/beatmq/beatmq/broker/logfmt"
+	"github.com/beatmq/beatmq/broker/mgmt"
 )
 
 // DefaultDataDir is --data-dir's default: beatmq-data in the working
@@ -41,6 +42,7 @@ type options struct {
 	logFile          string
 	shutdownTimeout  time.Duration
 	memWatermark     float64
+	diskFreeLimit    string
 	dataDir          string
 	sync             string
 	product          string
@@ -60,6 +62,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.StringSliceVar(&o.users, "users", []string{"guest:guest"}, "comma-separated user:password list")
 	fs.StringSliceVar(&o.loopbackUsers, "loopback-users", []string{"guest"}, "comma-separated users allowed to connect from loopback addresses only (empty: none)")
 	fs.Float64Var(&o.memWatermark, "vm-memory-high-watermark", alarm.DefaultMemoryHighWatermark, "fraction of the machine's memory above which publishers are blocked (0 to 1; settable at run time through the management API)")
+	fs.StringVar(&o.diskFreeLimit, "disk-free-limit", "50MB", "free space on the data directory's filesystem below which publishers are blocked: bytes, with a unit (50MB, 2GB, 500MiB) or {mem_relative,F}; settable at run time through the management API")
 	fs.StringVar(&o.dataDir, "data-dir", DefaultDataDir, "directory for durable queues' persistent messages and durable definitions (empty: memory only, nothing kept)")
 	fs.StringVar(&o.sync, "sync", "data", "when a persistent message is confirmed: data (after fdatasync, survives a power cut; RabbitMQ's behaviour) or write (after write(2), survives a killed broker only)")
 	fs.StringVar(&o.product, "product", broker.Product, "product name advertised to clients in connection.start")
@@ -96,6 +99,9 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 		return cfg, fmt.Errorf("--vm-memory-high-watermark %v: want a fraction between 0.0 and 1.0", o.memWatermark)
 	case o.heartbeatUnit <= 0:
 		return cfg, errors.New("--heartbeat-unit must be positive")
+	}
+	if _, err := alarm.ParseDiskFreeLimit(o.diskFreeLimit); err != nil {
+		return cfg, fmt.Errorf("--disk-free-limit: %v", err)
 	}
 	if _, _, err := net.SplitHostPort(o.addr); err != nil {
 		return cfg, fmt.Errorf("--addr %q: %v", o.addr, err)
@@ -215,8 +221,14 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 		fmt.Fprintf(stderr, "beatmq: %v\n", err)
 		return 2
 	}
+	// Go's soft memory limit follows the watermark (broker/alarm/gomemlimit.go).
+	mem.DriveGoMemoryLimit()
 	mem.Start()
 	defer mem.Stop()
+	disk := startDiskMonitor(srv, cfg.DataDir, o.diskFreeLimit, logger)
+	if disk != nil {
+		defer disk.Stop()
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	select {
@@ -228,7 +240,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	}
 	var hs *http.Server
 	if ml != nil {
-		hs = &http.Server{Handler: mgmtHandler(srv, mem, ml.Addr(), logger), ReadHeaderTimeout: 10 * time.Second}
+		hs = &http.Server{Handler: mgmtHandler(srv, mgmt.Monitors{Memory: mem, Disk: disk}, ml.Addr(), logger), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = hs.Serve(ml) }()
 		logger.Info("Management plugin: HTTP (non-TLS) listener started on " + ml.Addr().String())
 	}
@@ -256,6 +268,9 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 		_ = hs.Close()
 	}
 	mem.Stop()
+	if disk != nil {
+		disk.Stop()
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -264,4 +279,27 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	<-served
 	logger.Info("beatmq stopped")
 	return 0
+}
+
+// startDiskMonitor starts RabbitMQ's free disk space monitor on the data
+// directory's filesystem, or returns nil: without a data directory the
+// broker writes nothing to disk and there is nothing to watch. A filesystem
+// that cannot be read is logged, as rabbit_disk_monitor logs it, and the
+// broker runs without the disk alarm.
+func startDiskMonitor(srv *broker.Server, dir, limit string, logger *slog.Logger) *alarm.DiskMonitor {
+	if dir == "" {
+		return nil
+	}
+	l, err := alarm.ParseDiskFreeLimit(limit) // checked with the other flags
+	if err != nil {
+		return nil
+	}
+	d, err := alarm.NewDiskMonitor(srv, dir, l, logger)
+	if err != nil {
+		logger.Error(fmt.Sprintf("Free disk space monitor encountered an error: %v", err))
+		logger.Error("Free disk space monitor failed to start!")
+		return nil
+	}
+	d.Start()
+	return d
 }

@@ -28,6 +28,7 @@ func TestBadFlags(t *testing.T) {
 		{"--channel-max", "-1"}, {"--heartbeat", "-1"}, {"--frame-max", "-1"}, {"--handshake-timeout", "-1s"},
 		{"--vm-memory-high-watermark", "-0.1"}, {"--users", "guest"}, {"--log-format", "xml"}, {"--log-level", "loud"},
 		{"--addr", "nope"}, {"extra"}, {"--vm-memory-high-watermark", "1.5"},
+		{"--disk-free-limit", "1.5GB"}, {"--disk-free-limit", "lots"}, {"--disk-free-limit", "{mem_relative,-1}"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(context.Background(), args, &out, &errb); code != 2 {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/beatmq/beatmq/broker/alarm"
 	"github.com/beatmq/beatmq/broker/mgmt"
 )
 
@@ -33,6 +34,45 @@ func cmdSetWatermark(e *env, args []string) error {
 	_, _, err = e.api.do(http.MethodPut, mgmt.WatermarkPath, nil, body,
 		"this broker has no "+mgmt.WatermarkPath+" route: is it beatmq?")
 	return err
+}
+
+// cmdSetDiskFreeLimit is rabbitmqctl set_disk_free_limit <disk_limit> |
+// mem_relative <fraction>.
+func cmdSetDiskFreeLimit(e *env, args []string) error {
+	const usage = "set_disk_free_limit takes <disk_limit> (bytes, or with a unit: 50MB, 2GB, 500MiB) or mem_relative <fraction>"
+	var limit, banner string
+	switch {
+	case len(args) == 2 && args[0] == "mem_relative":
+		f, err := strconv.ParseFloat(args[1], 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+			return errorf(exitDataErr, "Bad argument: %q is not a fraction of 0.0 or more", args[1])
+		}
+		limit = "{mem_relative," + strconv.FormatFloat(f, 'g', -1, 64) + "}"
+		banner = "Setting disk free limit on %s to " + args[1] + " times the total RAM ..."
+	case len(args) == 1 && args[0] != "mem_relative":
+		if _, err := alarm.ParseDiskFreeLimit(args[0]); err != nil || strings.HasPrefix(args[0], "{") {
+			return errorf(exitDataErr, "Bad argument: %q is not a disk limit (bytes, or with a unit: 50MB, 2GB, 500MiB)", args[0])
+		}
+		limit = args[0]
+		banner = "Setting disk free limit on %s to " + args[0] + " bytes ..."
+	default:
+		return errorf(exitUsage, "%s", usage)
+	}
+	var ov map[string]any
+	if err := e.api.getJSON("/api/overview", &ov, ""); err != nil {
+		return err
+	}
+	e.banner(banner, text(ov["node"]))
+	body, _ := json.Marshal(map[string]string{"limit": limit})
+	_, _, err := e.api.do(http.MethodPut, mgmt.DiskFreeLimitPath, nil, body,
+		"this broker has no "+mgmt.DiskFreeLimitPath+" route: is it beatmq?")
+	return err
+}
+
+// gb writes bytes in gigabytes as rabbitmqctl status does: at most four
+// decimals, no trailing zeros.
+func gb(bytes float64) string {
+	return strconv.FormatFloat(math.Round(bytes/1e9*1e4)/1e4, 'f', -1, 64)
 }
 
 // cmdCloseConnection is rabbitmqctl close_connection <name> <explanation>.
@@ -126,10 +166,15 @@ func cmdStatus(e *env, args []string) error {
 		fmt.Fprintf(w, "Uptime (seconds): %d\n", int64(ms/1000))
 	}
 
+	// rabbitmqctl status lists the disk alarm before the memory alarm.
 	fmt.Fprintf(w, "\nAlarms\n\n")
+	if node["disk_free_alarm"] == true {
+		fmt.Fprintf(w, "Free disk space alarm on node %s\n", text(ov["node"]))
+	}
 	if node["mem_alarm"] == true {
 		fmt.Fprintf(w, "Memory alarm on node %s\n", text(ov["node"]))
-	} else {
+	}
+	if node["disk_free_alarm"] != true && node["mem_alarm"] != true {
 		fmt.Fprintf(w, "(none)\n")
 	}
 
@@ -143,6 +188,13 @@ func cmdStatus(e *env, args []string) error {
 		text(node["vm_memory_high_watermark"]), limit/1e9)
 	if total > 0 {
 		fmt.Fprintf(w, "Available memory: %.4f gb\n", total/1e9)
+	}
+
+	free, _ := number(node["disk_free"])
+	if freeLimit, _ := number(node["disk_free_limit"]); free > 0 || freeLimit > 0 {
+		fmt.Fprintf(w, "\nFree Disk Space\n\n")
+		fmt.Fprintf(w, "Low free disk space watermark: %s gb\n", gb(freeLimit))
+		fmt.Fprintf(w, "Free disk space: %s gb\n", gb(free))
 	}
 
 	fmt.Fprintf(w, "\nTotals\n\n")

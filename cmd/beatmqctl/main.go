@@ -11,6 +11,8 @@
 // Commands:
 //
 //	set_vm_memory_high_watermark <fraction>   set the memory alarm threshold (0.0 to 1.0)
+//	set_disk_free_limit <disk_limit> | mem_relative <fraction>
+//	                                          set the free disk space alarm threshold
 //	list_connections [<column> ...]           default columns: user peer_host peer_port state
 //	list_queues [-p <vhost>] [<column> ...]   default columns: name messages
 //	list_exchanges [-p <vhost>] [<column> ...] default columns: name type
@@ -86,6 +88,7 @@ func (e *env) banner(format string, args ...any) {
 // commands lists the commands in usage order.
 var commands = []command{
 	{"set_vm_memory_high_watermark", "<fraction>", "set the memory high watermark, a fraction (0.0 to 1.0) of available memory", cmdSetWatermark},
+	{"set_disk_free_limit", "<disk_limit> | mem_relative <fraction>", "set the free disk space limit: bytes, with a unit (50MB, 2GB, 500MiB), or a multiple of total memory", cmdSetDiskFreeLimit},
 	{"list_connections", "[<column> ...]", "list open connections (default columns: user peer_host peer_port state)", cmdListConnections},
 	{"list_queues", "[-p <vhost>] [<column> ...]", "list queues (default columns: name messages)", cmdListQueues},
 	{"list_exchanges", "[-p <vhost>] [<column> ...]", "list exchanges (default columns: name type)", cmdListExchanges},

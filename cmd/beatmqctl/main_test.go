@@ -80,6 +80,45 @@ func TestMemoryAlarmAsTheSuiteDoes(t *testing.T) {
 	}
 }
 
+// set_disk_free_limit takes rabbitmqctl's arguments and sets the limit.
+func TestSetDiskFreeLimit(t *testing.T) {
+	b, env := broker(t)
+	r := ctl(env, "set_disk_free_limit", "20000000000")
+	wantCode(t, r, 0)
+	if d := b.Disk(); d.Limit != 20e9 || !d.Alarm {
+		t.Fatalf("after 20000000000: %+v", d)
+	}
+	if r.stdout != "Setting disk free limit on beatmq@test to 20000000000 bytes ...\n" {
+		t.Fatalf("output %q", r.stdout)
+	}
+	wantCode(t, ctl(env, "set_disk_free_limit", "50000000"), 0)
+	if d := b.Disk(); d.Limit != 50e6 || d.Alarm {
+		t.Fatalf("after 50000000: %+v", d)
+	}
+	for _, tt := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"set_disk_free_limit"}, exitUsage},
+		{[]string{"set_disk_free_limit", "mem_relative"}, exitUsage},
+		{[]string{"set_disk_free_limit", "1", "2"}, exitUsage},
+		{[]string{"set_disk_free_limit", "mem_relative", "1", "2"}, exitUsage},
+		{[]string{"set_disk_free_limit", "1.5GB"}, exitDataErr},
+		{[]string{"set_disk_free_limit", "{mem_relative,1}"}, exitDataErr},
+		{[]string{"set_disk_free_limit", "mem_relative", "--", "-1"}, exitDataErr},
+		{[]string{"set_disk_free_limit", "mem_relative", "x"}, exitDataErr},
+	} {
+		wantCode(t, ctl(env, tt.args...), tt.code)
+	}
+	// The fake takes whole bytes only: the broker's refusal is reported.
+	if r := ctl(env, "set_disk_free_limit", "mem_relative", "1.5"); r.code == 0 || !strings.Contains(r.stderr, "bad disk free limit") {
+		t.Fatalf("refused by the broker: %+v", r)
+	}
+	if d := b.Disk(); d.Limit != 50e6 {
+		t.Fatalf("rejected arguments changed the limit: %+v", d)
+	}
+}
+
 func TestSetWatermarkErrors(t *testing.T) {
 	b, env := broker(t)
 	tests := []struct {
@@ -236,6 +275,7 @@ func TestStatus(t *testing.T) {
 		"Exchange count: 6\n", "Memory high watermark setting: 0.4 of available memory",
 		"Interface: 127.0.0.1, port: 5672, protocol: amqp, purpose: AMQP 0-9-1\n",
 		"Interface: 127.0.0.1, port: 15672, protocol: http, purpose: HTTP API\n",
+		"\nFree Disk Space\n\nLow free disk space watermark: 0.05 gb\nFree disk space: 10.7374 gb\n",
 	} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("status lacks %q:\n%s", s, r.stdout)
@@ -247,8 +287,14 @@ func TestStatus(t *testing.T) {
 	b.SetUsedMemory(1 << 40)
 	r = ctl(env, "status")
 	wantCode(t, r, 0)
-	if !strings.Contains(r.stdout, "\nAlarms\n\nMemory alarm on node beatmq@test\n") {
+	if !strings.Contains(r.stdout, "\nAlarms\n\nMemory alarm on node beatmq@test\n\n") {
 		t.Errorf("status with alarm:\n%s", r.stdout)
+	}
+	// Both alarms, in rabbitmqctl's order.
+	b.SetDisk(mgmt.Disk{Monitored: true, Free: 1000, Limit: 50_000_000, Alarm: true})
+	r = ctl(env, "status")
+	if !strings.Contains(r.stdout, "\nAlarms\n\nFree disk space alarm on node beatmq@test\nMemory alarm on node beatmq@test\n\n") {
+		t.Errorf("status with both alarms:\n%s", r.stdout)
 	}
 	r = ctl(env, "--formatter=json", "status")
 	wantCode(t, r, 0)

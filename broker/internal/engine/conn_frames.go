@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net"
+	"strings"
 
 	"github.com/beatmq/beatmq/amqp"
 	"github.com/beatmq/beatmq/frames"
@@ -59,12 +60,24 @@ func (c *Conn) blockedBy() error {
 	switch {
 	case alarm && c.client.capBlocked && !c.blockedSent:
 		c.blockedSent = true
-		return c.send0(&amqp.ConnectionBlocked{Reason: "low on memory"})
+		return c.send0(&amqp.ConnectionBlocked{Reason: blockedReason(c.host.AlarmResources())})
 	case !alarm && c.blockedSent:
 		c.blockedSent = false
 		return c.send0(&amqp.ConnectionUnblocked{})
 	}
 	return nil
+}
+
+// blockedReason is connection.blocked's reason for the resource alarms in
+// effect (rabbit_reader:blocked_by_message/1): "low on memory", "low on
+// disk", "low on disk & memory". With none left (the alarm cleared while the
+// frame was handled) it names memory, the reason of the single alarm of
+// earlier versions.
+func blockedReason(resources []string) string {
+	if len(resources) == 0 {
+		return "low on memory"
+	}
+	return "low on " + strings.Join(resources, " & ")
 }
 
 // unblock resumes reading once the alarm is off and credit is back

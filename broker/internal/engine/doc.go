@@ -67,7 +67,7 @@
 //
 // Locks, in the order they may be taken:
 //
-//	broker.Server.mu → Conn.ctl.mu   (inspection, CloseConnection, SetBlocked)
+//	broker.Server.mu → Conn.ctl.mu   (inspection, CloseConnection, SetAlarm)
 //
 // Conn.ctl.mu (inspection snapshot, abort and close requests), sendQueue.mu and
 // the frames.Writer's mutex are leaves: nothing else is locked or called

@@ -16,6 +16,9 @@ type Host interface {
 	// Alarm reports whether a resource alarm is in effect: a connection that
 	// publishes while it is gets connection.blocked and is no longer read.
 	Alarm() bool
+	// AlarmResources names the resource alarms in effect ("disk", "memory"),
+	// in the order connection.blocked's reason lists them.
+	AlarmResources() []string
 	// VHost returns the virtual host called name, or nil when there is none
 	// (connection.open then fails with 530 NOT_ALLOWED).
 	VHost(name string) *vhost.VHost

@@ -5,8 +5,10 @@ package mgmttest
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/beatmq/beatmq/broker/mgmt"
@@ -29,6 +31,7 @@ type Broker struct {
 	queues   []mgmt.Queue
 	xs       []mgmt.Exchange
 	mem      mgmt.Memory
+	disk     mgmt.Disk
 	users    map[string]user
 	closes   []Close
 	setErr   error
@@ -47,6 +50,7 @@ func New() *Broker {
 	b := &Broker{
 		overview: mgmt.Overview{ProductVersion: "0.0.0-test", Node: "beatmq@test"},
 		mem:      mgmt.Memory{Total: 1 << 30},
+		disk:     mgmt.Disk{Monitored: true, Free: 10 << 30, Limit: 50_000_000, Setting: "50000000"},
 		users:    map[string]user{"guest": {pass: "guest", tags: []string{mgmt.TagAdministrator}}},
 	}
 	b.setWatermarkLocked(0.4)
@@ -102,7 +106,8 @@ func (b *Broker) SetUsedMemory(used uint64) {
 	b.mem.Alarm = b.mem.Used > b.mem.Limit
 }
 
-// FailSetWatermark makes SetMemoryHighWatermark fail with err (nil: succeed).
+// FailSetWatermark makes SetMemoryHighWatermark and SetDiskFreeLimit fail
+// with err (nil: succeed).
 func (b *Broker) FailSetWatermark(err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -183,6 +188,36 @@ func (b *Broker) SetMemoryHighWatermark(fraction float64) error {
 		return errors.New("fraction out of range")
 	}
 	b.setWatermarkLocked(fraction)
+	return nil
+}
+
+// Disk implements mgmt.Broker.
+func (b *Broker) Disk() mgmt.Disk {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.disk
+}
+
+// SetDisk replaces what Disk reports.
+func (b *Broker) SetDisk(d mgmt.Disk) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.disk = d
+}
+
+// SetDiskFreeLimit implements mgmt.Broker: it takes whole bytes only
+// ("50000000") and sets the alarm when Free is below the new limit.
+func (b *Broker) SetDiskFreeLimit(limit string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.setErr != nil {
+		return b.setErr
+	}
+	n, err := strconv.ParseUint(limit, 10, 64)
+	if err != nil {
+		return fmt.Errorf("bad disk free limit %q", limit)
+	}
+	b.disk.Limit, b.disk.Setting, b.disk.Alarm = n, limit, b.disk.Free < n
 	return nil
 }
 
