@@ -97,6 +97,10 @@ func (h *handler) register() {
 		http.MethodGet: h.getWatermark,
 		http.MethodPut: h.putWatermark,
 	})
+	h.handle("/api/beatmq/connections/{name}/fault", endpoint{
+		http.MethodPut:    h.putFault,
+		http.MethodDelete: h.deleteFault,
+	})
 }
 
 // authedFunc serves a request whose user has been authenticated.
