@@ -44,28 +44,23 @@ const (
 	// block as on a full socket and go on, in order, when the fault ends.
 	// Heartbeats due meanwhile are skipped (they carry nothing). The reader
 	// goroutine blocks too when it has a reply to write, so a client that
-	// waits for replies then stops being read. Detection: left running; the
-	// client's octets waiting unread count as activity (FIONREAD), so a client
-	// that keeps talking is never closed, and one that has really gone is
-	// closed 2T–3T after its last octet, which also ends the freeze.
+	// waits for replies then stops being read. Detection: left running. A
+	// client whose octets the blocked reader has not read is not closed
+	// (octets waiting in the kernel count as activity: FIONREAD); otherwise
+	// the receiver works as without the fault. A client that gives up and
+	// closes its socket is noticed at once if the reader is not blocked, else
+	// when the fault ends.
 	FaultFreezeOut
 	// FaultFreezeIn: the socket is not read, as by a stuck broker; sending
-	// goes on. Detection: left running, not paused (unlike a blocked
-	// connection): octets waiting unread count as activity (FIONREAD), so
-	// a client that keeps sending heartbeats is never closed and gets no
-	// late warning, while one that has really gone silent is closed 2T–3T
-	// after its last octet, as without the fault. (On a connection that is
-	// not a socket, such as a net.Pipe, nothing counts as waiting: the
-	// client is closed 2T–3T after the freeze began.)
+	// goes on. Detection: left running, not paused (unlike a connection
+	// blocked by an alarm), and truthful about the client: octets waiting
+	// unread count as activity (FIONREAD), so a client that sent anything
+	// since the freeze began is neither warned about nor closed while it
+	// lasts (the octets are read, and count, when it ends); one that sent
+	// nothing since is warned about and closed 2T–3T after its last octet, as
+	// without the fault. (On a connection that is not a socket, such as a
+	// net.Pipe, nothing counts as waiting.)
 	FaultFreezeIn
-	// FaultHalfOpen: both directions are silently dropped and the socket is
-	// kept open, as when the peer's host has vanished: outbound frames are
-	// discarded (heartbeats skipped), inbound octets are read and discarded
-	// without counting as activity. Detection: the broker finds out the way
-	// it would for a real vanished peer, by its own receiver: closed for
-	// missed heartbeats 2T–3T after the last octet that got through (a late
-	// warning first), RST, the usual error lines. Deliveries lost in flight
-	// are unacked, so they go back to their queues when the connection ends.
 	FaultHalfOpen
 	// FaultLatency: every write to the socket waits Latency first (frames
 	// arrive that much late; writes queue behind each other, so throughput
@@ -455,11 +450,17 @@ func (c *Conn) frozenIn(st *faultState) error {
 }
 
 // readDropped reads the raw socket, past the octet counter, and discards
-// what arrives while st is in force. Reader goroutine.
+// what arrives while st is in force. The end of the stream is dropped too
+// (the peer's FIN or RST would not reach a broker whose peer has vanished):
+// the reader then waits as under freeze-in, and meets the end again once the
+// fault is over. Reader goroutine.
 func (c *Conn) readDropped(st *faultState, p []byte) error {
 	for {
 		if _, err := c.nc.Read(p); err != nil {
-			return err
+			if isTimeout(err) {
+				return err
+			}
+			return c.frozenIn(st)
 		}
 		if c.fault.Load() != st {
 			return os.ErrDeadlineExceeded // look again
