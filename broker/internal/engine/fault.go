@@ -245,13 +245,17 @@ func (c *Conn) SetFault(f Fault) error {
 			return errors.New("slow-heartbeats: the connection has no heartbeat (T = 0, or not tuned yet)")
 		}
 		st.period = max(time.Duration(f.Factor*float64(t/2)), 1)
-		st.beat = time.AfterFunc(st.period, func() { c.slowBeat(st) })
 	}
 	var old *faultState
 	if f.Kind != FaultReset {
 		old = c.fault.Swap(st)
 		if old != nil {
 			old.stop()
+		}
+		// Armed once st is in force (their callbacks look for it) and under
+		// c.ctl.mu (which they take before touching the timers).
+		if st.period > 0 {
+			st.beat = time.AfterFunc(st.period, func() { c.slowBeat(st) })
 		}
 		if f.For > 0 {
 			st.expiry = time.AfterFunc(f.For, func() { c.endFault(st, "expired") })
