@@ -53,10 +53,10 @@ func TestFaultFreezeInTalkingClient(t *testing.T) {
 	}
 	// Silent from now on: closed 2T–3T later, warned about first.
 	info = ended(t, b, id)
-	if info.Reason != broker.ReasonMissedHeartbeats || info.Telemetry.LateWarnings != 1 {
+	if info.Reason != broker.ReasonMissedHeartbeats || info.Telemetry.LateWarnings < 1 {
 		t.Fatalf("silent client: reason %v, %d late warnings", info.Reason, info.Telemetry.LateWarnings)
 	}
-	if tot := b.Server().HeartbeatTotals(); tot.MissedHeartbeatCloses != 1 || tot.LateWarnings != 1 {
+	if tot := b.Server().HeartbeatTotals(); tot.MissedHeartbeatCloses != 1 || tot.LateWarnings != info.Telemetry.LateWarnings {
 		t.Fatalf("totals %+v", tot)
 	}
 }

@@ -96,6 +96,20 @@ func (c *consumer) next() {
 	}
 }
 
+// nextLost prints the consumer's next event, which should be the loss of
+// its connection, without the reason.
+func (c *consumer) nextLost() {
+	select {
+	case e := <-c.events:
+		if strings.HasPrefix(e, "lost: ") {
+			e = "lost the connection"
+		}
+		fmt.Println(e)
+	case <-time.After(10 * time.Second):
+		fmt.Println("no event within 10s")
+	}
+}
+
 func (c *consumer) close() {
 	close(c.stop)
 	<-c.done
@@ -149,6 +163,11 @@ func ExampleBroker_Fault_muteHeartbeats() {
 // after the last octet that got through, closes the old connection for
 // missed heartbeats and requeues the delivery, which reaches the new
 // connection marked redelivered.
+//
+// (The broker's close resets the socket, and unlike a vanished host's, this
+// client is still there to receive the RST: in the rare run where the broker's
+// check comes first, amqp091-go reports a reset instead of its read timeout.
+// So the example prints only that the connection was lost.)
 func ExampleBroker_Fault_halfOpen() {
 	b, err := brokertest.Start()
 	if err != nil {
@@ -175,13 +194,13 @@ func ExampleBroker_Fault_halfOpen() {
 	if err := ch.Publish("", "jobs", false, false, amqp091.Publishing{Body: []byte("job-1")}); err != nil {
 		log.Fatal(err)
 	}
-	c.next()
+	c.nextLost() // almost always "missed heartbeats from the broker"; see below
 	c.next()
 	c.next()
 	endOf(b, old.ID)
 	// Output:
 	// connected
-	// lost: missed heartbeats from the broker
+	// lost the connection
 	// connected
 	// got job-1 redelivered=true
 	// broker ended the old connection: missed_heartbeats
