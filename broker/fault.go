@@ -20,17 +20,39 @@ type FaultKind = engine.FaultKind
 // Telemetry is a connection's heartbeat telemetry (ConnInfo.Telemetry).
 type Telemetry = engine.Telemetry
 
-// The fault kinds (engine.FaultKind documents each). Their names, as the
-// management API and beatmqctl take them, are FaultKind.String's.
+// The fault kinds, and how the broker's own heartbeat detection (closed for
+// missed heartbeats 2T–3T after the client's last octet) treats each; the
+// README's "Fault injection" table says more. Their names, as the management
+// API and beatmqctl take them, are FaultKind.String's.
 const (
-	FaultNone           = engine.FaultNone
-	FaultMuteHeartbeats = engine.FaultMuteHeartbeats // "mute-heartbeats"
-	FaultSlowHeartbeats = engine.FaultSlowHeartbeats // "slow-heartbeats"
-	FaultFreezeOut      = engine.FaultFreezeOut      // "freeze-out"
-	FaultFreezeIn       = engine.FaultFreezeIn       // "freeze-in"
-	FaultHalfOpen       = engine.FaultHalfOpen       // "half-open"
-	FaultLatency        = engine.FaultLatency        // "latency"
-	FaultReset          = engine.FaultReset          // "reset"
+	// FaultNone: no fault (ConnInfo.Fault of a connection without one).
+	FaultNone = engine.FaultNone
+	// FaultMuteHeartbeats ("mute-heartbeats"): no heartbeat frames go out,
+	// other frames do. Detection unaffected.
+	FaultMuteHeartbeats = engine.FaultMuteHeartbeats
+	// FaultSlowHeartbeats ("slow-heartbeats"): heartbeats every Factor·T/2.
+	// Detection unaffected. Needs a negotiated heartbeat.
+	FaultSlowHeartbeats = engine.FaultSlowHeartbeats
+	// FaultFreezeOut ("freeze-out"): nothing is sent; frames are held, in
+	// order, and released when the fault ends; heartbeats due are skipped.
+	// Detection left running; octets the client sent that wait unread count
+	// as activity.
+	FaultFreezeOut = engine.FaultFreezeOut
+	// FaultFreezeIn ("freeze-in"): the socket is not read. Detection left
+	// running, not paused: a client whose octets wait unread is not closed,
+	// one that sent nothing since the freeze began is, as without it.
+	FaultFreezeIn = engine.FaultFreezeIn
+	// FaultHalfOpen ("half-open"): both directions silently dropped (the
+	// client's FIN or RST too), the socket kept open. Detected as a vanished
+	// peer would be: late warning, then closed for missed heartbeats 2T–3T
+	// after the last octet that got through; unacked deliveries requeued.
+	FaultHalfOpen = engine.FaultHalfOpen
+	// FaultLatency ("latency"): every outbound write waits Latency first.
+	// Detection unaffected.
+	FaultLatency = engine.FaultLatency
+	// FaultReset ("reset"): RST now (SO_LINGER 0, close), no
+	// connection.close; the connection ends with ReasonFaultReset.
+	FaultReset = engine.FaultReset
 )
 
 // ParseFaultKind returns the kind called name ("half-open"); for any other

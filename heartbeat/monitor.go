@@ -122,7 +122,7 @@ type Monitor struct {
 	recvPaused bool
 	recvDue    time.Time // when the armed check is due; earlier callbacks are stale
 
-	late lateState // guarded by sendMu: the late check runs with the sender's
+	late lateState // the late-peer warning (late.go): run by the sender's checks
 }
 
 // State bits. A check claims its final callback by setting its fired bit with
