@@ -48,8 +48,9 @@ const (
 	// client whose octets the blocked reader has not read is not closed
 	// (octets waiting in the kernel count as activity: FIONREAD); otherwise
 	// the receiver works as without the fault. A client that gives up and
-	// closes its socket is noticed at once if the reader is not blocked, else
-	// when the fault ends.
+	// closes its socket is noticed at once if the reader is free; if it is
+	// blocked, by the receiver (2T–3T, unless octets wait unread) or when
+	// the fault ends.
 	FaultFreezeOut
 	// FaultFreezeIn: the socket is not read, as by a stuck broker; sending
 	// goes on. Detection: left running, not paused (unlike a connection
