@@ -349,3 +349,36 @@ func TestSynctestFaultRequests(t *testing.T) {
 		<-done
 	})
 }
+
+// A frozen-out connection whose reader is blocked on a held reply, and whose
+// client then falls silent, is still closed by the broker's receiver (a net.Pipe
+// has nothing waiting unread), and the close ends the freeze.
+func TestSynctestFaultFreezeOutBlockedReader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, logs := newServer(t, broker.Config{})
+		r, done := pipeConn(t, srv)
+		r.Connect("stuck", 4)
+		t0 := time.Now()
+		got, end := drain(r)
+		time.Sleep(time.Second)
+		if err := srv.SetFault("stuck", broker.Fault{Kind: broker.FaultFreezeOut}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		sendAsync(r, nil, brokertest.FrameBytes(frames.TypeMethod, 1, brokertest.MethodPayload(&amqp.ChannelOpen{})))
+		fs, dropped := collect(got, end, done)
+		beats, others := split(fs, t0, dropped)
+		wantTimes(t, "heartbeats", beats, nil)
+		wantTimes(t, "other frames", others, nil)
+		if dropped.Sub(t0) != 12*time.Second {
+			t.Fatalf("dropped at %v, want 12s", dropped.Sub(t0))
+		}
+		info := endedConn(t, srv)
+		if info.Reason != broker.ReasonMissedHeartbeats {
+			t.Fatalf("reason %v", info.Reason)
+		}
+		wantLogs(t, logs, info,
+			logLine{t0.Add(12 * time.Second), "[info] %[1]s fault cleared on connection %[1]s (%[2]s - stuck): freeze-out, ended with the connection after 11s"},
+			logLine{t0.Add(12 * time.Second), "[error] %[1]s missed heartbeats from client, timeout: 4s"})
+	})
+}
