@@ -253,14 +253,6 @@ func (c *Conn) SetFault(f Fault) error {
 		if old != nil {
 			old.stop()
 		}
-		// Armed once st is in force (their callbacks look for it) and under
-		// c.ctl.mu (which they take before touching the timers).
-		if st.period > 0 {
-			st.beat = time.AfterFunc(st.period, func() { c.slowBeat(st) })
-		}
-		if f.For > 0 {
-			st.expiry = time.AfterFunc(f.For, func() { c.endFault(st, "expired") })
-		}
 	}
 	c.ctl.mu.Unlock()
 	if old != nil {
@@ -271,6 +263,19 @@ func (c *Conn) SetFault(f Fault) error {
 		c.abort(ReasonFaultReset, nil)
 		return nil
 	}
+	// The timers are armed once st is in force and logged (so that its end is
+	// never logged before its start), unless it has ended meanwhile; under
+	// c.ctl.mu, which their callbacks take before touching them.
+	c.ctl.mu.Lock()
+	if c.fault.Load() == st {
+		if st.period > 0 {
+			st.beat = time.AfterFunc(st.period, func() { c.slowBeat(st) })
+		}
+		if f.For > 0 {
+			st.expiry = time.AfterFunc(f.For, func() { c.endFault(st, "expired") })
+		}
+	}
+	c.ctl.mu.Unlock()
 	if st.holdsReader() || old.holdsReader() {
 		c.nudgeReader()
 	}
