@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"time"
@@ -21,6 +22,11 @@ const (
 	DefaultChannelMax       = 2047   // proposed in connection.tune (rabbitmq-server#1593)
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultMaxMessageSize   = 128 << 20 // max_message_size, 134217728
+	// DefaultHeartbeatWarn is beatmq's own (RabbitMQ has no such warning):
+	// a client silent for 1.5 T has missed the two heartbeats it should have
+	// sent at T/2 and T, and the warning (checked every T/2) still comes
+	// before the earliest close, 2T after the last octet.
+	DefaultHeartbeatWarn = 1.5
 )
 
 // None, in a numeric Config field, asks for what RabbitMQ's configuration
@@ -102,6 +108,13 @@ type Config struct {
 	// wire then lasts, say, 100 ms); a broker that real clients use must keep
 	// the default.
 	HeartbeatUnit time.Duration
+
+	// HeartbeatWarn is the client silence, in units of the negotiated
+	// heartbeat T, after which a late-heartbeat warning is logged (at most
+	// once per silence, and not once the connection is closing): default
+	// DefaultHeartbeatWarn; None: no warning. It must be below 3 (the
+	// latest close); at 1.5 or less the warning always precedes the close.
+	HeartbeatWarn float64
 
 	// MaxMessageSize bounds a published message body (default
 	// DefaultMaxMessageSize; None: no limit beyond memory).
@@ -194,6 +207,9 @@ func (c *Config) Validate() error {
 	if c.ChannelMax > 65535 {
 		errs = append(errs, fmt.Errorf("ChannelMax %d: must be at most 65535", c.ChannelMax))
 	}
+	if math.IsNaN(c.HeartbeatWarn) || c.HeartbeatWarn >= 3 {
+		errs = append(errs, fmt.Errorf("HeartbeatWarn %v: must be below 3 (in units of T; None: no warning)", c.HeartbeatWarn))
+	}
 	if c.HeartbeatUnit < 0 {
 		errs = append(errs, fmt.Errorf("HeartbeatUnit %v: must not be negative", c.HeartbeatUnit))
 	}
@@ -282,5 +298,6 @@ func (c *Config) settings() settings {
 	s.conn.Heartbeat, s.conn.FrameMax, s.conn.ChannelMax = s.heartbeat, s.frameMax, s.channelMax
 	s.conn.ServerProperties = engine.ServerProperties(s.clusterName, s.product)
 	s.conn.Log = s.log
+	s.conn.HeartbeatWarn = resolve(c.HeartbeatWarn, DefaultHeartbeatWarn)
 	return s
 }

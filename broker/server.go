@@ -42,6 +42,7 @@ type Server struct {
 	// cleanStart: the data directory's last broker stopped cleanly.
 	cleanStart bool
 	closeOnce  sync.Once // closeMessaging
+	totals     engine.Totals
 
 	// mu guards the fields below. Lock order: mu before any conn's mu.
 	mu        sync.Mutex
@@ -69,6 +70,7 @@ func New(cfg Config) (*Server, error) {
 		ready:     make(chan struct{}),
 		started:   time.Now(),
 	}
+	s.set.conn.Totals = &s.totals
 	if cfg.DataDir == "" {
 		s.initMessaging()
 		return s, nil

@@ -76,6 +76,13 @@ type Config struct {
 	// RabbitMQ counts only what its driver has read and would close it. A
 	// silent peer has nothing unread, so its timing is RabbitMQ's exactly.
 	Unread func() bool
+
+	// Late, LastReceived and OnLate give a warning before the timeout, the
+	// way Linux-HA Heartbeat's warntime comes before its deadtime; see late.go.
+	// Late <= 0 (or a nil LastReceived or OnLate) disables it.
+	Late         time.Duration
+	LastReceived func() time.Time
+	OnLate       func(silence time.Duration) bool
 }
 
 // Monitor runs the heartbeat sender and receiver of one connection, the two
@@ -114,15 +121,18 @@ type Monitor struct {
 	recvSame   uint8      // consecutive checks without change
 	recvPaused bool
 	recvDue    time.Time // when the armed check is due; earlier callbacks are stale
+
+	late lateState // the late-peer warning (late.go): run by the sender's checks
 }
 
 // State bits. A check claims its final callback by setting its fired bit with
 // a compare-and-swap that fails once Stop has set stateStopped, so no callback
 // is claimed after Stop has begun.
 const (
-	stateStopped   = 1 << iota // Stop has begun
-	stateSendFired             // OnSendError claimed: the sender is over
-	stateRecvFired             // OnTimeout claimed: the receiver is over
+	stateStopped    = 1 << iota // Stop has begun
+	stateSendFired              // OnSendError claimed: the sender is over
+	stateRecvFired              // OnTimeout claimed: the receiver is over
+	stateRecvPaused             // between Pause and Resume (read by the late check)
 )
 
 // Start starts the heartbeat loops of a connection whose tune-ok has just been
@@ -144,6 +154,7 @@ func Start(cfg Config) *Monitor {
 		m.cfg.Coalesce = 0
 	}
 	now := time.Now()
+	m.late.resumed.Store(now.UnixNano())
 	m.sendMu.Lock() // the first check may come before the field is set
 	m.sendDue = m.nextDue(time.Time{}, now, m.sendPeriod())
 	m.sendTimer = time.AfterFunc(m.sendDue.Sub(now), m.senderCheck)
@@ -213,6 +224,7 @@ func (m *Monitor) Pause() {
 		return
 	}
 	m.recvPaused = true
+	m.state.Or(stateRecvPaused)
 	m.recvTimer.Stop() // pause_monitor: the pending `after` is abandoned
 }
 
@@ -230,6 +242,8 @@ func (m *Monitor) Resume() {
 		return
 	}
 	m.recvPaused = false
+	m.state.And(^uint32(stateRecvPaused))
+	m.late.resumed.Store(time.Now().UnixNano())
 	m.recvLast, m.recvSame = 0, 0 // resume_monitor: Recurse({0, 0})
 	m.recvDue = time.Time{}       // off the old schedule: a first check again
 	m.armReceiver()
@@ -268,6 +282,7 @@ func (m *Monitor) senderCheck() {
 		m.sendMu.Unlock()
 		return
 	}
+	m.checkLate()
 	cur := m.cfg.Counters.Sent()
 	// heartbeater/3: StatVal0 =:= 0 andalso send_oct sends at the first
 	// interval (rabbitmq-common#293); later, send only if nothing was sent.

@@ -382,6 +382,23 @@ func (b *Broker) SetBlocked(on bool) { b.srv.SetBlocked(on) }
 // broker.AlarmMemory or broker.AlarmDisk (see broker.Server.SetAlarm).
 func (b *Broker) SetAlarm(resource string, on bool) { b.srv.SetAlarm(resource, on) }
 
+// Fault injects f into the connection called name: its ID, its Name or its
+// client-provided connection_name (see broker.Server.SetFault), e.g.
+//
+//	b.Fault("under-test", broker.Fault{Kind: broker.FaultHalfOpen, For: 5 * time.Second})
+//
+// It fails, changing nothing, for an invalid fault or an unknown connection.
+func (b *Broker) Fault(name string, f broker.Fault) error { return b.srv.SetFault(name, f) }
+
+// ClearFault ends the fault injected into the connection called name, if any.
+func (b *Broker) ClearFault(name string) error { return b.srv.ClearFault(name) }
+
+// WithHeartbeatWarn sets the client silence, in units of T, after which a
+// late-heartbeat warning is logged (0: no warning; default 1.5).
+func WithHeartbeatWarn(t float64) Option {
+	return func(o *options) { o.cfg.HeartbeatWarn = broker.Explicit(t) }
+}
+
 // LogBuffer collects log output; safe for concurrent use.
 type LogBuffer struct {
 	mu  sync.Mutex

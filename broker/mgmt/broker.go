@@ -67,6 +67,18 @@ type Broker interface {
 	// connections as guest. A user without any of those four tags may not use
 	// the API at all.
 	Authenticate(user, pass string) (tags []string, ok bool)
+
+	// SetFault injects f into the connection called name (its Name, or
+	// whatever else the broker accepts), replacing the fault in force. It
+	// returns ErrNoConnection (or an error wrapping it) for an unknown
+	// connection, any other error for a fault the broker refuses (answered
+	// 400 with the error's text: for an unknown kind it should list the
+	// valid kinds); a refused fault must change nothing.
+	SetFault(name string, f Fault) error
+
+	// ClearFault ends the fault injected into the connection called name,
+	// if any; ErrNoConnection for an unknown connection.
+	ClearFault(name string) error
 }
 
 // Overview describes the node for GET /api/overview and GET /api/nodes.
@@ -140,6 +152,31 @@ type Connection struct {
 	// RecvOct, RecvCnt, SendOct and SendCnt count octets and frames received
 	// and sent.
 	RecvOct, RecvCnt, SendOct, SendCnt uint64
+	// Heartbeat is beatmq's heartbeat telemetry of the connection, shown as
+	// the beatmq_heartbeat_* fields.
+	Heartbeat HeartbeatTelemetry
+	// Fault is the kind of the fault injected into the connection, "" for
+	// none (beatmq_fault).
+	Fault string
+}
+
+// HeartbeatTelemetry is a connection's heartbeat telemetry (beatmq's own;
+// RabbitMQ has none).
+type HeartbeatTelemetry struct {
+	// Received and Sent count heartbeat frames.
+	Received, Sent uint64
+	// CadenceLast and CadenceMedian are the last and the median interval
+	// between heartbeat frames received (0 before two).
+	CadenceLast, CadenceMedian time.Duration
+	// Interval is the negotiated T in real time (0: no heartbeat).
+	Interval time.Duration
+	// SilenceInMax and SilenceOutMax are the longest gaps without an octet
+	// received and sent, the current one included.
+	SilenceInMax, SilenceOutMax time.Duration
+	// RecvAge and SendAge are the ages of the last octet received and sent.
+	RecvAge, SendAge time.Duration
+	// LateWarnings counts late-heartbeat warnings logged.
+	LateWarnings uint64
 }
 
 // Queue describes one queue for GET /api/queues.

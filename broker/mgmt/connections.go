@@ -2,8 +2,10 @@ package mgmt
 
 import (
 	"cmp"
+	"math"
 	"net/http"
 	"slices"
+	"time"
 )
 
 // connectionJSON is one element of GET /api/connections, with RabbitMQ's
@@ -43,7 +45,31 @@ type connectionJSON struct {
 	UserProvidedName       *string        `json:"user_provided_name,omitempty"`
 	UserWhoPerformedAction string         `json:"user_who_performed_action"`
 	Vhost                  string         `json:"vhost"`
+
+	// beatmq's own fields (RabbitMQ's above are untouched).
+	HeartbeatReceived      uint64   `json:"beatmq_heartbeat_received"`
+	HeartbeatSent          uint64   `json:"beatmq_heartbeat_sent"`
+	HeartbeatCadenceLast   float64  `json:"beatmq_heartbeat_cadence_last_s"`
+	HeartbeatCadenceMedian float64  `json:"beatmq_heartbeat_cadence_median_s"`
+	HeartbeatSilenceInMax  *float64 `json:"beatmq_heartbeat_silence_in_max_t"`
+	HeartbeatSilenceOutMax *float64 `json:"beatmq_heartbeat_silence_out_max_t"`
+	HeartbeatRecvAge       float64  `json:"beatmq_heartbeat_recv_age_s"`
+	HeartbeatSendAge       float64  `json:"beatmq_heartbeat_send_age_s"`
+	HeartbeatLateWarnings  uint64   `json:"beatmq_heartbeat_late_warnings"`
+	Fault                  *string  `json:"beatmq_fault"`
 }
+
+// inT is d in units of t (null when there is no heartbeat), to 3 decimals.
+func inT(d, t time.Duration) *float64 {
+	if t <= 0 {
+		return nil
+	}
+	v := math.Round(float64(d)/float64(t)*1000) / 1000
+	return &v
+}
+
+// seconds is d in seconds, to the millisecond.
+func seconds(d time.Duration) float64 { return math.Round(d.Seconds()*1000) / 1000 }
 
 // toJSON renders c as RabbitMQ does.
 func (c *Connection) toJSON() connectionJSON {
@@ -73,6 +99,14 @@ func (c *Connection) toJSON() connectionJSON {
 	}
 	if !c.ConnectedAt.IsZero() {
 		j.ConnectedAt = c.ConnectedAt.UnixMilli()
+	}
+	hb := &c.Heartbeat
+	j.HeartbeatReceived, j.HeartbeatSent, j.HeartbeatLateWarnings = hb.Received, hb.Sent, hb.LateWarnings
+	j.HeartbeatCadenceLast, j.HeartbeatCadenceMedian = seconds(hb.CadenceLast), seconds(hb.CadenceMedian)
+	j.HeartbeatSilenceInMax, j.HeartbeatSilenceOutMax = inT(hb.SilenceInMax, hb.Interval), inT(hb.SilenceOutMax, hb.Interval)
+	j.HeartbeatRecvAge, j.HeartbeatSendAge = seconds(hb.RecvAge), seconds(hb.SendAge)
+	if c.Fault != "" {
+		j.Fault = &c.Fault
 	}
 	// RabbitMQ shows the client-provided connection_name separately.
 	if name, ok := c.ClientProperties["connection_name"].(string); ok {

@@ -227,6 +227,17 @@ func TestConnectionJSON(t *testing.T) {
 		"peer_cert_subject":         nil,
 		"peer_cert_validity":        nil,
 		"user_provided_name":        "my app",
+		// beatmq's own, all empty here
+		"beatmq_heartbeat_received":          0.0,
+		"beatmq_heartbeat_sent":              0.0,
+		"beatmq_heartbeat_cadence_last_s":    0.0,
+		"beatmq_heartbeat_cadence_median_s":  0.0,
+		"beatmq_heartbeat_silence_in_max_t":  nil,
+		"beatmq_heartbeat_silence_out_max_t": nil,
+		"beatmq_heartbeat_recv_age_s":        0.0,
+		"beatmq_heartbeat_send_age_s":        0.0,
+		"beatmq_heartbeat_late_warnings":     0.0,
+		"beatmq_fault":                       nil,
 		"client_properties": map[string]any{
 			"product":         "AMQP 0.9.1 Client",
 			"connection_name": "my app",

@@ -41,6 +41,18 @@
 //	GET    /api/beatmq/disk_free_limit            {"limit":"50000000","limit_bytes":…,"free":…,"alarm":false}
 //	PUT    /api/beatmq/disk_free_limit            body {"limit":"50MB"} (or "{mem_relative,1.5}"); 204
 //	                                              (administrator only)
+//	PUT    /api/beatmq/connections/{name}/fault   inject a fault, body {"kind":"half-open","for":"10s"}
+//	                                              (also "factor", "latency"); 204, 400 (the reason lists
+//	                                              the kinds for an unknown one), 404 (administrator only)
+//	DELETE /api/beatmq/connections/{name}/fault   clear it; 204 or 404 (administrator only)
+//
+// GET /api/connections also carries beatmq's heartbeat telemetry, next to
+// RabbitMQ's untouched fields: beatmq_heartbeat_received and _sent (frames),
+// _cadence_last_s and _cadence_median_s (interval between heartbeats
+// received), _silence_in_max_t and _silence_out_max_t (longest gap without
+// an octet, in units of T; null without heartbeats), _recv_age_s and
+// _send_age_s (age of the last octet), _late_warnings, and beatmq_fault
+// (the kind injected, or null).
 //
 // beatmqctl's set_vm_memory_high_watermark and set_disk_free_limit use the
 // PUTs; RabbitMQ does the same

@@ -101,6 +101,10 @@ func (h *handler) register() {
 		http.MethodGet: h.getDiskFreeLimit,
 		http.MethodPut: h.putDiskFreeLimit,
 	})
+	h.handle("/api/beatmq/connections/{name}/fault", endpoint{
+		http.MethodPut:    h.putFault,
+		http.MethodDelete: h.deleteFault,
+	})
 }
 
 // authedFunc serves a request whose user has been authenticated.

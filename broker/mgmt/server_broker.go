@@ -107,6 +107,7 @@ func (a *serverBroker) Connections() []Connection {
 			Timeout:          in.Heartbeat, FrameMax: in.FrameMax, ChannelMax: in.ChannelMax,
 			Channels: in.Channels, ConnectedAt: in.ConnectedAt,
 			RecvOct: in.RecvOctets, SendOct: in.SendOctets,
+			Heartbeat: heartbeatTelemetry(in.Telemetry), Fault: faultName(in.Fault),
 		})
 	}
 	return out
@@ -229,4 +230,45 @@ func fieldValue(v any) any {
 		return x
 	}
 	return v
+}
+
+// heartbeatTelemetry converts the broker's telemetry for the API.
+func heartbeatTelemetry(t broker.Telemetry) HeartbeatTelemetry {
+	return HeartbeatTelemetry{
+		Received: t.HeartbeatsReceived, Sent: t.HeartbeatsSent,
+		CadenceLast: t.LastInterval, CadenceMedian: t.MedianInterval, Interval: t.Interval,
+		SilenceInMax: t.LongestInboundSilence, SilenceOutMax: t.LongestOutboundSilence,
+		RecvAge: t.LastReceivedAge, SendAge: t.LastSentAge, LateWarnings: t.LateWarnings,
+	}
+}
+
+// faultName is the kind of f, "" for none.
+func faultName(f broker.Fault) string {
+	if f.Kind == broker.FaultNone {
+		return ""
+	}
+	return f.Kind.String()
+}
+
+// SetFault parses the kind and injects the fault (Server.SetFault).
+func (a *serverBroker) SetFault(name string, f Fault) error {
+	kind, err := broker.ParseFaultKind(f.Kind)
+	if err != nil {
+		return err
+	}
+	err = a.s.SetFault(name, broker.Fault{Kind: kind, For: f.For, Factor: f.Factor, Latency: f.Latency})
+	if errors.Is(err, broker.ErrNoConnection) {
+		return ErrNoConnection
+	}
+	return err
+}
+
+// ClearFault clears the fault (Server.ClearFault).
+func (a *serverBroker) ClearFault(name string) error {
+	if err := a.s.ClearFault(name); errors.Is(err, broker.ErrNoConnection) {
+		return ErrNoConnection
+	} else if err != nil {
+		return err
+	}
+	return nil
 }

@@ -35,6 +35,7 @@ type options struct {
 	channelMax       int
 	handshakeTimeout time.Duration
 	heartbeatUnit    time.Duration
+	heartbeatWarn    float64
 	users            []string
 	loopbackUsers    []string
 	logFormat        string
@@ -58,6 +59,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.IntVar(&o.heartbeat, "heartbeat", broker.DefaultHeartbeat, "heartbeat timeout proposed to clients, in seconds (0: none); clients may answer any value")
 	fs.IntVar(&o.frameMax, "frame-max", broker.DefaultFrameMax, "largest frame proposed and accepted, in octets (0: no limit; else at least 4096)")
 	fs.IntVar(&o.channelMax, "channel-max", broker.DefaultChannelMax, "most channels per connection proposed and enforced (0: no limit)")
+	fs.Float64Var(&o.heartbeatWarn, "heartbeat-warn", broker.DefaultHeartbeatWarn, "log a late-heartbeat warning when a client has sent nothing for this many heartbeat timeouts T (below 3; 0: never)")
 	fs.DurationVar(&o.handshakeTimeout, "handshake-timeout", broker.DefaultHandshakeTimeout, "time from accept until connection.open must complete (0: none)")
 	fs.StringSliceVar(&o.users, "users", []string{"guest:guest"}, "comma-separated user:password list")
 	fs.StringSliceVar(&o.loopbackUsers, "loopback-users", []string{"guest"}, "comma-separated users allowed to connect from loopback addresses only (empty: none)")
@@ -97,6 +99,8 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 		return cfg, fmt.Errorf("--handshake-timeout %v: must not be negative", o.handshakeTimeout)
 	case math.IsNaN(o.memWatermark) || o.memWatermark < 0 || o.memWatermark > 1:
 		return cfg, fmt.Errorf("--vm-memory-high-watermark %v: want a fraction between 0.0 and 1.0", o.memWatermark)
+	case math.IsNaN(o.heartbeatWarn) || o.heartbeatWarn < 0 || o.heartbeatWarn >= 3:
+		return cfg, fmt.Errorf("--heartbeat-warn %v: want 0 (no warning) or a multiple of T below 3", o.heartbeatWarn)
 	case o.heartbeatUnit <= 0:
 		return cfg, errors.New("--heartbeat-unit must be positive")
 	}
@@ -116,6 +120,7 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 	cfg.ChannelMax = broker.Explicit(o.channelMax)
 	cfg.HandshakeTimeout = broker.Explicit(o.handshakeTimeout)
 	cfg.HeartbeatUnit = o.heartbeatUnit
+	cfg.HeartbeatWarn = broker.Explicit(o.heartbeatWarn)
 	cfg.Product = o.product
 	cfg.DataDir = o.dataDir
 	sync, err := broker.ParseSyncMode(o.sync)

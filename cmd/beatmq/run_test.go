@@ -29,6 +29,7 @@ func TestBadFlags(t *testing.T) {
 		{"--vm-memory-high-watermark", "-0.1"}, {"--users", "guest"}, {"--log-format", "xml"}, {"--log-level", "loud"},
 		{"--addr", "nope"}, {"extra"}, {"--vm-memory-high-watermark", "1.5"},
 		{"--disk-free-limit", "1.5GB"}, {"--disk-free-limit", "lots"}, {"--disk-free-limit", "{mem_relative,-1}"},
+		{"--heartbeat-warn", "3"}, {"--heartbeat-warn", "-1"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(context.Background(), args, &out, &errb); code != 2 {
@@ -58,6 +59,8 @@ func TestFlagZeroValues(t *testing.T) {
 			func(t *amqp.ConnectionTune) float64 { return float64(t.ChannelMax) }, broker.DefaultChannelMax, 9},
 		{"handshake-timeout", "300ms", func(c broker.Config) float64 { return float64(c.HandshakeTimeout) },
 			nil, float64(broker.DefaultHandshakeTimeout), float64(300 * time.Millisecond)},
+		{"heartbeat-warn", "2", func(c broker.Config) float64 { return c.HeartbeatWarn },
+			nil, broker.DefaultHeartbeatWarn, 2},
 	} {
 		for _, tc := range []struct {
 			name      string

@@ -17,6 +17,12 @@
 //	list_queues [-p <vhost>] [<column> ...]   default columns: name messages
 //	list_exchanges [-p <vhost>] [<column> ...] default columns: name type
 //	close_connection <name> <explanation>     force-close (320 CONNECTION_FORCED)
+//	fault <name> <kind> [--for D] [--factor K] [--latency D]
+//	                                          inject a fault (beatmq's own: mute-heartbeats,
+//	                                          slow-heartbeats, freeze-out, freeze-in, half-open,
+//	                                          latency, reset); <name> is the connection's name,
+//	                                          id or client-provided name
+//	fault <name> clear                        clear it
 //	status                                    node, totals, memory, alarms, listeners
 //	inspect-log [flags] [FILE...]             summarise beatmq or RabbitMQ logs (no broker needed)
 //	help                                      this text
@@ -60,6 +66,8 @@ type options struct {
 	noHeaders               bool
 	formatter               string
 	node                    string
+	faultFor, faultLatency  string // fault --for, --latency: durations, a bare number is seconds
+	faultFactor             string // fault --factor
 }
 
 // command is one beatmqctl command.
@@ -93,6 +101,7 @@ var commands = []command{
 	{"list_queues", "[-p <vhost>] [<column> ...]", "list queues (default columns: name messages)", cmdListQueues},
 	{"list_exchanges", "[-p <vhost>] [<column> ...]", "list exchanges (default columns: name type)", cmdListExchanges},
 	{"close_connection", "<name> <explanation>", "force-close a connection (connection.close 320 CONNECTION_FORCED)", cmdCloseConnection},
+	{"fault", "<name> <kind>|clear [--for D] [--factor K] [--latency D]", "inject a fault into a connection (" + faultKinds + "), or clear it", cmdFault},
 	{"status", "", "show the node's status", cmdStatus},
 	{inspectLogName, "[--since T] [--until T] [--json] [--top N] [FILE...]", "summarise connections, heartbeat failures and their clients from beatmq or RabbitMQ logs (`beatmqctl inspect-log --help`)", nil},
 	{"help", "", "show this help", nil},
@@ -115,6 +124,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	fs.BoolVar(&o.noHeaders, "no-table-headers", false, "do not print table headers")
 	fs.StringVar(&o.formatter, "formatter", "table", "output format: table or json")
 	fs.StringVarP(&o.node, "node", "n", "", "accepted for rabbitmqctl compatibility and ignored: the broker is the one at --mgmt-url")
+	fs.StringVar(&o.faultFor, "for", "", "fault: how long until the fault clears itself (e.g. 30s; a bare number is seconds; default: until cleared)")
+	fs.StringVar(&o.faultFactor, "factor", "", "fault slow-heartbeats: heartbeats every factor·T/2 (at least 1, default 2)")
+	fs.StringVar(&o.faultLatency, "latency", "", "fault latency: delay on outbound frames (e.g. 200ms; a bare number is seconds)")
 	help := fs.BoolP("help", "h", false, "show this help")
 
 	if i := inspectLogIndex(fs, args); i >= 0 {

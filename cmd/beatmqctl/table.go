@@ -9,7 +9,8 @@ import (
 )
 
 // connectionColumns are the list_connections info keys beatmq can show, in
-// rabbitmqctl's order (its "pid" has no beatmq counterpart).
+// rabbitmqctl's order (its "pid" has no beatmq counterpart), then beatmq's
+// own (the management API's beatmq_* fields).
 var connectionColumns = []string{
 	"name", "port", "host", "peer_port", "peer_host", "ssl", "ssl_protocol",
 	"ssl_key_exchange", "ssl_cipher", "ssl_hash", "peer_cert_subject",
@@ -17,6 +18,12 @@ var connectionColumns = []string{
 	"auth_mechanism", "user", "vhost", "timeout", "frame_max", "channel_max",
 	"client_properties", "recv_oct", "recv_cnt", "send_oct", "send_cnt",
 	"send_pend", "connected_at", "user_provided_name",
+	// beatmq's own: heartbeat telemetry and the injected fault
+	"beatmq_heartbeat_received", "beatmq_heartbeat_sent",
+	"beatmq_heartbeat_cadence_last_s", "beatmq_heartbeat_cadence_median_s",
+	"beatmq_heartbeat_silence_in_max_t", "beatmq_heartbeat_silence_out_max_t",
+	"beatmq_heartbeat_recv_age_s", "beatmq_heartbeat_send_age_s",
+	"beatmq_heartbeat_late_warnings", "beatmq_fault",
 }
 
 // queueColumns are the list_queues info keys beatmq can show.

@@ -36,6 +36,8 @@ const (
 	ReasonSocketError
 	// ReasonHeartbeatSendError: writing a heartbeat failed (typically while blocked).
 	ReasonHeartbeatSendError
+	// ReasonFaultReset: the reset fault was injected (fault injection).
+	ReasonFaultReset
 )
 
 var reasonNames = [...]string{
@@ -54,6 +56,7 @@ var reasonNames = [...]string{
 	ReasonForced:             "connection_forced",
 	ReasonSocketError:        "socket_error",
 	ReasonHeartbeatSendError: "heartbeat_send_error",
+	ReasonFaultReset:         "fault_reset",
 }
 
 // String returns a snake_case name, as used in logs and the HTTP API.

@@ -67,6 +67,9 @@ type Conn struct {
 	// ctl is what other goroutines read (inspection) or set (abort, close
 	// requests).
 	ctl control
+
+	fault atomic.Pointer[faultState] // the injected fault in force, nil almost always (fault.go)
+	tele  telemetry                  // heartbeat telemetry (telemetry.go)
 }
 
 // readLoop is the read loop's own bookkeeping. Reader goroutine only.
@@ -110,6 +113,7 @@ type control struct {
 	reqReason   CloseReason
 	hbTimedOut  bool // missed heartbeats detected (for the log after the abort)
 	ignoreHBOut bool // heartbeat timeouts no longer count (StateClosed)
+	faultsOff   bool // the connection has ended: no more faults (fault.go)
 }
 
 // Interrupt flags (conn.intr).
@@ -146,7 +150,7 @@ func newConn(h Host, set *Settings, nc net.Conn) *Conn {
 		local:    addrString(nc.LocalAddr()),
 	}
 	c.logName = c.peer + " -> " + c.local
-	c.out.w = frames.NewWriter(c.cc)
+	c.out.w = frames.NewWriter(outbound{c})
 	c.rd = frames.NewReader(inbound{c})
 	c.log = set.Log.With(logfmt.KeyConn, c.id, logfmt.KeyPeer, c.peer, logfmt.KeyLocal, c.local)
 	c.ctl.info = ConnInfo{ID: c.id, Name: c.logName, Peer: c.peer, Local: c.local, ConnectedAt: c.accepted, State: StatePreInit}
@@ -173,6 +177,7 @@ func (c *Conn) abort(r CloseReason, err error) {
 	}
 	c.ctl.mu.Unlock()
 	_ = c.cc.Reset()
+	c.endFaults(false) // releases a frozen writer or reader
 	c.wakeUp()
 }
 
@@ -234,11 +239,13 @@ func (c *Conn) setState(s ConnState) {
 // end, close the socket (RST, as RabbitMQ's fast_close with linger 0), stop
 // the heartbeat goroutines, release every channel and leave the server.
 func (c *Conn) teardown() {
+	c.endFaults(true) // first: a frozen write would hold up the last flush
 	c.dropHold()
 	if c.fin.msg != "" {
 		c.log.Log(context.Background(), c.fin.level, c.fin.msg, c.endAttrs()...)
 	}
 	_ = c.cc.Reset()
+	c.countEnd()
 	if c.monitor != nil {
 		c.monitor.Stop()
 	}
@@ -252,6 +259,7 @@ func (c *Conn) teardown() {
 	c.ctl.info.Channels = 0
 	c.ctl.info.RecvOctets = c.cc.Received()
 	c.ctl.info.SendOctets = c.cc.Sent()
+	c.ctl.info.Telemetry = c.telemetryLocked()
 	c.ctl.mu.Unlock()
 	c.host.Ended(c)
 }
@@ -381,6 +389,8 @@ func (c *Conn) snapshot() ConnInfo {
 	if in.State != StateTerminated {
 		in.RecvOctets = c.cc.Received()
 		in.SendOctets = c.cc.Sent()
+		in.Telemetry = c.telemetryLocked()
+		in.Fault, in.FaultSince = c.faultInfoLocked()
 	}
 	return in
 }

@@ -13,7 +13,8 @@ import (
 // channel other than 0 and content on channel 0.
 func (c *Conn) handleFrame(f frames.Frame) error {
 	if f.Type == frames.TypeHeartbeat {
-		return nil // accepted silently in every state; any octet counts
+		c.heartbeatReceived() // telemetry
+		return nil            // accepted silently in every state; any octet counts
 	}
 	if f.Channel == 0 {
 		return c.handleMethod0(f.Payload)

@@ -185,11 +185,14 @@ func (c *Conn) tuneOk(to *amqp.ConnectionTuneOk) error {
 		c.monitor = heartbeat.Start(heartbeat.Config{
 			Interval:      interval,
 			Counters:      c.cc,
-			SendHeartbeat: c.out.w.WriteHeartbeat,
+			SendHeartbeat: c.sendHeartbeat, // the Writer's, unless a fault mutes it
 			OnTimeout:     c.onHeartbeatTimeout,
 			OnSendError:   c.onHeartbeatSendError,
 			Coalesce:      heartbeat.CoalesceFor(interval),
 			Unread:        c.cc.Unread,
+			Late:          time.Duration(c.set.HeartbeatWarn * float64(interval)),
+			LastReceived:  c.lastReceived,
+			OnLate:        c.onLate,
 		})
 	}
 	return nil

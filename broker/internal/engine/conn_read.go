@@ -147,7 +147,7 @@ func (in inbound) Read(p []byte) (int, error) {
 	c := in.c
 	c.letGo() // confirms earned by what was just read, then the replies
 	for {
-		n, err := c.cc.Read(p)
+		n, err := c.readSocket(p) // c.cc.Read unless a fault holds the reader (fault.go)
 		if n > 0 {
 			c.loop.holding = true // work follows: replies wait for the next release
 			c.out.hold()

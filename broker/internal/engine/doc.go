@@ -65,6 +65,21 @@
 // through Conn.abort (reset the socket: missed heartbeats, a failed heartbeat
 // write, the shutdown deadline), after which the reader's next read fails.
 //
+// # Fault injection and telemetry
+//
+// Conn.SetFault (fault.go) breaks a connection on purpose, one fault at a
+// time, for tests and operators: the outbound kinds act in outbound, the
+// io.Writer beneath the frames.Writer; the inbound kinds in readSocket,
+// the reader goroutine's read; the heartbeat kinds in sendHeartbeat, the
+// Monitor's SendHeartbeat. Unset, each costs one atomic pointer load.
+// FaultKind's constants say how the broker's own detection treats each.
+//
+// Telemetry (telemetry.go) stamps every socket read and write (monotonic
+// time since accept, atomics), counts heartbeat frames in and out, and keeps
+// the client's heartbeat cadence under Conn.ctl.mu. The late-heartbeat
+// warning runs on the heartbeat sender's checks (heartbeat.Config.Late), with
+// no goroutine or timer of its own.
+//
 // Locks, in the order they may be taken:
 //
 //	broker.Server.mu → Conn.ctl.mu   (inspection, CloseConnection, SetAlarm)

@@ -51,6 +51,11 @@ type Settings struct {
 	ServerProperties amqp.Table
 	// Log receives the connection's RabbitMQ-style log records; never nil.
 	Log *slog.Logger
+	// HeartbeatWarn is the client silence, in units of T, after which a
+	// late-heartbeat warning is logged; 0: none.
+	HeartbeatWarn float64
+	// Totals, if not nil, sums heartbeat events over the server's connections.
+	Totals *Totals
 }
 
 // New returns the connection on nc, not yet served.

@@ -51,4 +51,10 @@ type ConnInfo struct {
 	CloseText string
 	// RecvOctets and SendOctets count the octets read and written.
 	RecvOctets, SendOctets uint64
+	// Telemetry is the connection's heartbeat telemetry.
+	Telemetry Telemetry
+	// Fault is the injected fault in force (Kind FaultNone: none), set at
+	// FaultSince.
+	Fault      Fault
+	FaultSince time.Time
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/beatmq/beatmq/broker"
 	"github.com/beatmq/beatmq/broker/mgmt"
 )
 
@@ -35,6 +36,7 @@ type Broker struct {
 	users    map[string]user
 	closes   []Close
 	setErr   error
+	faults   map[string]mgmt.Fault
 }
 
 // user is a broker user of the fake.
@@ -237,6 +239,47 @@ func (b *Broker) Authenticate(name, pass string) ([]string, bool) {
 		return nil, false
 	}
 	return slices.Clone(u.tags), true
+}
+
+// SetFault implements mgmt.Broker: it checks the kind as the broker does
+// (broker.ParseFaultKind), then records the fault on the connection, which
+// Connections then shows in Fault.
+func (b *Broker) SetFault(name string, f mgmt.Fault) error {
+	if _, err := broker.ParseFaultKind(f.Kind); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := slices.IndexFunc(b.conns, func(c mgmt.Connection) bool { return c.Name == name })
+	if i < 0 {
+		return mgmt.ErrNoConnection
+	}
+	if b.faults == nil {
+		b.faults = map[string]mgmt.Fault{}
+	}
+	b.faults[name] = f
+	b.conns[i].Fault = f.Kind
+	return nil
+}
+
+// ClearFault implements mgmt.Broker.
+func (b *Broker) ClearFault(name string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := slices.IndexFunc(b.conns, func(c mgmt.Connection) bool { return c.Name == name })
+	if i < 0 {
+		return mgmt.ErrNoConnection
+	}
+	delete(b.faults, name)
+	b.conns[i].Fault = ""
+	return nil
+}
+
+// Faults returns the fault in force on each connection, by name.
+func (b *Broker) Faults() map[string]mgmt.Fault {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return maps.Clone(b.faults)
 }
 
 var _ mgmt.Broker = (*Broker)(nil)
