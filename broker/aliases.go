@@ -38,6 +38,7 @@ const (
 	ReasonForced             = engine.ReasonForced
 	ReasonSocketError        = engine.ReasonSocketError
 	ReasonHeartbeatSendError = engine.ReasonHeartbeatSendError
+	ReasonPeerUnreachable    = engine.ReasonPeerUnreachable
 )
 
 // The connection states, in the order a connection goes through them.

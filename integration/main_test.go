@@ -25,6 +25,9 @@ var (
 // results table and checks for leaked goroutines. A broker that cannot start
 // fails every test (it does not skip them).
 func TestMain(m *testing.M) {
+	if os.Getenv(deadPeerClientEnv) != "" {
+		os.Exit(deadPeerClient()) // started by TestDeadPeerWhileBlocked inside a namespace
+	}
 	code := runMain(m)
 	os.Exit(code)
 }

@@ -40,6 +40,8 @@ type options struct {
 	logLevel         string
 	logFile          string
 	shutdownTimeout  time.Duration
+	tcpKeepAlive     bool
+	tcpNoDelay       bool
 	memWatermark     float64
 	dataDir          string
 	sync             string
@@ -62,6 +64,8 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.Float64Var(&o.memWatermark, "vm-memory-high-watermark", alarm.DefaultMemoryHighWatermark, "fraction of the machine's memory above which publishers are blocked (0 to 1; settable at run time through the management API)")
 	fs.StringVar(&o.dataDir, "data-dir", DefaultDataDir, "directory for durable queues' persistent messages and durable definitions (empty: memory only, nothing kept)")
 	fs.StringVar(&o.sync, "sync", "data", "when a persistent message is confirmed: data (after fdatasync, survives a power cut; RabbitMQ's behaviour) or write (after write(2), survives a killed broker only)")
+	fs.BoolVar(&o.tcpKeepAlive, "tcp-keepalive", false, "TCP keepalive on accepted connections, with the system's periods (RabbitMQ's tcp_listen_options keepalive)")
+	fs.BoolVar(&o.tcpNoDelay, "tcp-nodelay", true, "TCP_NODELAY on accepted connections (RabbitMQ's tcp_listen_options nodelay)")
 	fs.StringVar(&o.product, "product", broker.Product, "product name advertised to clients in connection.start")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text (RabbitMQ's layout) or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "lowest level logged: debug, info, notice, warning or error")
@@ -111,6 +115,7 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 	cfg.HandshakeTimeout = broker.Explicit(o.handshakeTimeout)
 	cfg.HeartbeatUnit = o.heartbeatUnit
 	cfg.Product = o.product
+	cfg.TCPKeepAlive, cfg.DisableTCPNoDelay = o.tcpKeepAlive, !o.tcpNoDelay
 	cfg.DataDir = o.dataDir
 	sync, err := broker.ParseSyncMode(o.sync)
 	if err != nil {
@@ -193,7 +198,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	}
 	// Until Serve runs, an early return must close srv: it holds the data
 	// directory (its lock and the store's writer).
-	l, err := net.Listen("tcp", cfg.Addr)
+	l, err := broker.Listen(cfg.Addr)
 	if err != nil {
 		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: cannot listen for AMQP: %v\n", err)

@@ -36,6 +36,10 @@ const (
 	ReasonSocketError
 	// ReasonHeartbeatSendError: writing a heartbeat failed (typically while blocked).
 	ReasonHeartbeatSendError
+	// ReasonPeerUnreachable: while the connection was blocked (not read), the
+	// peer's host stopped acknowledging what was sent to it for two heartbeat
+	// checks (heartbeat.Config.PeerAcks): its host is gone.
+	ReasonPeerUnreachable
 )
 
 var reasonNames = [...]string{
@@ -54,6 +58,7 @@ var reasonNames = [...]string{
 	ReasonForced:             "connection_forced",
 	ReasonSocketError:        "socket_error",
 	ReasonHeartbeatSendError: "heartbeat_send_error",
+	ReasonPeerUnreachable:    "peer_unreachable",
 }
 
 // String returns a snake_case name, as used in logs and the HTTP API.

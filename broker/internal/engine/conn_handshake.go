@@ -190,6 +190,8 @@ func (c *Conn) tuneOk(to *amqp.ConnectionTuneOk) error {
 			OnSendError:   c.onHeartbeatSendError,
 			Coalesce:      heartbeat.CoalesceFor(interval),
 			Unread:        c.cc.Unread,
+			PeerAcks:      c.cc.PeerAcks,
+			OnUnreachable: c.onPeerUnreachable,
 		})
 	}
 	return nil

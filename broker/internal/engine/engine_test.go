@@ -77,7 +77,7 @@ func TestInetError(t *testing.T) {
 }
 
 func TestCloseReasonNames(t *testing.T) {
-	for r := ReasonNone; r <= ReasonHeartbeatSendError; r++ {
+	for r := ReasonNone; r <= ReasonPeerUnreachable; r++ {
 		if r.String() == "unknown" || r.String() == "" {
 			t.Errorf("reason %d has no name", r)
 		}
