@@ -146,9 +146,9 @@ type Monitor struct {
 	recvLast   uint64     // recv_oct at the previous check
 	recvSame   uint8      // consecutive checks without change
 	recvPaused bool
+	ackPrimed  bool      // ackLast holds a value read since Pause (PeerAcks)
 	recvDue    time.Time // when the armed check is due; earlier callbacks are stale
 	ackLast    uint64    // Acks.Acked at the previous paused check
-	ackPrimed  bool      // ackLast holds a value read since Pause
 }
 
 // State bits. A check claims its final callback by setting its fired bit with

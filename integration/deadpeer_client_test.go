@@ -16,9 +16,10 @@ import (
 	amqp091 "github.com/rabbitmq/amqp091-go"
 )
 
-// deadPeerClientEnv, when set, turns the test binary into the dead-peer
-// test's client (TestMain runs deadPeerClient instead of the tests), so the
-// test can start it inside a network namespace with `ip netns exec`.
+// deadPeerClientEnv, when set, turns the test binary into one of the
+// dead-peer test's clients (TestMain runs deadPeerClient for "consume",
+// deadPeerStallClient for "stall", instead of the tests), so the test can
+// start it inside a network namespace with `ip netns exec`.
 const deadPeerClientEnv = "BEATMQ_DEADPEER_CLIENT"
 
 // deadPeerClient is an amqp091-go client that consumes 3 messages from
@@ -98,13 +99,13 @@ type peerProc struct {
 	out   []string // everything it printed
 }
 
-// startPeer starts the test binary as a dead-peer client through cmd (an
-// `ip netns exec` command), with the given connection settings. It is
-// killed when the test ends.
-func startPeer(t *testing.T, cmd *exec.Cmd, url, name, queue string, heartbeat time.Duration) *peerProc {
+// startPeer starts the test binary as a dead-peer client of the given mode
+// ("consume" or "stall") through cmd (an `ip netns exec` command), with the
+// given connection settings. It is killed when the test ends.
+func startPeer(t *testing.T, cmd *exec.Cmd, mode, url, name, queue string, heartbeat time.Duration) *peerProc {
 	t.Helper()
 	cmd.Env = append(os.Environ(),
-		deadPeerClientEnv+"=1",
+		deadPeerClientEnv+"="+mode,
 		"BEATMQ_DEADPEER_URL="+url,
 		"BEATMQ_DEADPEER_NAME="+name,
 		"BEATMQ_DEADPEER_QUEUE="+queue,

@@ -25,8 +25,11 @@ var (
 // results table and checks for leaked goroutines. A broker that cannot start
 // fails every test (it does not skip them).
 func TestMain(m *testing.M) {
-	if os.Getenv(deadPeerClientEnv) != "" {
-		os.Exit(deadPeerClient()) // started by TestDeadPeerWhileBlocked inside a namespace
+	switch os.Getenv(deadPeerClientEnv) { // started by TestDeadPeerWhileBlocked inside a namespace
+	case "consume":
+		os.Exit(deadPeerClient())
+	case "stall":
+		os.Exit(deadPeerStallClient())
 	}
 	code := runMain(m)
 	os.Exit(code)
