@@ -20,8 +20,9 @@ func Listen(addr string) (net.Listener, error) {
 // applyTCPOptions sets the options of RabbitMQ's tcp_listen_options that
 // beatmq honours on an accepted connection: keepalive (RabbitMQ's default
 // false; Go's is true) and nodelay (true in both). Errors are ignored: the
-// options tune a connection that works without them. Other connections
-// (a net.Pipe given to ServeConn) are left alone.
+// options tune a connection that works without them. Serve applies them to
+// what it accepts; a connection given to ServeConn keeps what its caller
+// set, and one that is not TCP is left alone.
 func (s *Server) applyTCPOptions(nc net.Conn) {
 	tc, ok := nc.(*net.TCPConn)
 	if !ok {
