@@ -39,6 +39,7 @@ const (
 	ReasonSocketError        = engine.ReasonSocketError
 	ReasonHeartbeatSendError = engine.ReasonHeartbeatSendError
 	ReasonFaultReset         = engine.ReasonFaultReset
+	ReasonPeerUnreachable    = engine.ReasonPeerUnreachable
 )
 
 // The connection states, in the order a connection goes through them.

@@ -120,6 +120,19 @@ type Config struct {
 	// DefaultMaxMessageSize; None: no limit beyond memory).
 	MaxMessageSize int64
 
+	// TCPKeepAlive turns TCP keepalive on for accepted connections, with the
+	// operating system's periods (RabbitMQ's tcp_listen_options keepalive;
+	// default false, as RabbitMQ's, where Go's own default is on with 15 s
+	// periods). Heartbeats are what finds dead peers; keepalive only matters
+	// for connections that negotiated none.
+	TCPKeepAlive bool
+
+	// DisableTCPNoDelay turns Nagle's algorithm back on for accepted
+	// connections (RabbitMQ's tcp_listen_options nodelay false). The default
+	// is TCP_NODELAY on, RabbitMQ's default and Go's: a lone frame (a
+	// heartbeat, a confirm) leaves at once.
+	DisableTCPNoDelay bool
+
 	// Users may log in. nil means one user, guest with password guest.
 	Users []User
 

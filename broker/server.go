@@ -90,7 +90,7 @@ func New(cfg Config) (*Server, error) {
 // Config returns the configuration the server was created with.
 func (s *Server) Config() Config { return s.cfg }
 
-// ListenAndServe listens on Config.Addr (DefaultAddr if empty) and serves
+// ListenAndServe listens on Config.Addr (DefaultAddr if empty, with Listen) and serves
 // until Shutdown or Close, when it returns ErrServerClosed. A listen error,
 // such as a port in use, is returned at once.
 func (s *Server) ListenAndServe() error {
@@ -98,7 +98,7 @@ func (s *Server) ListenAndServe() error {
 	if addr == "" {
 		addr = DefaultAddr
 	}
-	l, err := net.Listen("tcp", addr)
+	l, err := Listen(addr)
 	if err != nil {
 		return err
 	}
@@ -161,6 +161,7 @@ func (s *Server) Serve(l net.Listener) error {
 			_ = nc.Close()
 			return ErrServerClosed
 		}
+		s.applyTCPOptions(nc)
 		c := s.newConnLocked(nc)
 		s.mu.Unlock()
 		s.Go(c.Serve)

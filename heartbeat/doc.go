@@ -14,6 +14,13 @@
 //     received-octet count and reports a timeout after two consecutive checks
 //     without change.
 //
+// One addition RabbitMQ lacks: while the receiver is paused (the connection
+// is blocked and its socket not read), [Config.PeerAcks] lets it go on with
+// the same two-check rule applied to the peer's TCP acknowledgements
+// ([CountingConn.PeerAcks] reads TCP_INFO on Linux), so that a peer whose
+// host vanished is reported to [Config.OnUnreachable] within 3T instead of
+// never (rabbitmq-server#384).
+//
 // A broker uses it like this, at connection.tune-ok:
 //
 //	hb, _ := heartbeat.Negotiate("heartbeat", 0, tuneOk.Heartbeat, 0) // never fails

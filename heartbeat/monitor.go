@@ -83,6 +83,39 @@ type Config struct {
 	Late         time.Duration
 	LastReceived func() time.Time
 	OnLate       func(silence time.Duration) bool
+
+	// PeerAcks, if set, reports what the kernel knows of the peer's TCP
+	// acknowledgements (CountingConn.PeerAcks asks TCP_INFO), ok false when
+	// it cannot tell. It keeps the receiver checking while paused, when no
+	// octet is read and RabbitMQ's receiver is idle: the same rule, two
+	// consecutive checks T apart, is applied to the peer's acknowledgements
+	// of what the connection sent (the sender's heartbeats, every T/2 when
+	// nothing else goes out) instead of to the octets it sent. A peer whose
+	// host is up acknowledges within a round trip even while nobody reads its
+	// socket; one whose host vanished acknowledges nothing, and is reported
+	// to OnUnreachable between 2T and 3T after its last acknowledgement
+	// (3T after Pause if it vanished before). Nil keeps RabbitMQ's behaviour:
+	// no detection while paused but through a failed SendHeartbeat.
+	PeerAcks func() (acks Acks, ok bool)
+
+	// OnUnreachable is called at most once, when the paused receiver saw two
+	// consecutive checks with sent octets waiting for an acknowledgement and
+	// none acknowledged (see PeerAcks); the receiver has stopped by then. It
+	// may call Stop. Nil means ignore.
+	OnUnreachable func()
+}
+
+// Acks is what the kernel knows of a peer's acknowledgements of the octets
+// sent to it (Config.PeerAcks).
+type Acks struct {
+	// Acked counts the octets the peer has acknowledged so far
+	// (tcpi_bytes_acked); it only grows.
+	Acked uint64
+	// Waiting: something the peer's host must answer is outstanding: octets
+	// sent and not yet acknowledged (tcpi_unacked > 0), or two window probes
+	// in a row left unanswered (tcpi_probes >= 2) when the peer's receive
+	// window is closed. A peer with nothing to acknowledge is never judged.
+	Waiting bool
 }
 
 // Monitor runs the heartbeat sender and receiver of one connection, the two
@@ -120,7 +153,9 @@ type Monitor struct {
 	recvLast   uint64     // recv_oct at the previous check
 	recvSame   uint8      // consecutive checks without change
 	recvPaused bool
+	ackPrimed  bool      // ackLast holds a value read since Pause (PeerAcks)
 	recvDue    time.Time // when the armed check is due; earlier callbacks are stale
+	ackLast    uint64    // Acks.Acked at the previous paused check
 
 	late lateState // the late-peer warning (late.go): run by the sender's checks
 }
@@ -131,7 +166,7 @@ type Monitor struct {
 const (
 	stateStopped    = 1 << iota // Stop has begun
 	stateSendFired              // OnSendError claimed: the sender is over
-	stateRecvFired              // OnTimeout claimed: the receiver is over
+	stateRecvFired              // OnTimeout or OnUnreachable claimed: the receiver is over
 	stateRecvPaused             // between Pause and Resume (read by the late check)
 )
 
@@ -213,7 +248,10 @@ func (m *Monitor) Interval() time.Duration { return m.cfg.Interval }
 // until Resume. The sender keeps going. This is rabbit_heartbeat:pause_monitor/1,
 // which rabbit_reader calls on the transition to blocked. A receiver check in
 // progress finishes first (it may claim OnTimeout); after that no timeout is
-// claimed until Resume. Pausing a paused, stopped, timed-out or inert Monitor does nothing.
+// claimed until Resume. With Config.PeerAcks the receiver goes on checking
+// the peer's acknowledgements instead, from a fresh state (its first check T
+// after Pause only records), and may claim OnUnreachable. Pausing a paused,
+// stopped, timed-out or inert Monitor does nothing.
 func (m *Monitor) Pause() {
 	if m.recvTimer == nil {
 		return
@@ -225,7 +263,13 @@ func (m *Monitor) Pause() {
 	}
 	m.recvPaused = true
 	m.state.Or(stateRecvPaused)
-	m.recvTimer.Stop() // pause_monitor: the pending `after` is abandoned
+	if m.cfg.PeerAcks == nil {
+		m.recvTimer.Stop() // pause_monitor: the pending `after` is abandoned
+		return
+	}
+	m.recvSame, m.ackPrimed = 0, false
+	m.recvDue = time.Time{} // off the old schedule: a first check again
+	m.armReceiver()
 }
 
 // Resume restarts a paused receiver with a fresh state, as
@@ -320,7 +364,21 @@ func (m *Monitor) receiverCheck() {
 	m.recvMu.Lock()
 	// A callback released before a Pause, Resume or Stop that re-armed or
 	// disarmed the timer is stale: the check it stood for was cancelled.
-	if m.recvPaused || m.state.Load()&(stateStopped|stateRecvFired) != 0 || time.Now().Before(m.recvDue) {
+	if m.state.Load()&(stateStopped|stateRecvFired) != 0 || time.Now().Before(m.recvDue) ||
+		m.recvPaused && m.cfg.PeerAcks == nil {
+		m.recvMu.Unlock()
+		return
+	}
+	if m.recvPaused {
+		if m.peerGone() {
+			claimed := m.claim(stateRecvFired)
+			m.recvMu.Unlock()
+			if claimed && m.cfg.OnUnreachable != nil {
+				m.cfg.OnUnreachable()
+			}
+			return
+		}
+		m.armReceiver()
 		m.recvMu.Unlock()
 		return
 	}
@@ -344,6 +402,24 @@ func (m *Monitor) receiverCheck() {
 	}
 	m.armReceiver()
 	m.recvMu.Unlock()
+}
+
+// peerGone is one receiver check while paused (Config.PeerAcks): the
+// receiver's two-check rule applied to the peer's acknowledgements. A check
+// counts as silence only when something waits for an acknowledgement and the
+// acknowledged count has not moved since the previous check; the second such
+// check in a row reports the peer gone. recvMu is held.
+func (m *Monitor) peerGone() bool {
+	a, ok := m.cfg.PeerAcks()
+	switch {
+	case !ok || !m.ackPrimed || !a.Waiting || a.Acked != m.ackLast:
+		m.ackLast, m.ackPrimed, m.recvSame = a.Acked, ok, 0
+		return false
+	case m.recvSame < 1:
+		m.recvSame++
+		return false
+	}
+	return true
 }
 
 // claim sets the fired bit unless Stop has begun, and reports whether it did.

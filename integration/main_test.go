@@ -25,6 +25,12 @@ var (
 // results table and checks for leaked goroutines. A broker that cannot start
 // fails every test (it does not skip them).
 func TestMain(m *testing.M) {
+	switch os.Getenv(deadPeerClientEnv) { // started by TestDeadPeerWhileBlocked inside a namespace
+	case "consume":
+		os.Exit(deadPeerClient())
+	case "stall":
+		os.Exit(deadPeerStallClient())
+	}
 	code := runMain(m)
 	os.Exit(code)
 }

@@ -16,6 +16,9 @@
 #   RMQ_DIR         data, log and pid directory     (default /tmp/rabbitmq-$RMQ_NODENAME) --dir=
 #   RMQ_DIST_PORT   Erlang distribution port        (default RMQ_PORT+20000) --dist-port=
 #   RMQ_MGMT_PORT   enable the management plugin on this port (default: plugin off) --mgmt-port=
+#   RMQ_IP          address the AMQP listener binds (default 127.0.0.1; the dead-peer
+#                   test uses a bridge address it made for its network namespaces)
+#   RMQ_GUEST_LOOPBACK  false lets guest log in from other addresses (default true)
 #   RMQ_START_TIMEOUT  seconds to wait for the AMQP port (default 90)
 #   RMQ_CONF        extra lines appended to the node's rabbitmq.conf
 #   RMQ_WATCH_PID   stop the node when this process is gone (a test run that dies
@@ -42,6 +45,8 @@ RMQ_NODENAME=${RMQ_NODENAME:-interop@localhost}
 RMQ_DIR=${RMQ_DIR:-/tmp/rabbitmq-$RMQ_NODENAME}
 RMQ_DIST_PORT=${RMQ_DIST_PORT:-$((RMQ_PORT + 20000))}
 RMQ_MGMT_PORT=${RMQ_MGMT_PORT:-}
+RMQ_IP=${RMQ_IP:-127.0.0.1}
+RMQ_GUEST_LOOPBACK=${RMQ_GUEST_LOOPBACK:-true}
 RMQ_START_TIMEOUT=${RMQ_START_TIMEOUT:-90}
 RMQ_BIN=${RMQ_BIN:-/usr/lib/rabbitmq/bin}
 
@@ -50,7 +55,7 @@ RMQ_BIN=${RMQ_BIN:-/usr/lib/rabbitmq/bin}
 node_env() {
   export HOME="$RMQ_DIR"
   export RABBITMQ_NODENAME="$RMQ_NODENAME"
-  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+  export RABBITMQ_NODE_IP_ADDRESS="$RMQ_IP"
   export RABBITMQ_NODE_PORT="$RMQ_PORT"
   export RABBITMQ_DIST_PORT="$RMQ_DIST_PORT"
   export RABBITMQ_MNESIA_BASE="$RMQ_DIR/mnesia"
@@ -69,7 +74,7 @@ node_env() {
 }
 
 port_open() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  (exec 3<>"/dev/tcp/$RMQ_IP/$1") 2>/dev/null
 }
 
 case "$cmd" in
@@ -87,8 +92,8 @@ case "$cmd" in
     [ -f "$RMQ_DIR/.erlang.cookie" ] || { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RMQ_DIR/.erlang.cookie"; chmod 400 "$RMQ_DIR/.erlang.cookie"; }
     : >"$RMQ_DIR/rabbitmq-env.conf"
     {
-      echo "listeners.tcp.default = 127.0.0.1:$RMQ_PORT"
-      echo "loopback_users.guest = true"
+      echo "listeners.tcp.default = $RMQ_IP:$RMQ_PORT"
+      echo "loopback_users.guest = $RMQ_GUEST_LOOPBACK"
       echo "log.file.level = info"
       echo "log.console = false"
       if [ -n "$RMQ_MGMT_PORT" ]; then
@@ -150,10 +155,11 @@ case "$cmd" in
     echo "RMQ_DIR=$RMQ_DIR"
     echo "RMQ_DIST_PORT=$RMQ_DIST_PORT"
     echo "RMQ_MGMT_PORT=$RMQ_MGMT_PORT"
+    echo "RMQ_IP=$RMQ_IP"
     echo "RMQ_LOG=$RMQ_DIR/log/$RMQ_NODENAME.log"
     ;;
   *)
-    sed -n '2,22p' "$0" >&2
+    sed -n '2,25p' "$0" >&2
     exit 2
     ;;
 esac

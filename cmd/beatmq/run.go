@@ -42,6 +42,8 @@ type options struct {
 	logLevel         string
 	logFile          string
 	shutdownTimeout  time.Duration
+	tcpKeepAlive     bool
+	tcpNoDelay       bool
 	memWatermark     float64
 	diskFreeLimit    string
 	dataDir          string
@@ -67,6 +69,8 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&o.diskFreeLimit, "disk-free-limit", "50MB", "free space on the data directory's filesystem below which publishers are blocked: bytes, with a unit (50MB, 2GB, 500MiB) or {mem_relative,F}; settable at run time through the management API")
 	fs.StringVar(&o.dataDir, "data-dir", DefaultDataDir, "directory for durable queues' persistent messages and durable definitions (empty: memory only, nothing kept)")
 	fs.StringVar(&o.sync, "sync", "data", "when a persistent message is confirmed: data (after fdatasync, survives a power cut; RabbitMQ's behaviour) or write (after write(2), survives a killed broker only)")
+	fs.BoolVar(&o.tcpKeepAlive, "tcp-keepalive", false, "TCP keepalive on accepted connections, with the system's periods (RabbitMQ's tcp_listen_options keepalive)")
+	fs.BoolVar(&o.tcpNoDelay, "tcp-nodelay", true, "TCP_NODELAY on accepted connections (RabbitMQ's tcp_listen_options nodelay)")
 	fs.StringVar(&o.product, "product", broker.Product, "product name advertised to clients in connection.start")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text (RabbitMQ's layout) or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "lowest level logged: debug, info, notice, warning or error")
@@ -122,6 +126,7 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 	cfg.HeartbeatUnit = o.heartbeatUnit
 	cfg.HeartbeatWarn = broker.Explicit(o.heartbeatWarn)
 	cfg.Product = o.product
+	cfg.TCPKeepAlive, cfg.DisableTCPNoDelay = o.tcpKeepAlive, !o.tcpNoDelay
 	cfg.DataDir = o.dataDir
 	sync, err := broker.ParseSyncMode(o.sync)
 	if err != nil {
@@ -204,7 +209,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	}
 	// Until Serve runs, an early return must close srv: it holds the data
 	// directory (its lock and the store's writer).
-	l, err := net.Listen("tcp", cfg.Addr)
+	l, err := broker.Listen(cfg.Addr)
 	if err != nil {
 		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: cannot listen for AMQP: %v\n", err)

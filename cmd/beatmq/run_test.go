@@ -96,6 +96,32 @@ func TestFlagZeroValues(t *testing.T) {
 	}
 }
 
+// --tcp-keepalive and --tcp-nodelay default to RabbitMQ's tcp_listen_options
+// (keepalive false, nodelay true) and map onto Config.
+func TestTCPFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args                   []string
+		keepalive, disableNoDl bool
+	}{
+		{nil, false, false},
+		{[]string{"--tcp-keepalive"}, true, false},
+		{[]string{"--tcp-nodelay=false"}, false, true},
+		{[]string{"--tcp-keepalive=true", "--tcp-nodelay=true"}, true, false},
+	} {
+		var o options
+		if err := newFlagSet(&o, io.Discard).Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := o.config(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.TCPKeepAlive != tc.keepalive || cfg.DisableTCPNoDelay != tc.disableNoDl {
+			t.Errorf("%v: TCPKeepAlive %v DisableTCPNoDelay %v, want %v %v", tc.args, cfg.TCPKeepAlive, cfg.DisableTCPNoDelay, tc.keepalive, tc.disableNoDl)
+		}
+	}
+}
+
 func TestVersion(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"--version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "beatmq 0.") {

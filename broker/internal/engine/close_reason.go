@@ -38,6 +38,10 @@ const (
 	ReasonHeartbeatSendError
 	// ReasonFaultReset: the reset fault was injected (fault injection).
 	ReasonFaultReset
+	// ReasonPeerUnreachable: while the connection was blocked (not read), the
+	// peer's host stopped acknowledging what was sent to it for two heartbeat
+	// checks (heartbeat.Config.PeerAcks): its host is gone.
+	ReasonPeerUnreachable
 )
 
 var reasonNames = [...]string{
@@ -57,6 +61,7 @@ var reasonNames = [...]string{
 	ReasonSocketError:        "socket_error",
 	ReasonHeartbeatSendError: "heartbeat_send_error",
 	ReasonFaultReset:         "fault_reset",
+	ReasonPeerUnreachable:    "peer_unreachable",
 }
 
 // String returns a snake_case name, as used in logs and the HTTP API.

@@ -132,6 +132,12 @@ type ending struct {
 	msg    string // "" writes nothing
 }
 
+// PeerUnreachableText is the second line of the error logged when a blocked
+// connection's peer stopped acknowledging (ReasonPeerUnreachable), followed
+// by ", timeout: Ns" as RabbitMQ's missed-heartbeats line is. beatmq's own
+// words: RabbitMQ never closes such a connection.
+const PeerUnreachableText = "peer unreachable while blocked: heartbeats sent, none acknowledged by its TCP stack"
+
 // errStop ends the reader goroutine; c.fin says how.
 var errStop = errors.New("beatmq: connection ended")
 
@@ -215,6 +221,15 @@ func (c *Conn) onHeartbeatSendError(err error) {
 	c.abort(ReasonHeartbeatSendError, err)
 }
 
+// onPeerUnreachable is the Monitor's OnUnreachable: while the connection was
+// blocked, the peer's host acknowledged nothing of what was sent to it for
+// two receiver checks. RabbitMQ has no such check and keeps the connection
+// until the block ends or TCP gives up (rabbitmq-server#384); beatmq resets
+// it, as for missed heartbeats.
+func (c *Conn) onPeerUnreachable() {
+	c.abort(ReasonPeerUnreachable, nil)
+}
+
 // stop records how the connection ends (the first call wins) and returns
 // errStop.
 func (c *Conn) stop(e ending) error {
@@ -290,7 +305,7 @@ func (c *Conn) endAttrs() []any {
 	if c.client.vhost != "" {
 		a = append(a, logfmt.KeyVHost, c.client.vhost)
 	}
-	if c.fin.reason == ReasonMissedHeartbeats {
+	if c.fin.reason == ReasonMissedHeartbeats || c.fin.reason == ReasonPeerUnreachable {
 		a = append(a, logfmt.KeyTimeout, c.tuned.timeoutSec)
 	}
 	return a
@@ -320,6 +335,9 @@ func (c *Conn) classifyReadError(err error) ending {
 	case hb:
 		return ending{ReasonMissedHeartbeats, slog.LevelError, fmt.Sprintf(
 			"closing AMQP connection %s (%s):\nmissed heartbeats from client, timeout: %ds", c.id, c.logName, c.tuned.timeoutSec)}
+	case aborted == ReasonPeerUnreachable:
+		return ending{aborted, slog.LevelError, fmt.Sprintf(
+			"closing AMQP connection %s (%s):\n%s, timeout: %ds", c.id, c.logName, PeerUnreachableText, c.tuned.timeoutSec)}
 	case aborted == ReasonHeartbeatSendError:
 		return ending{aborted, slog.LevelError, fmt.Sprintf(
 			"closing AMQP connection %s (%s):\n{inet_error,%s}", c.id, c.logName, inetError(abortErr))}

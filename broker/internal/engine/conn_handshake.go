@@ -193,6 +193,8 @@ func (c *Conn) tuneOk(to *amqp.ConnectionTuneOk) error {
 			Late:          time.Duration(c.set.HeartbeatWarn * float64(interval)),
 			LastReceived:  c.lastReceived,
 			OnLate:        c.onLate,
+			PeerAcks:      c.cc.PeerAcks,
+			OnUnreachable: c.onPeerUnreachable,
 		})
 	}
 	return nil

@@ -38,7 +38,9 @@
 //     on a 4 ms grid shared by all connections (heartbeat.CoalesceFor) so
 //     that one wake-up serves many. The sender writes heartbeat frames
 //     straight to the connection's frames.Writer; the receiver calls
-//     Conn.abort on a timeout.
+//     Conn.abort on a timeout, and, while the connection is blocked (the
+//     receiver paused), when the peer's host stops acknowledging what is
+//     sent to it (ReasonPeerUnreachable; heartbeat.Config.PeerAcks).
 //
 // and, only while queued frames wait, a drainer goroutine (send.go).
 //

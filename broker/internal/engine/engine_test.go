@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"testing"
 )
@@ -77,7 +78,7 @@ func TestInetError(t *testing.T) {
 }
 
 func TestCloseReasonNames(t *testing.T) {
-	for r := ReasonNone; r <= ReasonHeartbeatSendError; r++ {
+	for r := ReasonNone; r <= ReasonPeerUnreachable; r++ {
 		if r.String() == "unknown" || r.String() == "" {
 			t.Errorf("reason %d has no name", r)
 		}
@@ -86,5 +87,27 @@ func TestCloseReasonNames(t *testing.T) {
 		if s.String() == "unknown" {
 			t.Errorf("state %d has no name", s)
 		}
+	}
+}
+
+// A blocked connection whose peer's host stopped acknowledging ends with its
+// own reason and an error in RabbitMQ's two-line layout, the timeout named as
+// in the missed-heartbeats line.
+func TestPeerUnreachableEnding(t *testing.T) {
+	p1, p2 := net.Pipe()
+	defer p2.Close()
+	c := newConn(nil, &Settings{Log: slog.New(slog.DiscardHandler)}, p1)
+	c.tuned.timeoutSec = 2
+	c.logName = "10.0.0.2:4000 -> 10.0.0.1:5672 - pub"
+	c.onPeerUnreachable()
+	c.onHeartbeatSendError(errors.New("later")) // the first abort wins
+	e := c.classifyReadError(net.ErrClosed)
+	want := "closing AMQP connection " + c.id + " (10.0.0.2:4000 -> 10.0.0.1:5672 - pub):\n" +
+		"peer unreachable while blocked: heartbeats sent, none acknowledged by its TCP stack, timeout: 2s"
+	if e.reason != ReasonPeerUnreachable || e.level != slog.LevelError || e.msg != want {
+		t.Errorf("ending %v %v %q, want peer_unreachable, error, %q", e.reason, e.level, e.msg, want)
+	}
+	if _, err := p2.Write([]byte{0}); err == nil {
+		t.Error("the socket is still open")
 	}
 }
