@@ -191,11 +191,9 @@ func (s *Server) restoreData(rec *store.Recovered, defs definitions) error {
 
 	// Ids go on from the highest on disk.
 	var maxMsg uint64
-	for id, ms := range rec.Queues {
+	for id, rq := range rec.Queues {
 		s.queueIDs.Store(max(s.queueIDs.Load(), id))
-		if len(ms) > 0 {
-			maxMsg = max(maxMsg, ms[len(ms)-1].ID)
-		}
+		maxMsg = max(maxMsg, rq.LastID)
 	}
 	s.msgIDs.Store(maxMsg)
 	for _, vd := range defs.VHosts {
@@ -218,15 +216,18 @@ func (s *Server) restoreData(rec *store.Recovered, defs definitions) error {
 		}
 		start := time.Now()
 		r := v.Restore(d, rec.Queues, !s.cleanStart)
+		if r.Err != nil {
+			return fmt.Errorf("data directory %s: vhost '%s': %w", dir, vd.Name, r.Err)
+		}
 		for _, q := range d.Queues {
 			known[q.StoreID] = true
 		}
 		s.set.log.Info(fmt.Sprintf("vhost '%s': recovered %d exchanges, %d queues, %d bindings, %d messages in %v",
 			vd.Name, r.Exchanges, r.Queues, r.Bindings, r.Messages, time.Since(start).Round(time.Microsecond)))
 	}
-	for id, ms := range rec.Queues {
+	for id, rq := range rec.Queues {
 		if !known[id] {
-			s.set.log.Warn(fmt.Sprintf("message store: dropping %d messages of queue id %d, which no durable queue has", len(ms), id))
+			s.set.log.Warn(fmt.Sprintf("message store: dropping %d messages of queue id %d, which no durable queue has", rq.Len, id))
 			_ = st.DeleteQueue(id)
 		}
 	}

@@ -265,16 +265,23 @@ type Recovered struct {
 	// Unknown are store queue ids with messages but no durable queue: the
 	// caller drops them from the store.
 	Unknown []uint32
+	// Err is set when the store could not read a queue's messages back (a
+	// damaged record, a read error): the caller refuses to start, as it
+	// does when Open finds damage, rather than go on without them.
+	Err error
 }
 
 // Restore brings back a vhost's durable topology and the messages the
 // store kept for its queues, in their order, those delivered before the
-// stop marked redelivered, as RabbitMQ's recovery does. Call it on a new
+// stop marked redelivered, as RabbitMQ's recovery does. The messages are
+// read from the store a chunk at a time and pass through the queue's
+// paging window like new ones, so a backlog larger than memory comes back
+// with memory bounded as it was before the stop. Call it on a new
 // vhost before any connection uses it. Message TTL counts from the
 // original publish. A definition that no longer declares cleanly is
 // logged and skipped. With redeliverAll (the broker did not stop cleanly,
 // so delivery marks may be lost) every message comes back redelivered.
-func (v *VHost) Restore(d Definitions, msgs map[uint32][]store.Message, redeliverAll bool) Recovered {
+func (v *VHost) Restore(d Definitions, msgs map[uint32]*store.RecoveredQueue, redeliverAll bool) Recovered {
 	var r Recovered
 	for _, x := range d.Exchanges {
 		err := v.declareExchange(ExchangeSpec{Name: x.Name, Type: x.Type, Durable: true, AutoDelete: x.AutoDelete, Internal: x.Internal, Args: x.Arguments})
@@ -296,7 +303,11 @@ func (v *VHost) Restore(d Definitions, msgs map[uint32][]store.Message, redelive
 		q.sqid = qd.StoreID
 		known[qd.StoreID] = true
 		r.Queues++
-		r.Messages += q.restoreMessages(msgs[qd.StoreID], redeliverAll)
+		n, err := q.restoreMessages(msgs[qd.StoreID], redeliverAll)
+		r.Messages += n
+		if err != nil && r.Err == nil {
+			r.Err = fmt.Errorf("queue '%s': %w", qd.Name, err)
+		}
 	}
 	for id := range msgs {
 		if !known[id] {
@@ -316,21 +327,22 @@ func (v *VHost) Restore(d Definitions, msgs map[uint32][]store.Message, redelive
 }
 
 // restoreMessages puts recovered messages at the tail of q (ready), and
-// returns how many. A message that cannot be read is logged and settled.
-func (q *Queue) restoreMessages(ms []store.Message, redeliverAll bool) int {
-	if len(ms) == 0 {
-		return 0
+// returns how many. A message that cannot be decoded is logged and
+// settled; a record the store cannot read stops it with the error.
+func (q *Queue) restoreMessages(rq *store.RecoveredQueue, redeliverAll bool) (int, error) {
+	if rq == nil || rq.Len == 0 {
+		return 0, nil
 	}
 	wall, mono := time.Now().UnixNano(), q.v.now()
 	q.mu.Lock()
 	defer q.unlock()
 	n := 0
-	for _, m := range ms {
+	err := rq.Each(func(m store.Message) error {
 		msg, published, err := decodeStored(m.Data)
 		if err != nil {
 			q.v.log.Error(fmt.Sprintf("dropping unreadable message %d of queue '%s' in vhost '%s': %v", m.ID, q.name, q.v.name, err))
 			_ = q.v.opts.Store.Ack(q.sqid, m.ID)
-			continue
+			return nil
 		}
 		e := entry{msg: msg, seq: q.nextSeq, sid: m.ID, redelivered: m.Delivered || redeliverAll}
 		q.nextSeq++
@@ -344,8 +356,9 @@ func (q *Queue) restoreMessages(ms []store.Message, redeliverAll bool) int {
 		q.stored++
 		q.storedBytes += msg.bodySize()
 		n++
-	}
+		return nil
+	})
 	q.dropOverLimit()
 	q.dropExpired(0)
-	return n
+	return n, err
 }

@@ -105,10 +105,17 @@ func BenchmarkRecover(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
+					// Read every message back, as the broker does at start.
+					var read int64
+					for _, rq := range r.Queues {
+						if err := rq.Each(func(Message) error { read++; return nil }); err != nil {
+							b.Fatal(err)
+						}
+					}
 					b.StopTimer()
 					rec = r
-					if rec.Messages != live {
-						b.Fatalf("recovered %d messages, want %d", rec.Messages, live)
+					if rec.Messages != live || read != live {
+						b.Fatalf("recovered %d messages, read %d, want %d", rec.Messages, read, live)
 					}
 					runtime.GC()
 					var ms runtime.MemStats

@@ -85,12 +85,12 @@ func TestCrashKill(t *testing.T) {
 		wg.Wait()
 		cmd.Wait()
 
-		s, rec, err := Open(dir, Options{SegmentSize: 64 << 10})
+		s, rec, err := openRec(dir, Options{SegmentSize: 64 << 10})
 		if err != nil {
 			t.Fatalf("round %d: Open after SIGKILL: %v", round, err)
 		}
 		present := map[key]bool{}
-		for q, msgs := range rec.Queues {
+		for q, msgs := range loadAll(t, rec) {
 			for _, m := range msgs {
 				k := key{q, m.ID}
 				present[k] = true
@@ -131,7 +131,7 @@ func TestCrashKill(t *testing.T) {
 // Publish, "c q id" when it completed and "a q id" before an Ack.
 func crashChild(dir string) {
 	round, _ := strconv.Atoi(os.Getenv("STORE_CRASH_ROUND"))
-	s, _, err := Open(dir, Options{SegmentSize: 64 << 10})
+	s, _, err := openRec(dir, Options{SegmentSize: 64 << 10})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(2)

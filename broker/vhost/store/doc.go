@@ -34,8 +34,11 @@
 // When a segment is sealed the writer leaves a summary beside it
 // (NNNNNNNN.sum, summary.go): its records without message data, with a
 // CRC. Open replays sealed segments from their summaries and scans only
-// the last segment (recover.go); it then reads the data of live messages
-// only, checking each record's CRC as it does. A missing or damaged
+// the last segment (recover.go). It keeps no message data: the caller
+// reads each queue's live messages back with RecoveredQueue.Each
+// (recovered.go), a bounded chunk at a time, each record's CRC checked
+// as it is read, so a backlog larger than memory can be recovered into
+// queues that page it. A missing or damaged
 // summary costs a scan of its segment, never data; a segment of small
 // messages gets none (its summary would be half its size or more, so a
 // scan costs about the same). A torn or corrupt tail
@@ -44,7 +47,8 @@
 // and Prometheus' wlog repair theirs; only the last segment can be torn,
 // because a segment is synced (in both sync modes) before the next is
 // created. Damage anywhere else, or a file that is not a segment, fails
-// Open and touches nothing.
+// Open (or, in a live record of a segment replayed from its summary,
+// Each) and touches nothing.
 //
 // DIR/.lock is held with flock while a Store is open: a second Open of
 // the same directory, from this process or another, fails with ErrLocked.
@@ -83,7 +87,8 @@
 // Files: segment.go (file header, segment accounts), record.go (record
 // layout), index.go (a queue's live messages, sorted by id), writer.go
 // (pending batches, the writer goroutine), publish.go, settle.go, read.go
-// (the operations), recover.go, compact.go, lock.go, defs.go
+// (the operations), recover.go, recovered.go (reading recovered queues
+// back), compact.go, lock.go, defs.go
 // (definitions file), summary.go, options.go, store.go (Open, Close,
 // Stats).
 package store

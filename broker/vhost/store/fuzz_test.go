@@ -17,7 +17,7 @@ func FuzzRecover(f *testing.F) {
 	f.Add([]byte{13, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0})
 	f.Fuzz(func(t *testing.T, tail []byte) {
 		dir := t.TempDir()
-		s, _, err := Open(dir, Options{Sync: SyncWrite})
+		s, _, err := openRec(dir, Options{Sync: SyncWrite})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,18 +35,18 @@ func FuzzRecover(f *testing.F) {
 		fh.Write(tail)
 		fh.Close()
 
-		s, rec, err := Open(dir, Options{Sync: SyncWrite})
+		s, rec, err := openRec(dir, Options{Sync: SyncWrite})
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
-		if rec.Records == 3 && len(rec.Queues[1]) != 3 {
-			t.Fatalf("%d messages survive a bad tail", len(rec.Queues[1]))
+		if rec.Records == 3 && len(loadAll(t, rec)[1]) != 3 {
+			t.Fatalf("%d messages survive a bad tail", len(loadAll(t, rec)[1]))
 		}
 		n := rec.Messages
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		s, rec, err = Open(dir, Options{Sync: SyncWrite})
+		s, rec, err = openRec(dir, Options{Sync: SyncWrite})
 		if err != nil {
 			t.Fatalf("second Open: %v", err)
 		}

@@ -18,7 +18,7 @@ func TestMain(m *testing.M) {
 // openT opens dir and closes the store at the end of the test.
 func openT(t testing.TB, dir string, opts Options) (*Store, *Recovered) {
 	t.Helper()
-	s, rec, err := Open(dir, opts)
+	s, rec, err := openRec(dir, opts)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", dir, err)
 	}
@@ -112,12 +112,12 @@ func (m *model) check(t testing.TB, rec *Recovered) {
 	t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(rec.Queues) != len(m.msgs) {
-		t.Errorf("recovered %d queues, want %d", len(rec.Queues), len(m.msgs))
+	if len(loadAll(t, rec)) != len(m.msgs) {
+		t.Errorf("recovered %d queues, want %d", len(loadAll(t, rec)), len(m.msgs))
 	}
 	var total int64
 	for q, want := range m.msgs {
-		got := rec.Queues[q]
+		got := loadAll(t, rec)[q]
 		total += int64(len(want))
 		ids := make([]uint64, 0, len(want))
 		for id := range want {
@@ -174,4 +174,42 @@ func (l *logBuffer) String() string {
 
 func (l *logBuffer) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// loaded keeps what openRec read, per *Recovered, for loadAll.
+var loaded sync.Map
+
+// openRec is Open followed by reading every recovered message (Each), as
+// the broker does at start: an error of either is returned, the store
+// closed.
+func openRec(dir string, opts Options) (*Store, *Recovered, error) {
+	s, rec, err := Open(dir, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make(map[uint32][]Message, len(rec.Queues))
+	for q, rq := range rec.Queues {
+		var ms []Message
+		if err := rq.Each(func(m Message) error { ms = append(ms, m); return nil }); err != nil {
+			s.Close()
+			return nil, nil, err
+		}
+		if len(ms) != rq.Len || len(ms) > 0 && ms[len(ms)-1].ID != rq.LastID {
+			s.Close()
+			return nil, nil, fmt.Errorf("queue %d: Each passed %d messages; Open said %d, last id %d", q, len(ms), rq.Len, rq.LastID)
+		}
+		out[q] = ms
+	}
+	loaded.Store(rec, out)
+	return s, rec, nil
+}
+
+// loadAll returns the messages openRec read for rec.
+func loadAll(t testing.TB, rec *Recovered) map[uint32][]Message {
+	t.Helper()
+	out, ok := loaded.Load(rec)
+	if !ok {
+		t.Fatal("loadAll: rec was not opened by openRec")
+	}
+	return out.(map[uint32][]Message)
 }

@@ -232,3 +232,20 @@ func (q *queueIndex) each(fn func(id uint64, e entry)) {
 		}
 	}
 }
+
+// after appends to dst, in id order, up to n live entries with an id
+// from first to last.
+func (q *queueIndex) after(dst []qentry, first, last uint64, n int) []qentry {
+	if len(q.late) > 0 {
+		q.merge()
+	}
+	ents := q.ents[q.head:]
+	i, _ := slices.BinarySearchFunc(ents, first, cmpID)
+	for ; i < len(ents) && n > 0 && ents[i].id <= last; i++ {
+		if ents[i].e.size != 0 {
+			dst = append(dst, ents[i])
+			n--
+		}
+	}
+	return dst
+}

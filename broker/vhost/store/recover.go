@@ -14,9 +14,9 @@ import (
 
 // Recovered is what Open found in the directory.
 type Recovered struct {
-	// Queues holds, per queue with live messages, the live messages in
-	// publish order (ascending id).
-	Queues map[uint32][]Message
+	// Queues holds, per queue with live messages, what it takes to read
+	// them back in publish order (ascending id), a bounded block at a time.
+	Queues map[uint32]*RecoveredQueue
 	// Messages is the number of live messages in all queues.
 	Messages int64
 	// Segments and Records count the segment files and records scanned;
@@ -67,7 +67,7 @@ func (s *Store) recover() (*Recovered, error) {
 		}
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	rec := &Recovered{Queues: make(map[uint32][]Message)}
+	rec := &Recovered{Queues: make(map[uint32]*RecoveredQueue)}
 	var buf []byte
 	var scanned summaryBuilder // for sealed segments without a summary
 	for i, num := range nums {
@@ -169,8 +169,11 @@ func (s *Store) recover() (*Recovered, error) {
 		g.size = segmentHeader
 		putSegmentHeader(s.appendTo(g, 0, segmentHeader), 1)
 	}
-	if err := s.loadLive(rec, buf); err != nil {
-		return nil, err
+	for queue, q := range s.queues {
+		var last uint64
+		q.each(func(id uint64, _ entry) { last = id })
+		rec.Queues[queue] = &RecoveredQueue{s: s, queue: queue, Len: q.live, LastID: last}
+		rec.Messages += int64(q.live)
 	}
 	rec.Duration = time.Since(start)
 	s.log.Info(fmt.Sprintf("message store %s: recovered %d messages of %d queues from %d segment files (%d records) in %v",
@@ -356,99 +359,4 @@ func (s *Store) replay(k kind, body []byte, g *segment, off, size uint32) {
 			delete(s.queues, queue)
 		}
 	}
-}
-
-// slot is a recovered message waiting for its data.
-type slot struct {
-	m         *Message
-	off, size uint32
-}
-
-// loadLive fills rec.Queues from the index: messages sorted by id, their
-// data read segment by segment into one block per segment (so a million
-// small messages cost a few hundred allocations, not a million).
-func (s *Store) loadLive(rec *Recovered, buf []byte) error {
-	bySeg := make(map[uint32][]slot)
-	for queue, q := range s.queues {
-		msgs := make([]Message, 0, q.live)
-		q.each(func(id uint64, e entry) {
-			msgs = append(msgs, Message{ID: id, Delivered: e.flags&flagDelivered != 0})
-			bySeg[e.seg] = append(bySeg[e.seg], slot{m: &msgs[len(msgs)-1], off: e.off, size: e.size})
-		})
-		if len(msgs) != q.live || cap(msgs) != q.live {
-			// The slots point into msgs: it must not have grown.
-			return fmt.Errorf("store: index of queue %d counts %d live messages, holds %d", queue, q.live, len(msgs))
-		}
-		rec.Queues[queue] = msgs
-		rec.Messages += int64(len(msgs))
-	}
-	var datas [][]byte
-	for num, slots := range bySeg {
-		g := s.segs[num]
-		var live int64
-		for _, sl := range slots {
-			live += int64(sl.size)
-		}
-		// Few live records (a sparse segment, or a large one with most
-		// messages settled): read just them. Else read the segment once.
-		sparse := live < g.size/4
-		if !sparse {
-			var err error
-			if buf, err = readAll(g.f, buf); err != nil {
-				return fmt.Errorf("store: read %s: %w", g.f.Name(), err)
-			}
-			if int64(len(buf)) < g.size {
-				return fmt.Errorf("store: %s shrank during recovery", g.f.Name())
-			}
-		}
-		// Every live record is checked here: a segment replayed from its
-		// summary was not scanned.
-		datas = datas[:0]
-		total := 0
-		for _, sl := range slots {
-			var rec []byte
-			if sparse {
-				rec = make([]byte, sl.size)
-				if _, err := g.f.ReadAt(rec, int64(sl.off)); err != nil {
-					return fmt.Errorf("store: read %s: %w", g.f.Name(), err)
-				}
-			} else {
-				rec = buf[sl.off : sl.off+sl.size]
-			}
-			k, body, n, reason := parseRecord(rec)
-			if reason == "" && (k != kindPublish || n != len(rec)) {
-				reason = "not the publish record the summary lists"
-			}
-			if reason != "" {
-				return &CorruptError{File: g.f.Name(), Offset: int64(sl.off), Reason: reason, Err: ErrCorrupt}
-			}
-			_, d := publishTargets(body)
-			datas = append(datas, body[d:])
-			total += len(body) - d
-		}
-		if sparse {
-			for i, sl := range slots {
-				sl.m.Data = datas[i]
-			}
-			continue
-		}
-		block := make([]byte, 0, total)
-		var shared map[uint32][]byte
-		if len(g.multi) > 0 {
-			shared = make(map[uint32][]byte)
-		}
-		for i, sl := range slots {
-			if d, ok := shared[sl.off]; ok {
-				sl.m.Data = d
-				continue
-			}
-			start := len(block)
-			block = append(block, datas[i]...)
-			sl.m.Data = block[start:len(block):len(block)]
-			if shared != nil {
-				shared[sl.off] = sl.m.Data
-			}
-		}
-	}
-	return nil
 }

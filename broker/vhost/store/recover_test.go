@@ -42,7 +42,7 @@ func recoverSegment(t *testing.T, name string, contents []byte) (*Recovered, str
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	s, rec, err := Open(dir, Options{Logger: logs.logger()})
+	s, rec, err := openRec(dir, Options{Logger: logs.logger()})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -69,7 +69,7 @@ func TestTornTail(t *testing.T) {
 				boundary = end
 			}
 		}
-		got := rec.Queues[1]
+		got := loadAll(t, rec)[1]
 		if len(got) != survive {
 			t.Fatalf("cut at %d: %d messages survive, want %d", cut, len(got), survive)
 		}
@@ -113,7 +113,7 @@ func TestFlippedByte(t *testing.T) {
 				bad = i
 			}
 		}
-		if got := len(rec.Queues[1]); got != bad {
+		if got := len(loadAll(t, rec)[1]); got != bad {
 			t.Fatalf("byte %d flipped (in record %d): %d messages survive, want %d", p, bad, got, bad)
 		}
 		if tr := rec.Truncated; tr == nil || tr.Offset != int64(refs[bad].Offset) {
@@ -137,14 +137,14 @@ func TestIncompleteLastSegment(t *testing.T) {
 			t.Fatal(err)
 		}
 		s, rec := openT(t, dir, Options{})
-		if len(rec.Queues[1]) != 1 || rec.Truncated == nil || rec.Truncated.Dropped != int64(size) {
+		if len(loadAll(t, rec)[1]) != 1 || rec.Truncated == nil || rec.Truncated.Dropped != int64(size) {
 			t.Errorf("header of %d bytes: %+v, truncated %+v", size, rec, rec.Truncated)
 		}
 		publishWait(t, s, 1, 2, []byte("then"))
 		closeT(t, s)
 		_, rec = openT(t, dir, Options{})
-		if len(rec.Queues[1]) != 2 {
-			t.Errorf("header of %d bytes: after reopening, %d messages", size, len(rec.Queues[1]))
+		if len(loadAll(t, rec)[1]) != 2 {
+			t.Errorf("header of %d bytes: after reopening, %d messages", size, len(loadAll(t, rec)[1]))
 		}
 	}
 }
@@ -163,7 +163,7 @@ func TestCorruptionBeforeLastSegment(t *testing.T) {
 	seg, _ := os.ReadFile(path)
 	seg[r.Offset+20] ^= 1
 	os.WriteFile(path, seg, 0o640)
-	_, _, err := Open(dir, opts)
+	_, _, err := openRec(dir, opts)
 	var ce *CorruptError
 	if !errors.As(err, &ce) || !errors.Is(err, ErrCorrupt) || ce.File != path || ce.Offset != int64(r.Offset) {
 		t.Fatalf("Open with a damaged record in segment %d: %v", r.Segment, err)
@@ -194,7 +194,7 @@ func TestForeignFiles(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, c.file)
 			os.WriteFile(path, c.contents, 0o640)
-			_, _, err := Open(dir, Options{})
+			_, _, err := openRec(dir, Options{})
 			if !errors.Is(err, ErrForeign) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Open: %v, want ErrForeign naming %s and %q", err, path, c.want)
 			}
@@ -213,7 +213,7 @@ func TestForeignFiles(t *testing.T) {
 func TestLock(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := openT(t, dir, Options{})
-	_, _, err := Open(dir, Options{})
+	_, _, err := openRec(dir, Options{})
 	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), dir) {
 		t.Fatalf("second Open: %v, want ErrLocked naming %s", err, dir)
 	}

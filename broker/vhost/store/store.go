@@ -81,7 +81,10 @@ type Ref struct {
 // of the last segment is cut at the last valid record, logged and
 // reported in Recovered.Truncated; damage anywhere else, or a file that is
 // not a segment of this format, fails Open with a *CorruptError and
-// changes nothing. A directory held by another Store fails with ErrLocked.
+// changes nothing (damage in a live record of a segment replayed from its
+// summary is found when RecoveredQueue.Each reads it). Open reads no
+// message data: Recovered.Queues says where it is. A directory held by
+// another Store fails with ErrLocked.
 func Open(dir string, opts Options) (*Store, *Recovered, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, nil, err

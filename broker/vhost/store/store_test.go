@@ -12,7 +12,7 @@ import (
 func TestRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	s, rec := openT(t, dir, Options{})
-	if len(rec.Queues) != 0 || rec.Truncated != nil {
+	if len(loadAll(t, rec)) != 0 || rec.Truncated != nil {
 		t.Fatalf("fresh directory recovered %+v", rec)
 	}
 	m := newModel()
@@ -172,8 +172,8 @@ func TestSegmentRemovalWhenSettled(t *testing.T) {
 		t.Errorf("segment files left: %v", segs)
 	}
 	_, rec := openT(t, dir, opts)
-	if len(rec.Queues) != 0 {
-		t.Errorf("recovered %d queues from a settled store", len(rec.Queues))
+	if len(loadAll(t, rec)) != 0 {
+		t.Errorf("recovered %d queues from a settled store", len(loadAll(t, rec)))
 	}
 }
 
@@ -203,9 +203,9 @@ func TestRemovalKeepsSettleRecords(t *testing.T) {
 	settleDown(t, s)
 	closeT(t, s)
 	_, rec := openT(t, dir, opts)
-	if len(rec.Queues[1]) != 0 || len(rec.Queues[3]) != 0 || len(rec.Queues[2]) != 1 {
+	if len(loadAll(t, rec)[1]) != 0 || len(loadAll(t, rec)[3]) != 0 || len(loadAll(t, rec)[2]) != 1 {
 		t.Errorf("recovered queue 1: %d, queue 2: %d, queue 3: %d messages; want 0, 1, 0",
-			len(rec.Queues[1]), len(rec.Queues[2]), len(rec.Queues[3]))
+			len(loadAll(t, rec)[1]), len(loadAll(t, rec)[2]), len(loadAll(t, rec)[3]))
 	}
 }
 

@@ -79,7 +79,7 @@ func TestSummaryDoesNotHideDamage(t *testing.T) {
 	b, _ := os.ReadFile(path)
 	b[len(b)-3] ^= 1 // inside the last record of segment 1: a live publish in this fixture
 	os.WriteFile(path, b, 0o640)
-	_, _, err := Open(dir, opts)
+	_, _, err := openRec(dir, opts)
 	var ce *CorruptError
 	if !errors.As(err, &ce) || !errors.Is(err, ErrCorrupt) || ce.File != path {
 		t.Fatalf("Open: %v, want ErrCorrupt in %s", err, path)
