@@ -94,7 +94,19 @@ watching:
 			err := ch.PublishWithContext(ctx, "", o.queue, false, false, amqp.Publishing{Body: []byte(strconv.Itoa(len(sent)))})
 			cancel()
 			if err != nil {
-				return lost(err)
+				// A publish fails once the connection is closed; the close
+				// notification carries the cause.
+				t := now()
+				select {
+				case e := <-c.closed:
+					if e != nil {
+						err = e
+					}
+				case <-time.After(time.Second):
+				}
+				lost(err)
+				res["t_detect"] = t
+				return nil
 			}
 			sent = append(sent, time.Now())
 		case <-stop:
