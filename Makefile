@@ -66,7 +66,7 @@ deadpeer-rabbitmq: build
 
 # Every fault kind injected into a connection of every interop client (heartbeat
 # 2 s), what each client reports and what the broker does: rewrites the tables of
-# docs/client-fault-matrix.md (about 10 minutes; BEATMQ_INTEROP_CLIENTS limits
+# docs/client-fault-matrix.md (about 7 minutes; BEATMQ_INTEROP_CLIENTS limits
 # the clients). `make integration` runs three of its cells, with assertions.
 fault-matrix: deps build
 	BEATMQ_FAULT_MATRIX=$(CURDIR)/docs/client-fault-matrix.md $(GO) test -tags integration -count=1 -timeout 40m -v \
