@@ -15,6 +15,14 @@
 // octet), 5 the broker's log lines against RabbitMQ 3.10.8's formats. The results
 // table is printed at the end of the run (results_test.go).
 //
+// Fault matrix (beatmq only): TestFaultMatrix runs each client's "watch"
+// scenario (its own exclusive queue, a message to itself every T/4 or none),
+// injects a fault through the management API and records when the client
+// reports the connection lost and when and why the broker closed it. By
+// default three cells with assertions (half-open, reset, a brief
+// freeze-out); BEATMQ_FAULT_MATRIX=path runs every cell and writes the tables
+// there (`make fault-matrix`, docs/client-fault-matrix.md).
+//
 // Durability (beatmq only: each test starts and SIGKILLs its own broker by
 // pid, on a fresh --data-dir): TestCrashKill9 kills the broker at random
 // moments under publishers with confirms and consumers with acks, both
@@ -34,6 +42,7 @@
 //	BEATMQ_INTEROP_CLIENTS  comma-separated subset: go,java,amqplib,pika,bunny,pyamqp,amqp-tools
 //	BEATMQ_INTEROP_PARALLEL client programs at once in the timing scenarios (default 4)
 //	BEATMQ_RESULTS_FILE     also write the results table to this file
+//	BEATMQ_FAULT_MATRIX     run the full fault matrix and write its tables into this Markdown file
 //	BEATMQ_KEEP             keep the temporary directory (broker log, builds)
 //	BEATMQ_PYTHON, BEATMQ_JAVA_CLASSPATH  override /usr/bin/python3 and the Debian jars
 package integration
