@@ -12,8 +12,10 @@
 // manual acks), 2 negotiation (asks 0, 1, 5, 600; expected values in
 // expected_test.go), 3 idle with a 1 s heartbeat, 4a broker silent (the client
 // must detect it), 4b client silent (the broker must close 2T–3T after the last
-// octet), 5 the broker's log lines against RabbitMQ 3.10.8's formats. The results
-// table is printed at the end of the run (results_test.go).
+// octet), 5 the broker's log lines against RabbitMQ 3.10.8's formats, 7 messaging
+// features through amqp091-go (direct reply-to, CC/BCC, quorum queues), each
+// observation compared with RabbitMQ 3.10.8's. The results table is printed at the
+// end of the run (results_test.go).
 //
 // Fault matrix (beatmq only): TestFaultMatrix runs each client's "watch"
 // scenario (its own exclusive queue, a message to itself every T/4 or none),

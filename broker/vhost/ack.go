@@ -70,7 +70,7 @@ func (s *Session) release(recs []unackedRec) []*consumer {
 // same queue. No lock held.
 func (s *Session) apply(recs []unackedRec, kind settleKind) {
 	if kind == settleRequeue {
-		s.requeueAll(recs)
+		s.requeueAll(recs, true)
 		return
 	}
 	for i := 0; i < len(recs); {
@@ -106,34 +106,43 @@ func (q *Queue) settle(recs []unackedRec, discard bool) {
 }
 
 // requeue puts deliveries back in q at their original places, marked
-// redelivered (rabbit_amqqueue_process:requeue_and_run/2). No lock held.
-func (q *Queue) requeue(recs []unackedRec) {
+// redelivered (rabbit_amqqueue_process:requeue_and_run/2); a quorum queue
+// counts them first (returnQuorum). byClient says the client asked for it
+// (nack, reject, recover) rather than its channel going. No lock held.
+func (q *Queue) requeue(recs []unackedRec, byClient bool) {
 	q.mu.Lock()
 	if q.deleted {
 		q.mu.Unlock()
 		return
 	}
 	q.unacked -= len(recs)
-	var bytes int64
-	sorted := true
 	for i := range recs {
-		recs[i].e.redelivered = true
-		bytes += recs[i].e.msg.bodySize()
 		if c := recs[i].c; c != nil {
 			c.unacked--
 			if !c.full() {
 				q.wake(c)
 			}
 		}
-		if i > 0 && recs[i].e.seq < recs[i-1].e.seq {
-			sorted = false
+	}
+	if q.cfg.quorum {
+		recs = q.returnQuorum(recs, byClient)
+	}
+	if len(recs) > 0 {
+		var bytes int64
+		sorted := true
+		for i := range recs {
+			recs[i].e.redelivered = true
+			bytes += recs[i].e.msg.bodySize()
+			if i > 0 && recs[i].e.seq < recs[i-1].e.seq {
+				sorted = false
+			}
 		}
+		if !sorted {
+			sortRecsBySeq(recs)
+		}
+		q.insertSorted(recs)
+		q.readyBytes += bytes
 	}
-	if !sorted {
-		sortRecsBySeq(recs)
-	}
-	q.insertSorted(recs)
-	q.readyBytes += bytes
 	q.dropOverLimit()
 	q.run()
 	q.unlock()
@@ -177,15 +186,16 @@ func (s *Session) Recover(requeue bool) error {
 	recs := s.unacked.takeAll(s.ackBuf[:0])
 	kicks := s.release(recs)
 	s.mu.Unlock()
-	s.requeueAll(recs)
+	s.requeueAll(recs, true)
 	clear(recs)
 	s.ackBuf = recs[:0]
 	s.kick(kicks)
 	return nil
 }
 
-// requeueAll requeues recs, each queue's share in one go. No lock held.
-func (s *Session) requeueAll(recs []unackedRec) {
+// requeueAll requeues recs, each queue's share in one go; byClient as for
+// Queue.requeue. No lock held.
+func (s *Session) requeueAll(recs []unackedRec, byClient bool) {
 	if len(recs) == 0 {
 		return
 	}
@@ -199,6 +209,6 @@ func (s *Session) requeueAll(recs []unackedRec) {
 		byQueue[r.q] = append(byQueue[r.q], r)
 	}
 	for _, q := range order {
-		q.requeue(byQueue[q])
+		q.requeue(byQueue[q], byClient)
 	}
 }

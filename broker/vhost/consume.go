@@ -21,9 +21,16 @@ type ConsumeSpec struct {
 // Errors: 404 missing queue, 405 another connection's exclusive queue, 403
 // when the queue has an exclusive consumer (or consumers, for an exclusive
 // consume), 530 NOT_ALLOWED for a tag already in use on this session.
+//
+// Consuming from amq.rabbitmq.reply-to sets up direct reply-to (replyto.go):
+// it must be no-ack (406 "reply consumer cannot acknowledge") and a session
+// has at most one such consumer (406 "reply consumer already set").
 func (s *Session) Consume(spec ConsumeSpec, ok func(tag string)) (string, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
+	if spec.Queue == replyToQueue {
+		return s.consumeReply(spec, ok)
+	}
 	name, err := s.queueName(spec.Queue)
 	if err != nil {
 		return "", err
@@ -41,8 +48,15 @@ func (s *Session) Consume(spec ConsumeSpec, ok func(tag string)) (string, error)
 	if err != nil {
 		return "", err
 	}
-	if err := s.v.checkConsumeArgs(name, spec.Args); err != nil {
+	if err := s.v.checkConsumeArgs(name, q.qtype, spec.Args); err != nil {
 		return "", err
+	}
+	if q.cfg.quorum {
+		if err := s.checkQuorumConsume(q); err != nil {
+			return "", err
+		}
+		// rabbit_fifo does not enforce exclusive consumers.
+		spec.Exclusive = false
 	}
 	if tag == "" {
 		tag = genName("amq.ctag")
@@ -87,10 +101,14 @@ func (s *Session) Consume(spec ConsumeSpec, ok func(tag string)) (string, error)
 // Cancel handles basic.cancel: no delivery for the consumer follows once it
 // returns, so the channel sends basic.cancel-ok after it. An unknown tag is
 // not an error (the spec says to ignore it); found reports whether it was
-// known. The consumer's unacknowledged messages stay unacknowledged.
+// known. The consumer's unacknowledged messages stay unacknowledged. The
+// reply consumer's tag is looked up first, as RabbitMQ does.
 func (s *Session) Cancel(tag string) (found bool) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
+	if s.cancelReply(tag) {
+		return true
+	}
 	s.mu.Lock()
 	c := s.consumers[tag]
 	delete(s.consumers, tag)
@@ -163,7 +181,7 @@ func (s *Session) Get(queue string, noAck bool) (bool, error) {
 	}
 	q.handedOut(&e, noAck)
 	s.unsent++
-	s.sink.Deliver(Delivery{Message: e.msg, DeliveryTag: tag, Redelivered: e.redelivered, Get: true, MessageCount: uint32(q.readyLen())})
+	s.sink.Deliver(Delivery{Message: e.msg, DeliveryTag: tag, Redelivered: e.redelivered, Get: true, MessageCount: uint32(q.readyLen()), Properties: q.deliveryProps(&e, true)})
 	s.mu.Unlock()
 	q.refill()
 	q.dropExpired(0)

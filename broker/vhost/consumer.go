@@ -137,26 +137,22 @@ func (q *Queue) kick(c *consumer) {
 	q.unlock()
 }
 
-// checkConsumeArgs is rabbit_amqqueue:check_consume_arguments/3 for a
-// classic queue.
-func (v *VHost) checkConsumeArgs(queue string, args amqp.Table) error {
+// checkConsumeArgs is rabbit_amqqueue:check_consume_arguments/3: the
+// arguments of the queue's type are validated, those of other types
+// refused.
+func (v *VHost) checkConsumeArgs(queue string, t *queueType, args amqp.Table) error {
 	invalid := func(key, reason string) error {
 		return precondition("invalid arg '%s' for %s: %s", key, v.rs("queue", queue), reason)
 	}
-	if p, ok := args.Get("x-priority"); ok {
+	if p, ok := args.Get("x-priority"); ok && slices.Contains(t.consumerArgs, "x-priority") {
 		if e := checkInt(p); e != "" {
 			return invalid("x-priority", e)
 		}
 	}
-	if p, ok := args.Get("x-cancel-on-ha-failover"); ok {
+	if p, ok := args.Get("x-cancel-on-ha-failover"); ok && slices.Contains(t.consumerArgs, "x-cancel-on-ha-failover") {
 		if _, ok := p.(bool); !ok {
 			return invalid("x-cancel-on-ha-failover", unacceptable(p))
 		}
 	}
-	for _, f := range args {
-		if f.Name == "x-stream-offset" {
-			return precondition("invalid arg '%s' for %s of queue type rabbit_classic_queue", f.Name, v.rs("queue", queue))
-		}
-	}
-	return nil
+	return v.checkTypeKeys(queue, t, args, true)
 }

@@ -42,8 +42,14 @@ func (v *VHost) publishDeadLetters(q *Queue, dead []deadLetter) {
 			v.mu.RUnlock()
 			continue
 		}
-		v.routeLocked(r, x, msg.RoutingKey, msg.Headers)
+		r.keys = appendRoutingKeys(r.keys[:0], msg.RoutingKey, msg)
+		v.routeLocked(r, x, r.keys, msg.Headers)
 		v.mu.RUnlock()
+		clear(r.keys)
+		for _, name := range r.replies {
+			v.deliverReply(name, msg)
+		}
+		clear(r.replies)
 		qs := r.qs
 		if d.reason != reasonRejected {
 			qs = v.dropCycles(qs, msg.Headers)
@@ -58,7 +64,9 @@ func (v *VHost) publishDeadLetters(q *Queue, dead []deadLetter) {
 
 // makeDeadLetter is rabbit_dead_letter:make_msg/5: the x-death header is
 // updated, the expiration property removed, and the message re-addressed to
-// the dead-letter exchange.
+// the dead-letter exchange. With a dead-letter routing key it is routed
+// with that key alone (the CC header goes); without, with the keys it was
+// published with, BCC ones included.
 func makeDeadLetter(m *Message, reason, dlx, dlrk string, hasDLRK bool, queue string, now time.Time) *Message {
 	p, err := amqp.DecodeProperties(m.Properties)
 	if err != nil && len(m.Properties) > 0 {
@@ -78,9 +86,9 @@ func makeDeadLetter(m *Message, reason, dlx, dlrk string, hasDLRK bool, queue st
 		info = append(info, amqp.Field{Name: "original-expiration", Value: p.Expiration})
 	}
 	headers := updateXDeath(info, slices.Clone(p.Headers), queue, reason, m.Exchange)
-	newKey := m.RoutingKey
+	newKey, cc, bcc := m.RoutingKey, m.cc, m.bcc
 	if hasDLRK {
-		newKey = dlrk
+		newKey, cc, bcc = dlrk, nil, nil
 		headers = deleteField(headers, "CC")
 	}
 	p.Headers = headers
@@ -95,25 +103,11 @@ func makeDeadLetter(m *Message, reason, dlx, dlrk string, hasDLRK bool, queue st
 		Body:         m.Body,
 		Headers:      headers,
 		expirationMs: -1,
+		persistent:   p.DeliveryMode == 2,
+		cc:           cc,
+		bcc:          bcc,
 	}
 	return dm
-}
-
-// headerRoutes is rabbit_basic:header_routes/1: the CC and BCC routing keys.
-func headerRoutes(h amqp.Table) []any {
-	var out []any
-	for _, key := range []string{"CC", "BCC"} {
-		if v, ok := h.Get(key); ok {
-			if a, ok := v.([]any); ok {
-				for _, e := range a {
-					if s, ok := e.(string); ok {
-						out = append(out, s)
-					}
-				}
-			}
-		}
-	}
-	return out
 }
 
 // updateXDeath is rabbit_dead_letter:update_x_death_header/2. The first

@@ -137,7 +137,9 @@ func (p *pages) add(e *entry) {
 	p.wbuf = binary.BigEndian.AppendUint64(p.wbuf, uint64(e.expires))
 	p.wbuf = binary.BigEndian.AppendUint64(p.wbuf, e.sid)
 	p.wbuf = append(p.wbuf, flags)
-	p.wbuf = appendStored(p.wbuf, e.msg, 0)
+	// A page record has no use for the publish time: its place carries
+	// the quorum delivery count.
+	p.wbuf = appendStored(p.wbuf, e.msg, int64(e.deliveries))
 	binary.BigEndian.PutUint32(p.wbuf[start:], uint32(len(p.wbuf)-start-4))
 	p.count++
 	p.bytes += e.msg.bodySize()
@@ -278,11 +280,12 @@ func (q *Queue) takeRecords(buf []byte) (int, error) {
 			sid:         binary.BigEndian.Uint64(rec[16:]),
 			redelivered: rec[24]&pageRedelivered != 0,
 		}
-		msg, _, err := decodeStored(append([]byte(nil), rec[25:]...))
+		msg, deliveries, err := decodeStored(append([]byte(nil), rec[25:]...))
 		if err != nil {
 			return off, err
 		}
 		e.msg = msg
+		e.deliveries = uint32(deliveries)
 		q.ready.PushBack(e)
 		p.count--
 		p.bytes -= msg.bodySize()

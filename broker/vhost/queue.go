@@ -18,6 +18,9 @@ type entry struct {
 	// expires is the VHost.now() deadline, 0 for never.
 	expires     int64
 	redelivered bool
+	// deliveries counts the returns of the message to a quorum queue, its
+	// x-delivery-count (queue_quorum.go).
+	deliveries uint32
 	// sid is the message's id in the store for this queue, 0 when the
 	// message is not stored (see durable.go).
 	sid uint64
@@ -33,6 +36,7 @@ type Queue struct {
 	autoDelete bool
 	owner      *Conn // the connection of an exclusive queue
 	args       amqp.Table
+	qtype      *queueType // x-queue-type
 	cfg        queueConfig
 	sqid       uint32 // the queue's id in the store; 0: its messages are not stored
 
@@ -96,6 +100,10 @@ type QueueDeclared struct {
 // declareQueue is rabbit_channel's queue.declare handling.
 func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) {
 	name := stripCRLF(spec.Name)
+	if strings.HasPrefix(spec.Name, replyToQueue) {
+		// Every declare of these names is passive (rabbit_channel).
+		return v.declareReplyQueue(name)
+	}
 	if spec.Passive {
 		v.mu.RLock()
 		q := v.queues[name]
@@ -114,8 +122,8 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) 
 	}
 	durable := spec.Durable && !spec.Exclusive
 	if name == "" {
-		if t := queueType(spec.Args); t == "quorum" || t == "stream" {
-			return QueueDeclared{}, precondition("Cannot declare a server-named queue for type rabbit_%s_queue", t)
+		if t := typeOf(spec.Args); !t.serverNamed {
+			return QueueDeclared{}, precondition("Cannot declare a server-named queue for type %s", t.module)
 		}
 		name = genName("amq.gen")
 	} else if strings.HasPrefix(name, "amq.") {
@@ -139,7 +147,7 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) 
 		if q.autoDelete != spec.AutoDelete {
 			return QueueDeclared{}, v.inequivalent("auto_delete", "queue", name, formatBool(spec.AutoDelete), formatBool(q.autoDelete))
 		}
-		if err := v.assertArgs("queue", name, q.args, spec.Args, classicQueueArgs); err != nil {
+		if err := v.assertArgs("queue", name, q.args, spec.Args, q.qtype.queueArgs); err != nil {
 			return QueueDeclared{}, err
 		}
 		return q.stat(), nil
@@ -155,6 +163,13 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) 
 		v.mu.Unlock()
 		return QueueDeclared{}, err
 	}
+	qt := typeOf(spec.Args)
+	if qt.replicated {
+		if err := v.checkReplicated(name, durable, spec.Exclusive, spec.AutoDelete); err != nil {
+			v.mu.Unlock()
+			return QueueDeclared{}, err
+		}
+	}
 	q := &Queue{
 		v:          v,
 		id:         v.newID(),
@@ -163,7 +178,11 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) 
 		autoDelete: spec.AutoDelete,
 		owner:      owner,
 		args:       spec.Args,
+		qtype:      qt,
 		cfg:        parseQueueConfig(spec.Args),
+	}
+	if q.cfg.quorum {
+		v.logQuorumFallbacks(q)
 	}
 	if durable && v.opts.Store != nil {
 		q.sqid = v.opts.NewQueueID()
@@ -235,6 +254,12 @@ func (v *VHost) deleteQueue(conn *Conn, name string, ifUnused, ifEmpty bool) (ui
 	if q.owner != nil && q.owner != conn {
 		v.mu.Unlock()
 		return 0, v.resourceLocked(name)
+	}
+	if q.cfg.quorum {
+		if err := v.checkQuorumDelete(name, ifUnused, ifEmpty); err != nil {
+			v.mu.Unlock()
+			return 0, err
+		}
 	}
 	q.mu.Lock()
 	empty, unused := q.readyLen() == 0, len(q.consumers) == 0
