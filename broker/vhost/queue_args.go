@@ -29,6 +29,11 @@ type queueConfig struct {
 	// sac is x-single-active-consumer: only the first consumer gets
 	// messages, the next takes over when it goes.
 	sac bool
+	// sacInOrder: the next single active consumer is the first waiting
+	// one, whatever its priority (a quorum queue); maxPriority is
+	// x-max-priority (priority.go), -1 when absent.
+	sacInOrder  bool
+	maxPriority int16
 }
 
 // classicQueueArgs are rabbit_classic_queue's queue_arguments in 3.10.8:
@@ -255,6 +260,7 @@ func parseQueueConfig(args amqp.Table) queueConfig {
 	if val, ok := args.Get("x-single-active-consumer"); ok {
 		c.sac = val == true
 	}
+	c.maxPriority, c.sacInOrder = parsePriorityConfig(args)
 	return c
 }
 

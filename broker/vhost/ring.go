@@ -11,6 +11,9 @@ type ring[T any] struct {
 // Len returns the number of elements.
 func (r *ring[T]) Len() int { return r.n }
 
+// Cap returns the number of elements the ring holds without growing.
+func (r *ring[T]) Cap() int { return len(r.buf) }
+
 func (r *ring[T]) grow() {
 	size := len(r.buf) * 2
 	if size == 0 {
