@@ -48,7 +48,9 @@ const (
 	// the space of what has been read back is returned while a long
 	// backlog drains.
 	pageSegmentSize = 64 << 20
-	// pageFlushSize is the write buffer: one write(2) per this many octets.
+	// pageFlushSize is the write buffer of a queue (all its levels
+	// together): the buffered records are written once there are this many
+	// octets of them.
 	pageFlushSize = 256 << 10
 	// pageReadSize is the size of one read when reading back.
 	pageReadSize = 512 << 10
