@@ -2,9 +2,10 @@
 // 3.10.8 behaves: exchanges (direct, fanout, topic, headers,
 // exchange-to-exchange, alternate), bindings, routing, queues (exclusive,
 // auto-delete, server-named, x-message-ttl, x-expires, x-max-length,
-// dead-lettering with x-death), consumers with round-robin dispatch and
-// prefetch, unacknowledged deliveries, transactions, and RabbitMQ's error
-// texts for all of them. It knows nothing of sockets or frames.
+// x-max-priority, dead-lettering with x-death), consumers with round-robin
+// dispatch by priority (x-priority) and prefetch, unacknowledged
+// deliveries, transactions, and RabbitMQ's error texts for all of them. It
+// knows nothing of sockets or frames.
 //
 // # Use from the broker
 //
