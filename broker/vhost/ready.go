@@ -41,6 +41,7 @@ func (l *level) empty() bool { return l.mem.Len() == 0 && l.paged() == 0 }
 // readyQueue is a queue's ready messages. Guarded by Queue.mu.
 type readyQueue struct {
 	levels []*level // the levels holding messages, highest priority first
+	top    *level   // levels[0], nil when there is none
 	// spares are emptied levels kept for reuse, so that priorities taking
 	// turns do not allocate: at most maxSpares, their rings together at
 	// most spareSlots entries.
@@ -104,10 +105,15 @@ func (q *Queue) pagingOf() *paging {
 // levelFor returns the level of priority p, making it when there is none.
 // q.mu held.
 func (q *Queue) levelFor(p uint8) *level {
-	r := &q.ready
-	if len(r.levels) > 0 && r.levels[0].prio == p {
-		return r.levels[0] // a queue without priorities, or the top one
+	if t := q.ready.top; t != nil && t.prio == p {
+		return t // a queue without priorities, or the top priority
 	}
+	return q.findLevel(p)
+}
+
+// findLevel is levelFor past the first level. q.mu held.
+func (q *Queue) findLevel(p uint8) *level {
+	r := &q.ready
 	i, found := slices.BinarySearchFunc(r.levels, p, func(l *level, p uint8) int { return int(p) - int(l.prio) })
 	if found {
 		return r.levels[i]
@@ -122,6 +128,7 @@ func (q *Queue) levelFor(p uint8) *level {
 		l = &level{prio: p}
 	}
 	r.levels = slices.Insert(r.levels, i, l)
+	r.top = r.levels[0]
 	return l
 }
 
@@ -131,6 +138,10 @@ func (q *Queue) dropLevel(i int) {
 	r := &q.ready
 	l := r.levels[i]
 	r.levels = slices.Delete(r.levels, i, i+1)
+	r.top = nil
+	if len(r.levels) > 0 {
+		r.top = r.levels[0]
+	}
 	q.resetPages(l)
 	q.keepSpare(l)
 }
@@ -162,7 +173,10 @@ func (q *Queue) pushReady(e entry) {
 	r.n++
 	r.bytes += size
 	if q.v.opts.PageDir == "" || (l.paged() == 0 && r.memN < pageWindow && r.memBytes <= pageWindowBytes) {
-		q.memPushBack(l, e)
+		l.mem.PushBack(e)
+		l.memBytes += size
+		r.memN++
+		r.memBytes += size
 		return
 	}
 	q.pageOut(l, &e)
@@ -191,6 +205,15 @@ func (q *Queue) memPushFront(l *level, e entry) {
 // in memory; nil when there is none. The pointer is valid until the ready
 // messages change. q.mu held.
 func (q *Queue) headReady() *entry {
+	if t := q.ready.top; t != nil && t.mem.Len() > 0 {
+		return t.mem.Front()
+	}
+	return q.loadHead()
+}
+
+// loadHead is headReady when the head level has nothing in memory. q.mu
+// held.
+func (q *Queue) loadHead() *entry {
 	for len(q.ready.levels) > 0 {
 		l := q.ready.levels[0]
 		if l.mem.Len() > 0 {
@@ -206,32 +229,35 @@ func (q *Queue) headReady() *entry {
 	return nil
 }
 
-// popReady removes and returns the message headReady returned, then reads
-// more back when the head level runs low. q.mu held.
-func (q *Queue) popReady() entry {
+// popReady removes the message headReady returned, then reads more back
+// when the head level runs low. q.mu held.
+func (q *Queue) popReady() {
 	r := &q.ready
-	l := r.levels[0]
-	e := l.mem.PopFront()
-	size := e.msg.bodySize()
+	l := r.top
+	size := l.mem.Front().msg.bodySize()
+	l.mem.DropFront()
 	l.memBytes -= size
 	r.memN--
 	r.memBytes -= size
 	r.n--
 	r.bytes -= size
-	if l.empty() {
+	if l.mem.Len() == 0 && l.paged() == 0 {
 		q.dropLevel(0)
+	} else if l.pages != nil {
+		q.refillLevel(l)
 	}
-	q.refill()
-	return e
 }
 
 // takeReady removes and returns the next ready message; false when there
 // is none. q.mu held.
 func (q *Queue) takeReady() (entry, bool) {
-	if q.headReady() == nil {
+	h := q.headReady()
+	if h == nil {
 		return entry{}, false
 	}
-	return q.popReady(), true
+	e := *h
+	q.popReady()
+	return e, true
 }
 
 // unpopReady puts back at the head of its level a message just taken.

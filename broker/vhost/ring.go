@@ -82,6 +82,18 @@ func (r *ring[T]) PopFront() T {
 	return v
 }
 
+// DropFront removes the first element; the ring must not be empty.
+func (r *ring[T]) DropFront() {
+	var zero T
+	r.buf[r.head] = zero
+	r.head = (r.head + 1) & (len(r.buf) - 1)
+	r.n--
+	if r.n == 0 {
+		r.head = 0
+		r.shrink()
+	}
+}
+
 // PopBack removes and returns the last element; the ring must not be
 // empty.
 func (r *ring[T]) PopBack() T {
