@@ -128,11 +128,9 @@ func (q *Queue) requeue(recs []unackedRec, byClient bool) {
 		recs = q.returnQuorum(recs, byClient)
 	}
 	if len(recs) > 0 {
-		var bytes int64
 		sorted := true
 		for i := range recs {
 			recs[i].e.redelivered = true
-			bytes += recs[i].e.msg.bodySize()
 			if i > 0 && recs[i].e.seq < recs[i-1].e.seq {
 				sorted = false
 			}
@@ -140,37 +138,11 @@ func (q *Queue) requeue(recs []unackedRec, byClient bool) {
 		if !sorted {
 			sortRecsBySeq(recs)
 		}
-		q.insertSorted(recs)
-		q.readyBytes += bytes
+		q.requeueReady(recs)
 	}
 	q.dropOverLimit()
 	q.run()
 	q.unlock()
-}
-
-// insertSorted merges recs (sorted by seq) into the ready messages, which
-// are sorted by seq. q.mu held.
-func (q *Queue) insertSorted(recs []unackedRec) {
-	if q.ready.Len() == 0 || recs[len(recs)-1].e.seq < q.ready.Front().seq {
-		for i := len(recs) - 1; i >= 0; i-- {
-			q.ready.PushFront(recs[i].e)
-		}
-		return
-	}
-	merged := make([]entry, 0, q.ready.Len()+len(recs))
-	i := 0
-	for k := 0; k < q.ready.Len(); k++ {
-		e := q.ready.At(k)
-		for i < len(recs) && recs[i].e.seq < e.seq {
-			merged = append(merged, recs[i].e)
-			i++
-		}
-		merged = append(merged, *e)
-	}
-	for ; i < len(recs); i++ {
-		merged = append(merged, recs[i].e)
-	}
-	q.ready.Replace(merged)
 }
 
 // Recover handles basic.recover (and recover-async) with requeue=true:

@@ -61,7 +61,8 @@ func (s *Session) Consume(spec ConsumeSpec, ok func(tag string)) (string, error)
 	if tag == "" {
 		tag = genName("amq.ctag")
 	}
-	c := &consumer{tag: tag, s: s, q: q, noAck: spec.NoAck, exclusive: spec.Exclusive, prefetch: prefetch, args: spec.Args}
+	c := &consumer{tag: tag, s: s, q: q, noAck: spec.NoAck, exclusive: spec.Exclusive, prefetch: prefetch, args: spec.Args,
+		priority: consumerPriority(spec.Args)}
 	q.mu.Lock()
 	if q.deleted {
 		q.mu.Unlock()
@@ -81,9 +82,12 @@ func (s *Session) Consume(spec ConsumeSpec, ok func(tag string)) (string, error)
 	s.consumers[tag] = c
 	s.mu.Unlock()
 	q.consumers = append(q.consumers, c)
+	q.rr.subscribe(c)
 	if spec.Exclusive {
 		q.exclusiveConsumer = c
 	}
+	// rabbit_amqqueue_process: with single active consumer, a consumer
+	// arriving when there is none active becomes it, whatever its priority.
 	if q.cfg.sac && q.activeConsumer == nil {
 		q.activeConsumer = c
 	}
@@ -159,17 +163,15 @@ func (s *Session) Get(queue string, noAck bool) (bool, error) {
 	}
 	q.armExpiry()
 	q.dropExpired(0)
-	if q.readyLen() == 0 {
+	e, ok := q.takeReady()
+	if !ok {
 		q.unlock()
 		return false, nil
 	}
-	e := q.ready.PopFront()
-	q.readyBytes -= e.msg.bodySize()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		q.ready.PushFront(e)
-		q.readyBytes += e.msg.bodySize()
+		q.unpopReady(e)
 		q.unlock()
 		return false, nil
 	}
@@ -183,7 +185,6 @@ func (s *Session) Get(queue string, noAck bool) (bool, error) {
 	s.unsent++
 	s.sink.Deliver(Delivery{Message: e.msg, DeliveryTag: tag, Redelivered: e.redelivered, Get: true, MessageCount: uint32(q.readyLen()), Properties: q.deliveryProps(&e, true)})
 	s.mu.Unlock()
-	q.refill()
 	q.dropExpired(0)
 	q.unlock()
 	return true, nil

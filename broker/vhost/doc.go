@@ -2,9 +2,10 @@
 // 3.10.8 behaves: exchanges (direct, fanout, topic, headers,
 // exchange-to-exchange, alternate), bindings, routing with sender-selected
 // distribution (CC and BCC headers), queues (exclusive, auto-delete,
-// server-named, x-message-ttl, x-expires, x-max-length, dead-lettering with
-// x-death; classic and quorum types, x-delivery-limit), consumers with
-// round-robin dispatch and prefetch, direct reply-to, unacknowledged
+// server-named, x-message-ttl, x-expires, x-max-length, x-max-priority,
+// dead-lettering with x-death; classic and quorum types, x-delivery-limit),
+// consumers with round-robin dispatch by priority (x-priority) and
+// prefetch, direct reply-to, unacknowledged
 // deliveries, transactions, and RabbitMQ's error texts for all of them. It
 // knows nothing of sockets or frames.
 //

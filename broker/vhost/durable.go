@@ -372,8 +372,8 @@ func (v *VHost) Restore(d Definitions, msgs map[uint32]*store.RecoveredQueue, re
 	return r
 }
 
-// restoreMessages puts recovered messages at the tail of q (ready), and
-// returns how many. A message that cannot be decoded is logged and
+// restoreMessages puts recovered messages at the tail of q (ready, each
+// at the tail of its priority), and returns how many. A message that cannot be decoded is logged and
 // settled; a record the store cannot read stops it with the error.
 func (q *Queue) restoreMessages(rq *store.RecoveredQueue, redeliverAll bool) (int, error) {
 	if rq == nil || rq.Len == 0 {
@@ -390,7 +390,7 @@ func (q *Queue) restoreMessages(rq *store.RecoveredQueue, redeliverAll bool) (in
 			_ = q.v.opts.Store.Ack(q.sqid, m.ID)
 			return nil
 		}
-		e := entry{msg: msg, seq: q.nextSeq, sid: m.ID, redelivered: m.Delivered || redeliverAll}
+		e := entry{msg: msg, seq: q.nextSeq, sid: m.ID, redelivered: m.Delivered || redeliverAll, prio: q.priorityOf(msg)}
 		if q.cfg.quorum && m.Delivered {
 			// Delivered and not settled before the stop: RabbitMQ's quorum
 			// queue returns it when the consumer's channel is found gone.
@@ -402,7 +402,6 @@ func (q *Queue) restoreMessages(rq *store.RecoveredQueue, redeliverAll bool) (in
 			// was published: mono less the wall-clock time since then.
 			e.expires = max(q.expiryFor(msg, mono-(wall-published)), 1)
 		}
-		q.readyBytes += msg.bodySize()
 		q.pushReady(e)
 		q.stored++
 		q.storedBytes += msg.bodySize()

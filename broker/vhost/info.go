@@ -72,7 +72,7 @@ func (q *Queue) info() QueueInfo {
 		MessagesPagedOut:       q.paged(),
 		MessageBytesPagedOut:   q.pagedBytes(),
 		Consumers:              len(q.consumers),
-		MessageBytesReady:      q.readyBytes,
+		MessageBytesReady:      q.readyBytes(),
 		MessagesPersistent:     q.stored,
 		MessageBytesPersistent: q.storedBytes,
 	}

@@ -21,6 +21,9 @@ type entry struct {
 	// deliveries counts the returns of the message to a quorum queue, its
 	// x-delivery-count (queue_quorum.go).
 	deliveries uint32
+	// prio is the message's priority in a queue with x-max-priority (its
+	// level in the ready messages), 0 in any other queue.
+	prio uint8
 	// sid is the message's id in the store for this queue, 0 when the
 	// message is not stored (see durable.go).
 	sid uint64
@@ -44,15 +47,13 @@ type Queue struct {
 
 	mu                sync.Mutex
 	deleted           bool
-	stored            int         // messages (ready and unacked) kept in the store
-	storedBytes       int64       // their body sizes
-	ready             ring[entry] // the ready messages in memory (page.go)
-	readyBytes        int64       // body sizes of every ready message, paged ones included
-	pages             *pages      // the ready messages paged out, nil until the first
+	stored            int        // messages (ready and unacked) kept in the store
+	storedBytes       int64      // their body sizes
+	ready             readyQueue // the ready messages, by priority (ready.go, page.go)
 	unacked           int
 	nextSeq           uint64
-	consumers         []*consumer // in consume order
-	rr                ring[*consumer]
+	consumers         []*consumer  // in consume order
+	rr                consumerRing // those that can be offered a message, by priority
 	exclusiveConsumer *consumer
 	activeConsumer    *consumer // the single active consumer (x-single-active-consumer)
 	hadConsumers      bool
@@ -296,9 +297,7 @@ func (v *VHost) deleteQueueLocked(q *Queue, cancels []cancelled) []cancelled {
 		return cancels
 	}
 	q.deleted = true
-	q.ready.Clear()
-	q.dropPages()
-	q.readyBytes = 0
+	q.clearReady()
 	q.stored, q.storedBytes = 0, 0
 	// A vhost that closes (the broker stops) keeps its durable queues on
 	// disk: only a real deletion removes them.
@@ -312,7 +311,7 @@ func (v *VHost) deleteQueueLocked(q *Queue, cancels []cancelled) []cancelled {
 		cancels = append(cancels, cancelled{c: c})
 	}
 	q.consumers = nil
-	q.rr.Clear()
+	q.rr.clear()
 	q.exclusiveConsumer = nil
 	q.activeConsumer = nil
 	q.expiryGen++
@@ -352,13 +351,7 @@ func (v *VHost) purgeQueue(conn *Conn, name string) (uint32, error) {
 		return 0, err
 	}
 	q.mu.Lock()
-	n := uint32(q.readyLen())
-	for i := 0; i < q.ready.Len(); i++ {
-		q.gone(q.ready.At(i))
-	}
-	q.ready.Clear()
-	q.purgePages()
-	q.readyBytes = 0
+	n := uint32(q.purgeReady())
 	q.mu.Unlock()
 	return n, nil
 }
@@ -405,7 +398,7 @@ func (q *Queue) publish(msg *Message, sid uint64) bool {
 	if q.sqid == 0 {
 		sid = 0
 	}
-	e := entry{msg: msg, sid: sid}
+	e := entry{msg: msg, sid: sid, prio: q.priorityOf(msg)}
 	q.mu.Lock()
 	if sid != 0 {
 		q.stored++ // gone undoes it if the queue does not keep e
@@ -430,11 +423,10 @@ func (q *Queue) publish(msg *Message, sid uint64) bool {
 		e.expires = q.expiryFor(msg, q.v.now())
 	}
 	q.nextSeq++
-	if q.readyLen() == 0 && q.rr.Len() > 0 && q.deliverToConsumer(&e) {
+	if q.readyLen() == 0 && q.rr.n > 0 && q.deliverToConsumer(&e) {
 		q.unlock()
 		return true
 	}
-	q.readyBytes += size
 	q.pushReady(e)
 	q.dropOverLimit()
 	q.dropExpired(0)
@@ -444,39 +436,49 @@ func (q *Queue) publish(msg *Message, sid uint64) bool {
 
 func (q *Queue) wouldOverflow(size int64) bool {
 	return (q.cfg.maxLen >= 0 && int64(q.readyLen())+1 > q.cfg.maxLen) ||
-		(q.cfg.maxBytes >= 0 && q.readyBytes+size > q.cfg.maxBytes)
+		(q.cfg.maxBytes >= 0 && q.readyBytes()+size > q.cfg.maxBytes)
 }
 
-// dropOverLimit is maybe_drop_head/2 for x-overflow drop-head. q.mu held.
+// dropOverLimit is maybe_drop_head/2 for x-overflow drop-head. In a
+// priority queue the head is that of the highest priority, as
+// rabbit_priority_queue:drop/2 takes it. q.mu held.
 func (q *Queue) dropOverLimit() {
 	if q.cfg.overflow != overflowDropHead || (q.cfg.maxLen < 0 && q.cfg.maxBytes < 0) {
 		return
 	}
-	for q.ready.Len() > 0 &&
+	for q.readyLen() > 0 &&
 		((q.cfg.maxLen >= 0 && int64(q.readyLen()) > q.cfg.maxLen) ||
-			(q.cfg.maxBytes >= 0 && q.readyBytes > q.cfg.maxBytes)) {
-		q.dropHead(reasonMaxlen)
+			(q.cfg.maxBytes >= 0 && q.readyBytes() > q.cfg.maxBytes)) {
+		if !q.dropHead(reasonMaxlen) {
+			return
+		}
 	}
 }
 
 // dropHead removes the head message, dead-lettering it when the queue has
-// a dead-letter exchange. q.mu held.
-func (q *Queue) dropHead(reason string) {
-	e := q.ready.PopFront()
-	q.readyBytes -= e.msg.bodySize()
-	q.refill()
+// a dead-letter exchange; false when there is none. q.mu held.
+func (q *Queue) dropHead(reason string) bool {
+	e, ok := q.takeReady()
+	if !ok {
+		return false
+	}
 	q.gone(&e)
 	if q.cfg.hasDLX {
 		q.dead = append(q.dead, deadLetter{msg: e.msg, reason: reason})
 	}
+	return true
 }
 
 // dropExpired drops expired messages at the head (only the head expires, as
-// in RabbitMQ) and arms the timer for the next head. now 0 means read the
-// clock. q.mu held.
+// in RabbitMQ; in a priority queue, the head of the highest priority, as
+// rabbit_priority_queue:dropwhile/2 goes) and arms the timer for the next
+// head. now 0 means read the clock. q.mu held.
 func (q *Queue) dropExpired(now int64) {
-	for q.ready.Len() > 0 {
-		e := q.ready.Front()
+	for {
+		e := q.headReady()
+		if e == nil {
+			return
+		}
 		if e.expires == 0 {
 			return
 		}

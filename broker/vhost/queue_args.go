@@ -38,6 +38,11 @@ type queueConfig struct {
 	deliveryLimit int64
 	hasLimit      bool
 	limitArg      bool
+	// sacInOrder: the next single active consumer is the first waiting
+	// one, whatever its priority (a quorum queue); maxPriority is
+	// x-max-priority (priority.go), -1 when absent.
+	sacInOrder  bool
+	maxPriority int16
 }
 
 // argCheck is one of rabbit_amqqueue:declare_args/0's validators: it returns
@@ -262,6 +267,7 @@ func parseQueueConfig(args amqp.Table) queueConfig {
 		c.quorum = true
 		parseQuorumConfig(&c, args)
 	}
+	c.maxPriority, c.sacInOrder = parsePriorityConfig(args)
 	return c
 }
 

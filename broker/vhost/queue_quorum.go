@@ -129,7 +129,6 @@ func (q *Queue) returnQuorum(recs []unackedRec, byClient bool) []unackedRec {
 		if byClient && !q.cfg.limitArg {
 			e.seq = q.nextSeq
 			q.nextSeq++
-			q.readyBytes += e.msg.bodySize()
 			q.pushReady(*e)
 			continue
 		}
