@@ -492,7 +492,13 @@ func TestSingleActiveConsumerPriority(t *testing.T) {
 	} {
 		t.Run(tc.qtype, func(t *testing.T) {
 			e := newEnv(t)
-			q := e.declare("sac", amqp.Table{{Name: "x-single-active-consumer", Value: true}, {Name: "x-queue-type", Value: tc.qtype}})
+			// Durable: a quorum queue must be.
+			d, err := e.s.DeclareQueue(QueueSpec{Name: "sac", Durable: true,
+				Args: amqp.Table{{Name: "x-single-active-consumer", Value: true}, {Name: "x-queue-type", Value: tc.qtype}}})
+			if err != nil {
+				t.Fatalf("declare: %v", err)
+			}
+			q := d.Name
 			for _, c := range []struct {
 				tag string
 				p   int
