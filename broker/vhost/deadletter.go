@@ -86,7 +86,7 @@ func makeDeadLetter(m *Message, reason, dlx, dlrk string, hasDLRK bool, queue st
 		info = append(info, amqp.Field{Name: "original-expiration", Value: p.Expiration})
 	}
 	headers := updateXDeath(info, slices.Clone(p.Headers), queue, reason, m.Exchange)
-	newKey, cc, bcc := m.RoutingKey, m.cc, m.bcc
+	newKey, cc, bcc := m.RoutingKey, m.ccKeys(), m.bccKeys()
 	if hasDLRK {
 		newKey, cc, bcc = dlrk, nil, nil
 		headers = deleteField(headers, "CC")
@@ -104,8 +104,9 @@ func makeDeadLetter(m *Message, reason, dlx, dlrk string, hasDLRK bool, queue st
 		Headers:      headers,
 		expirationMs: -1,
 		persistent:   p.DeliveryMode == 2,
-		cc:           cc,
-		bcc:          bcc,
+	}
+	if len(cc) > 0 || len(bcc) > 0 {
+		dm.ext = &messageExtra{cc: cc, bcc: bcc}
 	}
 	return dm
 }

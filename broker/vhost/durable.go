@@ -47,7 +47,8 @@ func encodeStored(msg *Message, published int64) []byte {
 // appendStored appends encodeStored's layout of msg to b.
 func appendStored(b []byte, msg *Message, published int64) []byte {
 	format := byte(storeFormat)
-	if len(msg.bcc) > 0 {
+	bcc := msg.bccKeys()
+	if len(bcc) > 0 {
 		format = storeFormatBCC
 	}
 	b = append(b, format)
@@ -55,8 +56,8 @@ func appendStored(b []byte, msg *Message, published int64) []byte {
 	b = appendString(b, msg.Exchange)
 	b = appendString(b, msg.RoutingKey)
 	if format == storeFormatBCC {
-		b = binary.AppendUvarint(b, uint64(len(msg.bcc)))
-		for _, k := range msg.bcc {
+		b = binary.AppendUvarint(b, uint64(len(bcc)))
+		for _, k := range bcc {
 			b = appendString(b, k)
 		}
 	}
@@ -118,7 +119,9 @@ func decodeStored(b []byte) (*Message, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("stored properties: %w", err)
 	}
-	msg.bcc = bcc
+	if len(bcc) > 0 {
+		msg.extra().bcc = bcc
+	}
 	return msg, published, nil
 }
 

@@ -27,22 +27,52 @@ type Message struct {
 	// expiration is the expiration property as received ("" when absent),
 	// expirationMs its value when it parses (-1: none or invalid).
 	expiration   string
-	hasExpire    bool
 	expirationMs int64
+	// ext holds what few messages carry (CC/BCC keys, user_id), nil when
+	// none: a message stays in the allocator's 144-byte class.
+	ext       *messageExtra
+	hasExpire bool
 	// persistent: delivery_mode 2, kept on disk in durable queues.
 	persistent bool
+	// fastReply is set when reply_to is amq.rabbitmq.reply-to: the publish
+	// rewrites it to the channel's reply name (replyto.go).
+	fastReply bool
+}
+
+// messageExtra is the part of a Message that most messages do not need.
+type messageExtra struct {
 	// cc and bcc are the routing keys of the CC and BCC headers
 	// (sender-selected distribution, message_routes.go); the BCC header is
 	// no longer in Properties or Headers. routesErr is set when either
 	// header is not an array: the publish is refused.
 	cc, bcc   []string
 	routesErr error
-	// fastReply is set when reply_to is amq.rabbitmq.reply-to: the publish
-	// rewrites it to the channel's reply name (replyto.go).
-	fastReply bool
 	// userID is the user_id property, when hasUserID.
 	userID    string
 	hasUserID bool
+}
+
+// extra returns m.ext, making it first. Only while m is being made.
+func (m *Message) extra() *messageExtra {
+	if m.ext == nil {
+		m.ext = new(messageExtra)
+	}
+	return m.ext
+}
+
+// ccKeys and bccKeys are the message's CC and BCC routing keys.
+func (m *Message) ccKeys() []string {
+	if m.ext == nil {
+		return nil
+	}
+	return m.ext.cc
+}
+
+func (m *Message) bccKeys() []string {
+	if m.ext == nil {
+		return nil
+	}
+	return m.ext.bcc
 }
 
 // Persistent reports whether the message asked to be kept on disk
@@ -83,7 +113,10 @@ const decodedFlags = amqp.FlagHeaders | amqp.FlagExpiration | amqp.FlagDeliveryM
 func (m *Message) setDecoded(p *amqp.Properties) {
 	m.Headers = p.Headers
 	m.fastReply = p.ReplyTo == replyToQueue
-	m.userID, m.hasUserID = p.UserID, p.Flags&amqp.FlagUserID != 0 || p.UserID != ""
+	if p.Flags&amqp.FlagUserID != 0 || p.UserID != "" {
+		x := m.extra()
+		x.userID, x.hasUserID = p.UserID, true
+	}
 	m.persistent = p.DeliveryMode == 2
 	m.expirationMs = -1
 	m.hasExpire = p.Flags&amqp.FlagExpiration != 0 || p.Expiration != ""

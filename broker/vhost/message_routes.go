@@ -28,14 +28,14 @@ func (m *Message) setRoutes(p *amqp.Properties) {
 		}
 		a, isArray := v.([]any)
 		if !isArray {
-			m.routesErr = precondition("invalid message: {unacceptable_type_in_header,%s,%s}", erlterm.String(key), typeName(v))
+			m.extra().routesErr = precondition("invalid message: {unacceptable_type_in_header,%s,%s}", erlterm.String(key), typeName(v))
 			return
 		}
 		keys := stringElems(a)
 		if key == "CC" {
-			m.cc = keys
+			m.extra().cc = keys
 		} else {
-			m.bcc = keys
+			m.extra().bcc = keys
 		}
 	}
 	i := slices.IndexFunc(p.Headers, func(f amqp.Field) bool { return f.Name == "BCC" })
@@ -62,8 +62,11 @@ func stringElems(a []any) []string {
 // basic.publish's), then its CC and BCC keys.
 func appendRoutingKeys(dst []string, key string, msg *Message) []string {
 	dst = append(dst, key)
-	dst = append(dst, msg.cc...)
-	return append(dst, msg.bcc...)
+	if msg.ext == nil {
+		return dst
+	}
+	dst = append(dst, msg.ext.cc...)
+	return append(dst, msg.ext.bcc...)
 }
 
 // headerRoutes is rabbit_basic:header_routes/1 on headers as they are now

@@ -103,11 +103,15 @@ func (s *Session) checkMessage(msg *Message) error {
 			return err
 		}
 	}
-	if msg.hasUserID && msg.userID != s.conn.user {
-		return precondition("user_id property set to '%s' but authenticated user was '%s'", msg.userID, s.conn.user)
+	x := msg.ext
+	if x != nil && x.hasUserID && x.userID != s.conn.user {
+		return precondition("user_id property set to '%s' but authenticated user was '%s'", x.userID, s.conn.user)
 	}
 	if err := msg.expirationError(); err != nil {
 		return err
 	}
-	return msg.routesErr
+	if x == nil {
+		return nil
+	}
+	return x.routesErr
 }
