@@ -99,7 +99,9 @@ var erlangAtoms = map[string]bool{
 }
 
 // declareExchange is rabbit_channel's exchange.declare handling.
-func (v *VHost) declareExchange(spec ExchangeSpec) error {
+// permit, when not nil, checks the configure permission (see
+// Session.permit) where rabbit_channel does.
+func (v *VHost) declareExchange(spec ExchangeSpec, permit permitFunc) error {
 	name := stripCRLF(spec.Name)
 	if spec.Passive {
 		if name == "" {
@@ -118,6 +120,9 @@ func (v *VHost) declareExchange(spec ExchangeSpec) error {
 	}
 	if name == "" {
 		return defaultExchangeRefused()
+	}
+	if err := permit.check(Configure, "exchange", name); err != nil {
+		return err
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -162,13 +167,17 @@ func (v *VHost) declareExchange(spec ExchangeSpec) error {
 var exchangeEquivalenceArgs = []string{"alternate-exchange"}
 
 // deleteExchange is rabbit_channel's exchange.delete handling.
-func (v *VHost) deleteExchange(name string, ifUnused bool) error {
+// permit is as declareExchange's.
+func (v *VHost) deleteExchange(name string, ifUnused bool, permit permitFunc) error {
 	name = stripCRLF(name)
 	if name == "" {
 		return defaultExchangeRefused()
 	}
 	if strings.HasPrefix(name, "amq.") {
 		return amqp.NewError(amqp.AccessRefused, "deletion of system %s not allowed", v.rs("exchange", name))
+	}
+	if err := permit.check(Configure, "exchange", name); err != nil {
+		return err
 	}
 	v.mu.Lock()
 	x := v.exchanges[name]

@@ -47,6 +47,9 @@ func (s *Session) Publish(exchange, routingKey string, mandatory bool, msg *Mess
 func (s *Session) PublishDurable(exchange, routingKey string, mandatory bool, msg *Message, done func(error)) (PublishResult, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
+	if err := s.permit(Write, "exchange", exchange); err != nil {
+		return PublishResult{}, err
+	}
 	v := s.v
 	v.mu.RLock()
 	x := v.exchanges[exchange]

@@ -99,7 +99,8 @@ type QueueDeclared struct {
 }
 
 // declareQueue is rabbit_channel's queue.declare handling.
-func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) {
+// permit is as declareExchange's.
+func (v *VHost) declareQueue(conn *Conn, spec QueueSpec, permit permitFunc) (QueueDeclared, error) {
 	name := stripCRLF(spec.Name)
 	if strings.HasPrefix(spec.Name, replyToQueue) {
 		// Every declare of these names is passive (rabbit_channel).
@@ -129,6 +130,9 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) 
 		name = genName("amq.gen")
 	} else if strings.HasPrefix(name, "amq.") {
 		return QueueDeclared{}, reservedName("queue", name)
+	}
+	if err := permit.check(Configure, "queue", name); err != nil {
+		return QueueDeclared{}, err
 	}
 
 	v.mu.Lock()
