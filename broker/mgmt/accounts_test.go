@@ -52,7 +52,8 @@ func TestUsersAPI(t *testing.T) {
 	}
 
 	wantError(t, put("/api/users/bad", `{"password":"a","password_hash":"`+rabbitHash+`"}`), http.StatusBadRequest, "bad_request", "both_password_and_password_hash_are_provided")
-	wantStatus(t, put("/api/users/bad", `{"password_hash":"nonsense!"}`), http.StatusBadRequest)
+	wantStatus(t, put("/api/users/bad", `{"password_hash":"nonsense!","tags":""}`), http.StatusBadRequest)
+	wantError(t, put("/api/users/bad", `{"password":"a"}`), http.StatusBadRequest, "bad_request", "tags_not_present")
 
 	var all []userBody
 	decode(t, get(t, srv, "/api/users"), &all)
@@ -84,18 +85,23 @@ func TestVhostsAndPermissionsAPI(t *testing.T) {
 
 	wantStatus(t, put("/api/permissions/%2Fx/app", `{"configure":"^app-","write":".*","read":""}`), http.StatusCreated)
 	wantStatus(t, put("/api/permissions/%2Fx/app", `{"configure":"^app-","write":".*","read":".*"}`), http.StatusNoContent)
-	wantStatus(t, put("/api/permissions/%2Fx/app", `{"configure":".*"}`), http.StatusBadRequest)
-	wantStatus(t, put("/api/permissions/%2Fx/nobody", `{"configure":".*","write":".*","read":".*"}`), http.StatusNotFound)
-	wantStatus(t, put("/api/permissions/%2Fnone/app", `{"configure":".*","write":".*","read":".*"}`), http.StatusNotFound)
+	wantError(t, put("/api/permissions/%2Fx/app", `{"configure":".*"}`), http.StatusBadRequest, "bad_request", "[{key_missing,write},{key_missing,read}]")
+	wantError(t, put("/api/permissions/%2Fx/nobody", `{"configure":".*","write":".*","read":".*"}`), http.StatusBadRequest, "bad_request", "vhost_or_user_not_found")
+	wantError(t, put("/api/permissions/%2Fnone/app", `{"configure":".*","write":".*","read":".*"}`), http.StatusBadRequest, "bad_request", "vhost_or_user_not_found")
 	type perm struct{ User, Vhost, Configure, Write, Read string }
 	var p perm
 	decode(t, get(t, srv, "/api/permissions/%2Fx/app"), &p)
 	if p != (perm{"app", "/x", "^app-", ".*", ".*"}) {
 		t.Fatalf("GET /api/permissions/%%2Fx/app = %+v", p)
 	}
+	// The vhost's creator, guest, was given every permission in it.
+	decode(t, get(t, srv, "/api/permissions/%2Fx/guest"), &p)
+	if p != (perm{"guest", "/x", ".*", ".*", ".*"}) {
+		t.Fatalf("GET /api/permissions/%%2Fx/guest = %+v", p)
+	}
 	var ps []perm
 	decode(t, get(t, srv, "/api/permissions"), &ps)
-	if len(ps) != 2 || ps[0].Vhost != "/" || ps[1].Vhost != "/x" {
+	if len(ps) != 3 || ps[0].Vhost != "/" || ps[1].Vhost != "/x" {
 		t.Fatalf("GET /api/permissions = %+v", ps)
 	}
 	decode(t, get(t, srv, "/api/users/app/permissions"), &ps)
@@ -103,7 +109,7 @@ func TestVhostsAndPermissionsAPI(t *testing.T) {
 		t.Fatalf("GET /api/users/app/permissions = %+v", ps)
 	}
 	decode(t, get(t, srv, "/api/vhosts/%2F/permissions"), &ps)
-	if len(ps) != 1 || ps[0].User != "guest" {
+	if len(ps) != 1 || ps[0].User != "guest" || ps[0].Vhost != "/" {
 		t.Fatalf("GET /api/vhosts/%%2F/permissions = %+v", ps)
 	}
 	// A management user sees only the vhosts it holds a permission in.

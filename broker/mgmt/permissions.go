@@ -2,7 +2,9 @@ package mgmt
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strings"
 )
 
 // permissionJSON is one element of GET /api/permissions.
@@ -56,9 +58,18 @@ func (h *handler) putPermission(w http.ResponseWriter, r *http.Request, u *user)
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	if req.Configure == nil || req.Write == nil || req.Read == nil {
-		// rabbit_mgmt_wm_permission:accept_content/2
-		writeError(w, http.StatusBadRequest, "bad_request", "[{missing_key,configure},{missing_key,write},{missing_key,read}] (all three are required)")
+	var missing []string
+	for _, k := range []struct {
+		name string
+		v    *string
+	}{{"configure", req.Configure}, {"write", req.Write}, {"read", req.Read}} {
+		if k.v == nil {
+			missing = append(missing, "{key_missing,"+k.name+"}")
+		}
+	}
+	if len(missing) > 0 {
+		// rabbit_mgmt_util:with_decode/5's answer, as RabbitMQ 3.10.8 gives it.
+		writeError(w, http.StatusBadRequest, "bad_request", "["+strings.Join(missing, ",")+"]")
 		return
 	}
 	vh, name := r.PathValue("vhost"), r.PathValue("user")
@@ -67,6 +78,10 @@ func (h *handler) putPermission(w http.ResponseWriter, r *http.Request, u *user)
 		existed = existed || p.User == name && p.Vhost == vh
 	}
 	err := h.b.SetPermission(Permission{User: name, Vhost: vh, Configure: *req.Configure, Write: *req.Write, Read: *req.Read})
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusBadRequest, "bad_request", "vhost_or_user_not_found")
+		return
+	}
 	if err != nil {
 		writeAccountsError(w, err)
 		return

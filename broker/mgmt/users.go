@@ -79,7 +79,8 @@ func (h *handler) getUser(w http.ResponseWriter, r *http.Request, u *user) {
 
 // putUser serves PUT /api/users/{name} (administrators): {"password":…} or
 // {"password_hash":…, "hashing_algorithm":…}, and "tags" as a list or a
-// comma-separated string. 201 for a new user, 204 for a changed one.
+// comma-separated string (required, as in RabbitMQ). 201 for a new user,
+// 204 for a changed one.
 func (h *handler) putUser(w http.ResponseWriter, r *http.Request, u *user) {
 	if !requireAdmin(w, u) {
 		return
@@ -101,6 +102,11 @@ func (h *handler) putUser(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	if req.HashingAlgorithm != "" && req.HashingAlgorithm != hashingAlgorithm {
 		writeError(w, http.StatusBadRequest, "bad_request", "unsupported hashing_algorithm "+req.HashingAlgorithm)
+		return
+	}
+	if len(req.Tags) == 0 {
+		// rabbit_auth_backend_internal:put_user/3
+		writeError(w, http.StatusBadRequest, "bad_request", "tags_not_present")
 		return
 	}
 	tags, err := parseTags(req.Tags)
@@ -130,7 +136,7 @@ func (h *handler) putUser(w http.ResponseWriter, r *http.Request, u *user) {
 }
 
 // parseTags reads "tags" as RabbitMQ accepts it: a list of strings or one
-// comma-separated string; absent means none.
+// comma-separated string; null means none.
 func parseTags(raw json.RawMessage) ([]string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return []string{}, nil

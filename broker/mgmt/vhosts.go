@@ -15,7 +15,8 @@ func (h *handler) getVhost(w http.ResponseWriter, r *http.Request, u *user) {
 }
 
 // putVhost serves PUT /api/vhosts/{vhost} (administrators): 201 when
-// created, 204 when it was there. Nobody holds a permission in a new vhost.
+// created, 204 when it was there. The user who creates it is given every
+// permission in it, as RabbitMQ 3.10's management plugin does.
 func (h *handler) putVhost(w http.ResponseWriter, r *http.Request, u *user) {
 	if !requireAdmin(w, u) {
 		return
@@ -31,6 +32,7 @@ func (h *handler) putVhost(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	h.log.Info("management API: vhost '"+name+"' created", "by", u.name)
+	_ = h.b.SetPermission(Permission{User: u.name, Vhost: name, Configure: ".*", Write: ".*", Read: ".*"})
 	w.WriteHeader(http.StatusCreated)
 }
 
