@@ -229,12 +229,13 @@ func cmdSetPermissions(e *env, args []string) error {
 	return e.permissionTarget(err, user, vh)
 }
 
-// permissionTarget turns a 404 of a permission request into rabbitmqctl's
+// permissionTarget turns a not-found answer to a permission request into rabbitmqctl's
 // unknown-user or unknown-vhost error; when both exist (a permission that
 // is not there to clear), it returns nil.
 func (e *env) permissionTarget(err error, user, vh string) error {
 	ce, ok := err.(*cliError)
-	if !ok || ce.code != exitNotFound {
+	// PUT answers 400 vhost_or_user_not_found, DELETE 404.
+	if !ok || ce.code != exitNotFound && ce.msg != "vhost_or_user_not_found" {
 		return err
 	}
 	if ok, err := userExists(e, user); err != nil || !ok {

@@ -16,6 +16,18 @@
 //	list_connections [<column> ...]           default columns: user peer_host peer_port state
 //	list_queues [-p <vhost>] [<column> ...]   default columns: name messages
 //	list_exchanges [-p <vhost>] [<column> ...] default columns: name type
+//	add_user <username> <password>            add a user (no tags, no permissions)
+//	delete_user <username>                    delete a user and its permissions
+//	change_password <username> <password>     change a user's password
+//	set_user_tags <username> <tag> [...]      set a user's tags
+//	list_users                                users and their tags
+//	add_vhost <vhost>                         add a virtual host
+//	delete_vhost <vhost>                      delete a virtual host (closes its connections)
+//	list_vhosts [<column> ...]                default column: name
+//	set_permissions [-p <vhost>] <username> <conf> <write> <read>
+//	                                          set a user's permissions in a vhost
+//	clear_permissions [-p <vhost>] <username> remove them
+//	list_permissions [-p <vhost>]             the permissions in a vhost
 //	close_connection <name> <explanation>     force-close (320 CONNECTION_FORCED)
 //	fault <name> <kind> [--for D] [--factor K] [--latency D]
 //	                                          inject a fault (beatmq's own: mute-heartbeats,
