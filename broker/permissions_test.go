@@ -129,6 +129,13 @@ func TestPermissionRefusals(t *testing.T) {
 		{"exchange.bind (read on the source)", func(ch *amqp091.Channel) error {
 			return ch.ExchangeBind("u-x", "k", "x", false, nil)
 		}, refused("exchange 'x'")},
+		{"queue.declare with a dead-letter exchange (write on it)", func(ch *amqp091.Channel) error {
+			_, err := ch.QueueDeclare("u-dl", false, true, false, false, amqp091.Table{"x-dead-letter-exchange": "x"})
+			return err
+		}, refused("exchange 'x'")},
+		{"exchange.declare with an alternate exchange (write on it)", func(ch *amqp091.Channel) error {
+			return ch.ExchangeDeclare("u-ae", "direct", false, true, false, false, amqp091.Table{"alternate-exchange": "x"})
+		}, refused("exchange 'x'")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

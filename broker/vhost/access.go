@@ -31,8 +31,9 @@ func (p Perm) String() string {
 // Access decides whether a connection's user holds perm on the resource of
 // kind ("queue" or "exchange") called name. The default exchange is asked
 // for as "amq.default", as rabbit_access_control:check_resource_access/4
-// renames it. It is called from any goroutine, with no lock of this
-// package held, and must be safe for concurrent use.
+// renames it. It is called from any goroutine, sometimes with the vhost's
+// lock held: it must be safe for concurrent use and must not call into this
+// package.
 type Access func(perm Perm, kind, name string) bool
 
 // defaultExchangeAlias is the default exchange's name in permission checks

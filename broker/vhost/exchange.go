@@ -135,9 +135,19 @@ func (v *VHost) declareExchange(spec ExchangeSpec, permit permitFunc) error {
 			return reservedName("exchange", name)
 		}
 		if a, ok := spec.Args.Get("alternate-exchange"); ok {
-			if _, ok := a.(string); !ok {
+			ae, ok := a.(string)
+			if !ok {
 				return precondition("invalid type '%s' for arg '%s' in %s",
 					typeName(a), "alternate-exchange", v.rs("exchange", name))
+			}
+			// rabbit_channel, exchange.declare of a new exchange: its
+			// alternate exchange needs read on the exchange and write on
+			// the alternate.
+			if err := permit.check(Read, "exchange", name); err != nil {
+				return err
+			}
+			if err := permit.check(Write, "exchange", ae); err != nil {
+				return err
 			}
 		}
 		v.exchanges[name] = newExchange(name, spec.Type, spec.Durable, spec.AutoDelete, spec.Internal, spec.Args)
