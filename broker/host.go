@@ -16,3 +16,4 @@ func (h host) Ended(c *engine.Conn)                { h.s.forget(c) }
 func (h host) Login(user, pw string) bool          { return h.s.CheckPassword(user, pw) }
 func (h host) VHostAccess(user, vh string) bool    { return h.s.VHostAccess(user, vh) }
 func (h host) Access(user, vh string) vhost.Access { return h.s.access(user, vh) }
+func (h host) Impersonator(user string) bool       { return h.s.hasTag(user, TagImpersonator) }

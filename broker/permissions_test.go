@@ -272,3 +272,40 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// A user with the impersonator tag may publish with any user_id
+// (rabbit_channel:check_user_id_header/2); others get 406.
+func TestImpersonatorTag(t *testing.T) {
+	b := brokertest.Run(t)
+	s := b.Server()
+	for _, u := range []string{"imp", "plain"} {
+		if err := s.AddUser(u, "pw"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPermissions(broker.Permission{User: u, VHost: "/", Configure: ".*", Write: ".*", Read: ".*"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetUserTags("imp", []string{broker.TagImpersonator}); err != nil {
+		t.Fatal(err)
+	}
+	pub := func(ch *amqp091.Channel) error {
+		return ch.PublishWithContext(context.Background(), "", "k", false, false, amqp091.Publishing{UserId: "someone"})
+	}
+	imp := mustDialAs(t, b, "imp", "pw", "/")
+	ch, err := imp.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	conf, err := ch.PublishWithDeferredConfirmWithContext(context.Background(), "", "k", false, false, amqp091.Publishing{UserId: "someone"})
+	if err != nil || !conf.Wait() {
+		t.Fatalf("impersonator's publish: %v", err)
+	}
+	e := channelError(t, mustDialAs(t, b, "plain", "pw", "/"), pub)
+	if e == nil || e.Code != 406 || e.Reason != "PRECONDITION_FAILED - user_id property set to 'someone' but authenticated user was 'plain'" {
+		t.Fatalf("plain user's publish: %v", e)
+	}
+}

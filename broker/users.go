@@ -240,3 +240,12 @@ func (s *Server) seedUsers() error {
 	}
 	return nil
 }
+
+// hasTag reports whether the user called name has tag.
+func (s *Server) hasTag(name, tag string) bool {
+	db := s.users
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	u, ok := db.users[name]
+	return ok && slices.Contains(u.Tags, tag)
+}

@@ -106,7 +106,7 @@ func (s *Session) checkMessage(msg *Message) error {
 			return err
 		}
 	}
-	if msg.hasUserID && msg.userID != s.conn.user {
+	if msg.hasUserID && msg.userID != s.conn.user && !s.conn.impersonator {
 		return precondition("user_id property set to '%s' but authenticated user was '%s'", msg.userID, s.conn.user)
 	}
 	if err := msg.expirationError(); err != nil {

@@ -182,13 +182,14 @@ func (v *VHost) Connect() *Conn { return v.ConnectAs("") }
 
 // ConnectAs is Connect for a connection authenticated as user: a message
 // it publishes with a user_id property must name that user.
-func (v *VHost) ConnectAs(user string) *Conn { return v.ConnectWith(user, nil) }
+func (v *VHost) ConnectAs(user string) *Conn { return v.ConnectWith(user, nil, false) }
 
 // ConnectWith is ConnectAs for a user whose operations access decides, as
 // rabbit_channel checks each against the user's permissions: nil allows
-// everything.
-func (v *VHost) ConnectWith(user string, access Access) *Conn {
-	c := &Conn{v: v, user: user, access: access, sessions: make(map[*Session]struct{})}
+// everything. An impersonator (a user with RabbitMQ's impersonator tag) may
+// publish with any user_id.
+func (v *VHost) ConnectWith(user string, access Access, impersonator bool) *Conn {
+	c := &Conn{v: v, user: user, access: access, impersonator: impersonator, sessions: make(map[*Session]struct{})}
 	v.connsMu.Lock()
 	v.conns[c] = struct{}{}
 	v.connsMu.Unlock()

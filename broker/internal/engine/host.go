@@ -30,6 +30,9 @@ type Host interface {
 	// Access returns user's permission checks in vhost, which every
 	// operation of the connection's channels passes (nil: none).
 	Access(user, vhost string) vhost.Access
+	// Impersonator reports whether user has the impersonator tag: its
+	// messages may carry any user_id.
+	Impersonator(user string) bool
 	// Go runs f on a new goroutine that the server counts among the
 	// connection goroutines it waits for when it stops. It is called on the
 	// goroutine that f continues, before that goroutine exits.
