@@ -95,6 +95,8 @@ func (s *Server) SetPermissions(p Permission) error {
 	}
 	db.perms[permKey{p.User, p.VHost}] = c
 	db.mu.Unlock()
+	s.set.log.Info(fmt.Sprintf("Successfully set permissions for '%s' in virtual host '%s' to '%s', '%s', '%s'",
+		p.User, p.VHost, p.Configure, p.Write, p.Read))
 	return s.saveDefinitions()
 }
 
@@ -112,6 +114,7 @@ func (s *Server) ClearPermissions(user, vh string) error {
 	}
 	delete(db.perms, permKey{user, vh})
 	db.mu.Unlock()
+	s.set.log.Info(fmt.Sprintf("Successfully cleared permissions for '%s' in virtual host '%s'", user, vh))
 	return s.saveDefinitions()
 }
 

@@ -309,3 +309,34 @@ func TestImpersonatorTag(t *testing.T) {
 		t.Fatalf("plain user's publish: %v", e)
 	}
 }
+
+// Deleting a user closes its connections with RabbitMQ's 320 text.
+func TestDeleteUserClosesConnections(t *testing.T) {
+	b := brokertest.Run(t, brokertest.WithLogs())
+	s := b.Server()
+	if err := s.AddUser("app", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPermissions(broker.Permission{User: "app", VHost: "/", Configure: ".*", Write: ".*", Read: ".*"}); err != nil {
+		t.Fatal(err)
+	}
+	c := mustDialAs(t, b, "app", "pw", "/")
+	closed := c.NotifyClose(make(chan *amqp091.Error, 1))
+	if err := s.DeleteUser("app"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-closed:
+		if e == nil || e.Code != 320 || e.Reason != "CONNECTION_FORCED - user 'app' is deleted" {
+			t.Fatalf("close: %v", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the deleted user's connection stayed open")
+	}
+	for _, want := range []string{"Created user 'app'", "Successfully set permissions for 'app' in virtual host '/' to '.*', '.*', '.*'",
+		"Deleted user 'app'", "Closing all connections from user 'app' because it's being deleted"} {
+		if len(b.Logs().Lines(want)) != 1 {
+			t.Errorf("log lacks %q:\n%s", want, b.Logs())
+		}
+	}
+}

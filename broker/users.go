@@ -131,6 +131,9 @@ func (s *Server) PutUser(u User) (created bool, err error) {
 	_, existed := db.users[u.Name]
 	db.users[u.Name] = &UserInfo{Name: u.Name, PasswordHash: h, Tags: normTags(u.Tags)}
 	db.mu.Unlock()
+	if !existed {
+		s.set.log.Info(fmt.Sprintf("Created user '%s'", u.Name))
+	}
 	return !existed, s.saveDefinitions()
 }
 
@@ -148,10 +151,13 @@ func (s *Server) AddUser(name, pw string) error {
 	}
 	db.users[name] = &UserInfo{Name: name, PasswordHash: password.Hash(pw), Tags: []string{}}
 	db.mu.Unlock()
+	s.set.log.Info(fmt.Sprintf("Created user '%s'", name))
 	return s.saveDefinitions()
 }
 
-// DeleteUser deletes the user called name and its permissions.
+// DeleteUser deletes the user called name and its permissions, and closes
+// its connections with 320 "CONNECTION_FORCED - user 'name' is deleted"
+// (rabbit_connection_tracking_handler, user_deleted).
 func (s *Server) DeleteUser(name string) error {
 	db := s.users
 	db.mu.Lock()
@@ -166,17 +172,30 @@ func (s *Server) DeleteUser(name string) error {
 		}
 	}
 	db.mu.Unlock()
+	s.set.log.Info(fmt.Sprintf("Deleted user '%s'", name))
+	s.closeConnsWhere(func(in ConnInfo) bool { return in.User == name },
+		fmt.Sprintf("Closing all connections from user '%s' because it's being deleted", name),
+		fmt.Sprintf("user '%s' is deleted", name))
 	return s.saveDefinitions()
 }
 
 // ChangePassword sets a user's password.
 func (s *Server) ChangePassword(name, pw string) error {
-	return s.updateUser(name, func(u *UserInfo) { u.PasswordHash = password.Hash(pw) })
+	err := s.updateUser(name, func(u *UserInfo) { u.PasswordHash = password.Hash(pw) })
+	if err == nil {
+		s.set.log.Info(fmt.Sprintf("Successfully changed password for user '%s'", name))
+	}
+	return err
 }
 
 // SetUserTags replaces a user's tags.
 func (s *Server) SetUserTags(name string, tags []string) error {
-	return s.updateUser(name, func(u *UserInfo) { u.Tags = normTags(tags) })
+	tags = normTags(tags)
+	err := s.updateUser(name, func(u *UserInfo) { u.Tags = tags })
+	if err == nil {
+		s.set.log.Info(fmt.Sprintf("Successfully set user tags for user '%s' to [%s]", name, strings.Join(tags, ",")))
+	}
+	return err
 }
 
 func (s *Server) updateUser(name string, f func(*UserInfo)) error {

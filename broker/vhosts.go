@@ -57,7 +57,7 @@ func (s *Server) AddVHost(name string) error {
 	}
 	s.vhosts[name] = vhost.New(name, s.vhostOptions())
 	s.vhMu.Unlock()
-	s.set.log.Info(fmt.Sprintf("Adding vhost '%s'", name))
+	s.set.log.Info(fmt.Sprintf("Adding vhost '%s' (description: '', tags: <<>>)", name))
 	return s.saveDefinitions()
 }
 
@@ -85,18 +85,27 @@ func (s *Server) DeleteVHost(name string) error {
 // closeVHostConns closes every connection opened to vhost name
 // (rabbit_connection_tracking_handler, vhost_deleted).
 func (s *Server) closeVHostConns(name string) {
+	s.closeConnsWhere(func(in ConnInfo) bool { return in.VHost == name },
+		fmt.Sprintf("Closing all connections in vhost '%s' because it's being deleted", name),
+		fmt.Sprintf("vhost '%s' is deleted", name))
+}
+
+// closeConnsWhere closes with 320 "CONNECTION_FORCED - " + why every open
+// connection for which match is true, logging logLine first if there is
+// any.
+func (s *Server) closeConnsWhere(match func(ConnInfo) bool, logLine, why string) {
 	s.mu.Lock()
 	var conns []*engine.Conn
 	for c := range s.conns {
-		if c.Info().VHost == name {
+		if match(c.Info()) {
 			conns = append(conns, c)
 		}
 	}
 	s.mu.Unlock()
 	if len(conns) > 0 {
-		s.set.log.Info(fmt.Sprintf("Closing all connections in vhost '%s' because it's being deleted", name))
+		s.set.log.Info(logLine)
 	}
 	for _, c := range conns {
-		c.RequestClose(amqp.ConnectionForced, fmt.Sprintf("CONNECTION_FORCED - vhost '%s' is deleted", name), ReasonForced)
+		c.RequestClose(amqp.ConnectionForced, "CONNECTION_FORCED - "+why, ReasonForced)
 	}
 }
