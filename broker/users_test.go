@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -162,5 +163,52 @@ func TestDeletedVHostStaysDeleted(t *testing.T) {
 	}
 	if got := b.Server().VHosts(); !slices.Equal(got, []string{"/x"}) {
 		t.Fatalf("vhosts after restart: %v", got)
+	}
+}
+
+// A deleted vhost's durable queues and their persistent messages are gone
+// for good: a vhost of the same name made after a restart is empty.
+func TestDeletedVHostLosesItsMessages(t *testing.T) {
+	b := brokertest.Run(t, brokertest.WithDataDir(t.TempDir()))
+	s := b.Server()
+	if err := s.AddVHost("/x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPermissions(broker.Permission{User: "guest", VHost: "/x", Configure: ".*", Write: ".*", Read: ".*"}); err != nil {
+		t.Fatal(err)
+	}
+	c := mustDialAs(t, b, "guest", "guest", "/x")
+	ch, err := c.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare("dq", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	conf, err := ch.PublishWithDeferredConfirmWithContext(context.Background(), "", "dq", false, false,
+		amqp091.Publishing{DeliveryMode: amqp091.Persistent, Body: []byte("m")})
+	if err != nil || !conf.Wait() {
+		t.Fatalf("publish: %v", err)
+	}
+	if err := s.DeleteVHost("/x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	s = b.Server()
+	if err := s.AddVHost("/x"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range s.Queues() {
+		if q.VHost == "/x" {
+			t.Fatalf("queue of the deleted vhost came back: %+v", q)
+		}
+	}
+	if len(s.Permissions()) != 1 {
+		t.Fatalf("permissions: %+v", s.Permissions())
 	}
 }
