@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/beatmq/beatmq/broker/internal/engine"
+	"github.com/beatmq/beatmq/broker/password"
 )
 
 // RabbitMQ 3.10.8's defaults (deps/rabbit/Makefile app env; rabbit_reader.erl).
@@ -57,12 +58,6 @@ func resolve[T number](v, def T) T {
 		return 0
 	}
 	return cmp.Or(v, def)
-}
-
-// User is an account that may log in with PLAIN or AMQPLAIN.
-type User struct {
-	Name     string
-	Password string
 }
 
 // Config holds everything a Server needs, as net/http.Server does: a struct
@@ -134,14 +129,21 @@ type Config struct {
 	DisableTCPNoDelay bool
 
 	// Users may log in. nil means one user, guest with password guest.
+	// They are the first users of a broker, each with every permission on
+	// every vhost and, unless its Tags say otherwise, the administrator tag.
+	// With a DataDir they seed its user database only when it has none, as
+	// RabbitMQ creates its default user on a node's first start: from then
+	// on, users, vhosts and permissions are the ones kept there (changed
+	// through the management API or beatmqctl).
 	Users []User
 
 	// LoopbackUsers may only connect from a loopback address. nil means
 	// ["guest"]; an empty non-nil slice means nobody is restricted.
 	LoopbackUsers []string
 
-	// VHosts lists the virtual hosts connection.open accepts. nil means ["/"].
-	// Vhosts kept in DataDir's definitions are there too.
+	// VHosts lists the virtual hosts a broker starts with. nil means ["/"].
+	// With a DataDir whose definitions already hold users, the vhosts kept
+	// there are the ones, as with Users.
 	VHosts []string
 
 	// DataDir is where durable queues' persistent messages and the durable
@@ -234,6 +236,11 @@ func (c *Config) Validate() error {
 		if seen[u.Name] {
 			errs = append(errs, fmt.Errorf("Users: %q listed twice", u.Name))
 		}
+		if u.Password == "" {
+			if err := password.Validate(u.PasswordHash); err != nil {
+				errs = append(errs, fmt.Errorf("Users: %q: %v", u.Name, err))
+			}
+		}
 		seen[u.Name] = true
 	}
 	if c.Sync != SyncData && c.Sync != SyncWrite {
@@ -273,15 +280,8 @@ func (c *Config) settings() settings {
 			HandshakeTimeout: resolve(c.HandshakeTimeout, DefaultHandshakeTimeout),
 			Unit:             cmp.Or(c.HeartbeatUnit, time.Second),
 			MaxMessageSize:   resolve(c.MaxMessageSize, DefaultMaxMessageSize),
-			Users:            map[string]string{},
 			Loopback:         map[string]bool{},
 		},
-	}
-	if c.Users == nil {
-		s.conn.Users["guest"] = "guest"
-	}
-	for _, u := range c.Users {
-		s.conn.Users[u.Name] = u.Password
 	}
 	if c.LoopbackUsers == nil {
 		s.conn.Loopback["guest"] = true

@@ -13,7 +13,7 @@ func TestConfigDefaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := c.settings()
-		if s.conn.Unit != time.Second || s.conn.Users["guest"] != "guest" || !s.conn.Loopback["guest"] || !s.vhosts["/"] {
+		if s.conn.Unit != time.Second || !s.conn.Loopback["guest"] || !s.vhosts["/"] {
 			t.Fatalf("settings %+v", s)
 		}
 	}

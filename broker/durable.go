@@ -13,6 +13,7 @@ import (
 
 	"github.com/beatmq/beatmq/amqp"
 	"github.com/beatmq/beatmq/broker/internal/engine"
+	"github.com/beatmq/beatmq/broker/password"
 	"github.com/beatmq/beatmq/broker/vhost"
 	"github.com/beatmq/beatmq/broker/vhost/store"
 )
@@ -20,7 +21,8 @@ import (
 // The data directory (Config.DataDir) holds:
 //
 //	msgs/              the message store (broker/vhost/store): segment files, .lock
-//	definitions.json   durable vhosts, exchanges, queues and bindings, replaced atomically
+//	definitions.json   users, permissions, vhosts and their durable exchanges,
+//	                   queues and bindings, replaced atomically
 //	clean-shutdown     present while no broker runs on it after a clean stop
 //	paging/            queues' page files (scratch: emptied at every start)
 //
@@ -66,9 +68,31 @@ func ParseSyncMode(s string) (SyncMode, error) {
 
 // definitions is the definitions file: beatmq's own layout, with field
 // tables kept as AMQP encodes them so that argument types survive.
+//
+// Users and permissions are written as RabbitMQ's definitions write them
+// (password_hash, hashing_algorithm, tags; configure, write, read), so
+// that they can be moved between the two. Users is nil in a file written
+// before beatmq kept users: Config.Users then seed it.
 type definitions struct {
-	Format int                `json:"beatmq_definitions"`
-	VHosts []vhostDefinitions `json:"vhosts"`
+	Format      int                `json:"beatmq_definitions"`
+	Users       *[]userJSON        `json:"users,omitempty"`
+	Permissions []permissionJSON   `json:"permissions,omitempty"`
+	VHosts      []vhostDefinitions `json:"vhosts"`
+}
+
+type userJSON struct {
+	Name             string   `json:"name"`
+	PasswordHash     string   `json:"password_hash"`
+	HashingAlgorithm string   `json:"hashing_algorithm"`
+	Tags             []string `json:"tags"`
+}
+
+type permissionJSON struct {
+	User      string `json:"user"`
+	VHost     string `json:"vhost"`
+	Configure string `json:"configure"`
+	Write     string `json:"write"`
+	Read      string `json:"read"`
 }
 
 type vhostDefinitions struct {
@@ -202,6 +226,18 @@ func (s *Server) restoreData(rec *store.Recovered, defs definitions) error {
 		}
 	}
 
+	if defs.Users != nil {
+		// The vhosts are the file's, not the configured ones.
+		kept := map[string]bool{}
+		for _, vd := range defs.VHosts {
+			kept[vd.Name] = true
+		}
+		for name := range s.vhosts {
+			if !kept[name] {
+				delete(s.vhosts, name)
+			}
+		}
+	}
 	known := map[uint32]bool{}
 	for _, vd := range defs.VHosts {
 		d, err := vd.decode()
@@ -224,6 +260,9 @@ func (s *Server) restoreData(rec *store.Recovered, defs definitions) error {
 		}
 		s.set.log.Info(fmt.Sprintf("vhost '%s': recovered %d exchanges, %d queues, %d bindings, %d messages in %v",
 			vd.Name, r.Exchanges, r.Queues, r.Bindings, r.Messages, time.Since(start).Round(time.Microsecond)))
+	}
+	if err := s.restoreUsers(defs); err != nil {
+		return fmt.Errorf("data directory %s: %s: %w", dir, definitionsFile, err)
 	}
 	for id, rq := range rec.Queues {
 		if !known[id] {
@@ -306,11 +345,24 @@ func (vd vhostDefinitions) decode() (vhost.Definitions, error) {
 // saveDefinitions writes every vhost's durable topology to the definitions
 // file, replacing it atomically. The vhosts call it after a change.
 func (s *Server) saveDefinitions() error {
+	if s.cfg.DataDir == "" {
+		return nil
+	}
 	s.defsMu.Lock()
 	defer s.defsMu.Unlock()
-	d := definitions{Format: 1}
+	d := definitions{Format: 1, Users: &[]userJSON{}}
+	for _, u := range s.Users() {
+		*d.Users = append(*d.Users, userJSON{Name: u.Name, PasswordHash: u.PasswordHash, HashingAlgorithm: password.Algorithm, Tags: u.Tags})
+	}
+	for _, p := range s.Permissions() {
+		d.Permissions = append(d.Permissions, permissionJSON(p))
+	}
 	for _, name := range s.VHosts() {
-		vd := s.vhosts[name].Definitions()
+		v := s.VHost(name)
+		if v == nil {
+			continue // deleted meanwhile
+		}
+		vd := v.Definitions()
 		out := vhostDefinitions{Name: name}
 		for _, x := range vd.Exchanges {
 			out.Exchanges = append(out.Exchanges, exchangeJSON{Name: x.Name, Type: x.Type, AutoDelete: x.AutoDelete, Internal: x.Internal, Arguments: encodeTable(x.Arguments)})
@@ -356,4 +408,32 @@ func (s *Server) vhostOptions() vhost.Options {
 		o.PageDir = filepath.Join(s.cfg.DataDir, pagingDir)
 	}
 	return o
+}
+
+// restoreUsers loads the users and permissions of defs, or seeds them from
+// Config.Users when defs has none.
+func (s *Server) restoreUsers(defs definitions) error {
+	if defs.Users == nil {
+		return s.seedUsers()
+	}
+	db := s.users
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	for _, u := range *defs.Users {
+		if err := password.CheckAlgorithm(u.HashingAlgorithm); err != nil {
+			return fmt.Errorf("user '%s': %w", u.Name, err)
+		}
+		if err := password.Validate(u.PasswordHash); err != nil {
+			return fmt.Errorf("user '%s': %w", u.Name, err)
+		}
+		db.users[u.Name] = &UserInfo{Name: u.Name, PasswordHash: u.PasswordHash, Tags: normTags(u.Tags)}
+	}
+	for _, p := range defs.Permissions {
+		c, err := compilePermission(Permission(p))
+		if err != nil {
+			return fmt.Errorf("permissions of user '%s' in vhost '%s': %w", p.User, p.VHost, err)
+		}
+		db.perms[permKey{p.User, p.VHost}] = c
+	}
+	return nil
 }

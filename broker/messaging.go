@@ -1,9 +1,6 @@
 package broker
 
 import (
-	"crypto/subtle"
-	"slices"
-
 	"github.com/beatmq/beatmq/broker/vhost"
 )
 
@@ -21,21 +18,11 @@ func (s *Server) initMessaging() {
 // closes. Later calls do nothing.
 func (s *Server) closeMessaging() {
 	s.closeOnce.Do(func() {
-		for _, v := range s.vhosts {
+		for _, v := range s.allVHosts() {
 			v.Close()
 		}
 		s.closeData()
 	})
-}
-
-// VHosts returns the names of the virtual hosts, sorted.
-func (s *Server) VHosts() []string {
-	names := make([]string, 0, len(s.vhosts))
-	for name := range s.vhosts {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
 }
 
 // Queues returns a snapshot of every queue of every virtual host, sorted by
@@ -43,7 +30,9 @@ func (s *Server) VHosts() []string {
 func (s *Server) Queues() []vhost.QueueInfo {
 	var out []vhost.QueueInfo
 	for _, name := range s.VHosts() {
-		out = append(out, s.vhosts[name].Queues()...)
+		if v := s.VHost(name); v != nil {
+			out = append(out, v.Queues()...)
+		}
 	}
 	return out
 }
@@ -54,7 +43,9 @@ func (s *Server) Queues() []vhost.QueueInfo {
 func (s *Server) Exchanges() []vhost.ExchangeInfo {
 	var out []vhost.ExchangeInfo
 	for _, name := range s.VHosts() {
-		out = append(out, s.vhosts[name].Exchanges()...)
+		if v := s.VHost(name); v != nil {
+			out = append(out, v.Exchanges()...)
+		}
 	}
 	return out
 }
@@ -63,14 +54,9 @@ func (s *Server) Exchanges() []vhost.ExchangeInfo {
 func (s *Server) Bindings() []vhost.BindingInfo {
 	var out []vhost.BindingInfo
 	for _, name := range s.VHosts() {
-		out = append(out, s.vhosts[name].Bindings()...)
+		if v := s.VHost(name); v != nil {
+			out = append(out, v.Bindings()...)
+		}
 	}
 	return out
-}
-
-// CheckPassword reports whether user may log in with password, as
-// connection.start-ok's PLAIN check decides.
-func (s *Server) CheckPassword(user, password string) bool {
-	want, ok := s.set.conn.Users[user]
-	return ok && subtle.ConstantTimeCompare([]byte(want), []byte(password)) == 1
 }

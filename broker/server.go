@@ -30,8 +30,12 @@ type Server struct {
 	cfg     Config
 	set     settings
 	started time.Time
-	alarms  alarmSet                // resource alarms in effect (alarms.go)
-	vhosts  map[string]*vhost.VHost // fixed after New
+	alarms  alarmSet // resource alarms in effect (alarms.go)
+	// vhMu guards vhosts, which AddVHost and DeleteVHost change (vhosts.go).
+	// A leaf lock.
+	vhMu   sync.RWMutex
+	vhosts map[string]*vhost.VHost
+	users  *userDB // users and permissions (users.go, permissions.go)
 
 	// With a data directory (durable.go): the message store, the ids it
 	// hands out, and the lock that orders writes of the definitions file.
@@ -69,10 +73,14 @@ func New(cfg Config) (*Server, error) {
 		conns:     make(map[*engine.Conn]struct{}),
 		ready:     make(chan struct{}),
 		started:   time.Now(),
+		users:     newUserDB(),
 	}
 	s.set.conn.Totals = &s.totals
 	if cfg.DataDir == "" {
 		s.initMessaging()
+		if err := s.seedUsers(); err != nil {
+			return nil, fmt.Errorf("beatmq: %w", err)
+		}
 		return s, nil
 	}
 	rec, defs, err := s.openData()
@@ -290,7 +298,7 @@ func (s *Server) beginShutdown() []*engine.Conn {
 	}
 	conns := s.liveLocked()
 	s.mu.Unlock()
-	for _, v := range s.vhosts {
+	for _, v := range s.allVHosts() {
 		v.BeginShutdown()
 	}
 	for _, l := range ls {

@@ -45,17 +45,23 @@ func isManagementUser(tags []string) bool {
 }
 
 // authenticate checks the request's basic-auth credentials against the
-// broker's users. On failure it writes RabbitMQ's 401 and returns false.
+// broker's users. On failure it writes RabbitMQ 3.10.8's 401 and returns
+// false: without credentials, the realm challenge and no body; with wrong
+// ones, the challenge and {"error":"not_authorized","reason":"Login failed"};
+// for a user without a management tag, "Not management user" (see
+// notAuthorised).
 func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (*user, bool) {
 	name, pass, ok := r.BasicAuth()
 	if !ok {
-		notAuthorised(w, "Login failed")
+		w.Header().Set("WWW-Authenticate", realm)
+		w.WriteHeader(http.StatusUnauthorized)
 		return nil, false
 	}
 	tags, ok := h.b.Authenticate(name, pass)
 	if !ok {
 		h.log.Warn("HTTP access denied: user '" + name + "' - invalid credentials")
-		notAuthorised(w, "Login failed")
+		w.Header().Set("WWW-Authenticate", realm)
+		writeError(w, http.StatusUnauthorized, "not_authorized", "Login failed")
 		return nil, false
 	}
 	if !isManagementUser(tags) {
@@ -65,10 +71,9 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (*user, b
 	return &user{name: name, tags: tags}, true
 }
 
-// notAuthorised writes RabbitMQ's 401: the realm challenge and
-// {"error":"not_authorised","reason":reason}. RabbitMQ answers 401, not 403,
-// also when a logged-in user lacks a tag.
+// notAuthorised writes RabbitMQ's 401 for a logged-in user who lacks a tag:
+// {"error":"not_authorised","reason":reason}, with no realm challenge
+// (RabbitMQ answers 401, not 403).
 func notAuthorised(w http.ResponseWriter, reason string) {
-	w.Header().Set("WWW-Authenticate", realm)
 	writeError(w, http.StatusUnauthorized, "not_authorised", reason)
 }

@@ -79,6 +79,9 @@ type Broker interface {
 	// ClearFault ends the fault injected into the connection called name,
 	// if any; ErrNoConnection for an unknown connection.
 	ClearFault(name string) error
+
+	// Accounts keeps the users, vhosts and permissions.
+	Accounts
 }
 
 // Overview describes the node for GET /api/overview and GET /api/nodes.

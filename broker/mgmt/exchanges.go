@@ -107,14 +107,32 @@ type vhostJSON struct {
 	MessagesUnacknowledged int      `json:"messages_unacknowledged"`
 }
 
-// getVhosts serves GET /api/vhosts.
-func (h *handler) getVhosts(w http.ResponseWriter, _ *http.Request, _ *user) {
-	names := h.vhosts()
-	out := make([]vhostJSON, len(names))
-	idx := make(map[string]int, len(names))
-	for i, n := range names {
-		out[i] = vhostJSON{Name: n, Tags: []string{}}
-		idx[n] = i
+// getVhosts serves GET /api/vhosts: every vhost to administrators and
+// monitoring users, to others those they hold a permission in
+// (rabbit_mgmt_util:list_visible_vhosts/1).
+func (h *handler) getVhosts(w http.ResponseWriter, _ *http.Request, u *user) {
+	writeJSON(w, http.StatusOK, h.vhostList(u))
+}
+
+// vhostList describes the vhosts u may see.
+func (h *handler) vhostList(u *user) []vhostJSON {
+	var visible map[string]bool
+	if !u.seesAll() {
+		visible = map[string]bool{}
+		for _, p := range h.b.Permissions() {
+			if p.User == u.name {
+				visible[p.Vhost] = true
+			}
+		}
+	}
+	out := []vhostJSON{}
+	idx := map[string]int{}
+	for _, n := range h.vhosts() {
+		if visible != nil && !visible[n] {
+			continue
+		}
+		idx[n] = len(out)
+		out = append(out, vhostJSON{Name: n, Tags: []string{}})
 	}
 	for _, q := range h.b.Queues() {
 		if i, ok := idx[q.Vhost]; ok {
@@ -123,5 +141,5 @@ func (h *handler) getVhosts(w http.ResponseWriter, _ *http.Request, _ *user) {
 			out[i].Messages += q.MessagesReady + q.MessagesUnacknowledged
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }

@@ -74,6 +74,31 @@ func (h *handler) register() {
 	h.handle("/api/nodes/{node}", get(h.getNode))
 	h.handle("/api/health/checks/alarms", get(h.getAlarms))
 	h.handle("/api/vhosts", get(h.getVhosts))
+	h.handle("/api/vhosts/{vhost}", endpoint{
+		http.MethodGet:    h.getVhost,
+		http.MethodPut:    h.putVhost,
+		http.MethodDelete: h.deleteVhost,
+	})
+	h.handle("/api/users", get(h.getUsers))
+	h.handle("/api/users/{name}", endpoint{
+		http.MethodGet:    h.getUser,
+		http.MethodPut:    h.putUser,
+		http.MethodDelete: h.deleteUser,
+	})
+	h.handle("/api/users/{name}/permissions", get(h.permissionsWhere(func(r *http.Request, p Permission) bool {
+		return p.User == r.PathValue("name")
+	}, false)))
+	h.handle("/api/vhosts/{vhost}/permissions", get(h.permissionsWhere(func(r *http.Request, p Permission) bool {
+		return p.Vhost == r.PathValue("vhost")
+	}, false)))
+	h.handle("/api/permissions", get(h.permissionsWhere(func(*http.Request, Permission) bool { return true }, false)))
+	h.handle("/api/permissions/{vhost}/{user}", endpoint{
+		http.MethodGet: h.permissionsWhere(func(r *http.Request, p Permission) bool {
+			return p.Vhost == r.PathValue("vhost") && p.User == r.PathValue("user")
+		}, true),
+		http.MethodPut:    h.putPermission,
+		http.MethodDelete: h.deletePermission,
+	})
 
 	h.handle("/api/connections", get(h.getConnections))
 	h.handle("/api/connections/", get(h.getConnections))

@@ -32,8 +32,8 @@ type Monitors struct {
 // monitor whose watermark the API reads and sets, or nil when none runs
 // (the watermark endpoint then answers 400). httpAddrs are the addresses the
 // management API listens on, listed in the overview next to the AMQP
-// listeners. Every configured user may use the API as an administrator, as
-// RabbitMQ's default user guest does.
+// listeners. Users log in with their tags (Server.Authenticate): the
+// configured ones are administrators unless their tags say otherwise.
 func ServerBroker(s *broker.Server, mem *alarm.MemoryMonitor, httpAddrs ...net.Addr) Broker {
 	return ServerBrokerWith(s, Monitors{Memory: mem}, httpAddrs...)
 }
@@ -193,10 +193,7 @@ func (a *serverBroker) SetMemoryHighWatermark(fraction float64) error {
 }
 
 func (a *serverBroker) Authenticate(user, pass string) ([]string, bool) {
-	if !a.s.CheckPassword(user, pass) {
-		return nil, false
-	}
-	return []string{TagAdministrator}, true
+	return a.s.Authenticate(user, pass)
 }
 
 // tableMap converts an AMQP field table as Connection documents: nested

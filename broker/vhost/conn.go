@@ -5,8 +5,11 @@ import "sync"
 // Conn is one client connection: the owner of the exclusive queues declared
 // through its sessions.
 type Conn struct {
-	v    *VHost
-	user string // the authenticated user, checked against user_id
+	v      *VHost
+	user   string // the authenticated user, checked against user_id
+	access Access // the user's permissions; nil: every operation allowed
+	// impersonator: the user may publish with any user_id.
+	impersonator bool
 
 	mu       sync.Mutex // guards sessions and closed
 	sessions map[*Session]struct{}

@@ -44,6 +44,9 @@ func (s *Session) Consume(spec ConsumeSpec, ok func(tag string)) (string, error)
 	if tag != "" && inUse {
 		return "", amqp.NewError(amqp.NotAllowed, "attempt to reuse consumer tag '%s'", tag)
 	}
+	if err := s.permit(Read, "queue", name); err != nil {
+		return "", err
+	}
 	q, err := s.v.lookupQueue(s.conn, name)
 	if err != nil {
 		return "", err
@@ -150,6 +153,9 @@ func (s *Session) Get(queue string, noAck bool) (bool, error) {
 	defer s.opMu.Unlock()
 	name, err := s.queueName(queue)
 	if err != nil {
+		return false, err
+	}
+	if err := s.permit(Read, "queue", name); err != nil {
 		return false, err
 	}
 	q, err := s.v.lookupQueue(s.conn, name)

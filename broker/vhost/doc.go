@@ -11,8 +11,9 @@
 //
 // # Use from the broker
 //
-// One VHost per virtual host. Per client connection, Connect at
-// connection.open and Conn.Close when the connection ends for any reason
+// One VHost per virtual host. Per client connection, Connect (or
+// ConnectWith the user's Access, whose permissions every Session call then
+// checks as rabbit_channel does) at connection.open and Conn.Close when the connection ends for any reason
 // (its sessions are closed, then its exclusive queues deleted). Per channel,
 // Conn.NewSession(sink) at channel.open and Session.Close at channel.close
 // or when the channel dies; the channel's Sink receives deliveries. Each
@@ -64,5 +65,8 @@
 // VHost.mu (read) and enqueued after releasing it; dead-lettered messages
 // are published after their queue's lock is released; so no path holds two
 // Queue.mu at once. Timers (message TTL, x-expires) use time.AfterFunc and
-// take the same locks.
+// take the same locks. An Access is called under Session.opMu and sometimes
+// VHost.mu (declares): it may take only locks of its own, as leaves.
+// VHost.Delete, for a deleted vhost, is Close that also removes the durable
+// queues' messages from the store.
 package vhost

@@ -333,7 +333,7 @@ type Recovered struct {
 func (v *VHost) Restore(d Definitions, msgs map[uint32]*store.RecoveredQueue, redeliverAll bool) Recovered {
 	var r Recovered
 	for _, x := range d.Exchanges {
-		err := v.declareExchange(ExchangeSpec{Name: x.Name, Type: x.Type, Durable: true, AutoDelete: x.AutoDelete, Internal: x.Internal, Args: x.Arguments})
+		err := v.declareExchange(ExchangeSpec{Name: x.Name, Type: x.Type, Durable: true, AutoDelete: x.AutoDelete, Internal: x.Internal, Args: x.Arguments}, nil)
 		if err != nil {
 			v.log.Warn(fmt.Sprintf("cannot restore exchange '%s' in vhost '%s': %v", x.Name, v.name, err))
 			continue
@@ -342,7 +342,7 @@ func (v *VHost) Restore(d Definitions, msgs map[uint32]*store.RecoveredQueue, re
 	}
 	known := make(map[uint32]bool, len(d.Queues))
 	for _, qd := range d.Queues {
-		if _, err := v.declareQueue(nil, QueueSpec{Name: qd.Name, Durable: true, AutoDelete: qd.AutoDelete, Args: qd.Arguments}); err != nil {
+		if _, err := v.declareQueue(nil, QueueSpec{Name: qd.Name, Durable: true, AutoDelete: qd.AutoDelete, Args: qd.Arguments}, nil); err != nil {
 			v.log.Warn(fmt.Sprintf("cannot restore queue '%s' in vhost '%s': %v", qd.Name, v.name, err))
 			continue
 		}

@@ -99,7 +99,9 @@ var erlangAtoms = map[string]bool{
 }
 
 // declareExchange is rabbit_channel's exchange.declare handling.
-func (v *VHost) declareExchange(spec ExchangeSpec) error {
+// permit, when not nil, checks the configure permission (see
+// Session.permit) where rabbit_channel does.
+func (v *VHost) declareExchange(spec ExchangeSpec, permit permitFunc) error {
 	name := stripCRLF(spec.Name)
 	if spec.Passive {
 		if name == "" {
@@ -119,6 +121,9 @@ func (v *VHost) declareExchange(spec ExchangeSpec) error {
 	if name == "" {
 		return defaultExchangeRefused()
 	}
+	if err := permit.check(Configure, "exchange", name); err != nil {
+		return err
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.closed {
@@ -130,9 +135,19 @@ func (v *VHost) declareExchange(spec ExchangeSpec) error {
 			return reservedName("exchange", name)
 		}
 		if a, ok := spec.Args.Get("alternate-exchange"); ok {
-			if _, ok := a.(string); !ok {
+			ae, ok := a.(string)
+			if !ok {
 				return precondition("invalid type '%s' for arg '%s' in %s",
 					typeName(a), "alternate-exchange", v.rs("exchange", name))
+			}
+			// rabbit_channel, exchange.declare of a new exchange: its
+			// alternate exchange needs read on the exchange and write on
+			// the alternate.
+			if err := permit.check(Read, "exchange", name); err != nil {
+				return err
+			}
+			if err := permit.check(Write, "exchange", ae); err != nil {
+				return err
 			}
 		}
 		v.exchanges[name] = newExchange(name, spec.Type, spec.Durable, spec.AutoDelete, spec.Internal, spec.Args)
@@ -162,13 +177,17 @@ func (v *VHost) declareExchange(spec ExchangeSpec) error {
 var exchangeEquivalenceArgs = []string{"alternate-exchange"}
 
 // deleteExchange is rabbit_channel's exchange.delete handling.
-func (v *VHost) deleteExchange(name string, ifUnused bool) error {
+// permit is as declareExchange's.
+func (v *VHost) deleteExchange(name string, ifUnused bool, permit permitFunc) error {
 	name = stripCRLF(name)
 	if name == "" {
 		return defaultExchangeRefused()
 	}
 	if strings.HasPrefix(name, "amq.") {
 		return amqp.NewError(amqp.AccessRefused, "deletion of system %s not allowed", v.rs("exchange", name))
+	}
+	if err := permit.check(Configure, "exchange", name); err != nil {
+		return err
 	}
 	v.mu.Lock()
 	x := v.exchanges[name]

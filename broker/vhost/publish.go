@@ -47,6 +47,9 @@ func (s *Session) Publish(exchange, routingKey string, mandatory bool, msg *Mess
 func (s *Session) PublishDurable(exchange, routingKey string, mandatory bool, msg *Message, done func(error)) (PublishResult, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
+	if err := s.permit(Write, "exchange", exchange); err != nil {
+		return PublishResult{}, err
+	}
 	v := s.v
 	v.mu.RLock()
 	x := v.exchanges[exchange]
@@ -104,7 +107,7 @@ func (s *Session) checkMessage(msg *Message) error {
 		}
 	}
 	x := msg.ext
-	if x != nil && x.hasUserID && x.userID != s.conn.user {
+	if x != nil && x.hasUserID && x.userID != s.conn.user && !s.conn.impersonator {
 		return precondition("user_id property set to '%s' but authenticated user was '%s'", x.userID, s.conn.user)
 	}
 	if err := msg.expirationError(); err != nil {

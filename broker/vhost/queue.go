@@ -99,7 +99,8 @@ type QueueDeclared struct {
 }
 
 // declareQueue is rabbit_channel's queue.declare handling.
-func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) {
+// permit is as declareExchange's.
+func (v *VHost) declareQueue(conn *Conn, spec QueueSpec, permit permitFunc) (QueueDeclared, error) {
 	name := stripCRLF(spec.Name)
 	if strings.HasPrefix(spec.Name, replyToQueue) {
 		// Every declare of these names is passive (rabbit_channel).
@@ -130,6 +131,9 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) 
 	} else if strings.HasPrefix(name, "amq.") {
 		return QueueDeclared{}, reservedName("queue", name)
 	}
+	if err := permit.check(Configure, "queue", name); err != nil {
+		return QueueDeclared{}, err
+	}
 
 	v.mu.Lock()
 	if v.closed {
@@ -154,10 +158,21 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) 
 		return q.stat(), nil
 	}
 	if a, ok := spec.Args.Get("x-dead-letter-exchange"); ok {
-		if _, ok := a.(string); !ok {
+		dlx, ok := a.(string)
+		if !ok {
 			v.mu.Unlock()
 			return QueueDeclared{}, precondition("invalid type '%s' for arg '%s' in %s",
 				typeName(a), "x-dead-letter-exchange", v.rs("queue", name))
+		}
+		// rabbit_channel, queue.declare of a new queue: its dead-letter
+		// exchange needs read on the queue and write on the exchange.
+		if err := permit.check(Read, "queue", name); err != nil {
+			v.mu.Unlock()
+			return QueueDeclared{}, err
+		}
+		if err := permit.check(Write, "exchange", dlx); err != nil {
+			v.mu.Unlock()
+			return QueueDeclared{}, err
 		}
 	}
 	if err := v.checkDeclareArgs(name, spec.Args); err != nil {

@@ -56,6 +56,7 @@ type Session struct {
 	lastQueue string
 	tx        *txState
 	confirm   bool
+	allowed   map[accessKey]struct{} // permissions granted (access.go)
 
 	// mu guards the fields below. Taken under Queue.mu.
 	mu               sync.Mutex

@@ -21,7 +21,7 @@ func (s *Session) queueName(name string) (string, error) {
 func (s *Session) DeclareExchange(spec ExchangeSpec) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	return s.saved(s.v.declareExchange(spec))
+	return s.saved(s.v.declareExchange(spec, s.permit))
 }
 
 // DeleteExchange handles exchange.delete. A missing exchange is not an
@@ -30,7 +30,7 @@ func (s *Session) DeclareExchange(spec ExchangeSpec) error {
 func (s *Session) DeleteExchange(name string, ifUnused bool) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	return s.saved(s.v.deleteExchange(name, ifUnused))
+	return s.saved(s.v.deleteExchange(name, ifUnused, s.permit))
 }
 
 // BindExchange handles exchange.bind (destination, source, routing key,
@@ -38,6 +38,9 @@ func (s *Session) DeleteExchange(name string, ifUnused bool) error {
 func (s *Session) BindExchange(destination, source, key string, args amqp.Table) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
+	if err := s.permitBinding("exchange", destination, source); err != nil {
+		return err
+	}
 	return s.saved(s.v.bind(bindRequest{conn: s.conn, src: source, destKind: "exchange", dest: destination, key: key, args: args}))
 }
 
@@ -46,6 +49,9 @@ func (s *Session) BindExchange(destination, source, key string, args amqp.Table)
 func (s *Session) UnbindExchange(destination, source, key string, args amqp.Table) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
+	if err := s.permitBinding("exchange", destination, source); err != nil {
+		return err
+	}
 	return s.saved(s.v.unbind(bindRequest{conn: s.conn, src: source, destKind: "exchange", dest: destination, key: key, args: args}))
 }
 
@@ -54,7 +60,7 @@ func (s *Session) UnbindExchange(destination, source, key string, args amqp.Tabl
 func (s *Session) DeclareQueue(spec QueueSpec) (QueueDeclared, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	d, err := s.v.declareQueue(s.conn, spec)
+	d, err := s.v.declareQueue(s.conn, spec, s.permit)
 	if err == nil {
 		s.lastQueue = d.Name
 	}
@@ -69,6 +75,9 @@ func (s *Session) BindQueue(queue, exchange, key string, args amqp.Table) error 
 	if err != nil {
 		return err
 	}
+	if err := s.permitBinding("queue", queue, exchange); err != nil {
+		return err
+	}
 	return s.saved(s.v.bind(bindRequest{conn: s.conn, src: exchange, destKind: "queue", dest: queue, key: key, args: args}))
 }
 
@@ -78,6 +87,9 @@ func (s *Session) UnbindQueue(queue, exchange, key string, args amqp.Table) erro
 	defer s.opMu.Unlock()
 	queue, key, err := s.bindShortcut(queue, key)
 	if err != nil {
+		return err
+	}
+	if err := s.permitBinding("queue", queue, exchange); err != nil {
 		return err
 	}
 	return s.saved(s.v.unbind(bindRequest{conn: s.conn, src: exchange, destKind: "queue", dest: queue, key: key, args: args}))
@@ -108,6 +120,9 @@ func (s *Session) PurgeQueue(queue string) (uint32, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := s.permit(Read, "queue", queue); err != nil {
+		return 0, err
+	}
 	return s.v.purgeQueue(s.conn, queue)
 }
 
@@ -121,6 +136,9 @@ func (s *Session) DeleteQueue(queue string, ifUnused, ifEmpty bool) (uint32, err
 	if err != nil {
 		return 0, err
 	}
+	if err := s.permit(Configure, "queue", queue); err != nil {
+		return 0, err
+	}
 	n, err := s.v.deleteQueue(s.conn, queue, ifUnused, ifEmpty)
 	return n, s.saved(err)
 }
@@ -132,4 +150,17 @@ func (s *Session) saved(err error) error {
 		return err
 	}
 	return s.v.saveDefinitions()
+}
+
+// permitBinding is the check of rabbit_channel:binding_action/10: write on
+// the destination, then (once the default exchange is refused as either
+// end, which bind and unbind do) read on the source.
+func (s *Session) permitBinding(destKind, dest, source string) error {
+	if err := s.permit(Write, destKind, dest); err != nil {
+		return err
+	}
+	if stripCRLF(source) == "" || destKind == "exchange" && stripCRLF(dest) == "" {
+		return nil // refused further on: operation not permitted on the default exchange
+	}
+	return s.permit(Read, "exchange", source)
 }

@@ -143,6 +143,33 @@ func (v *VHost) Close() {
 	notifyCancelled(cancels)
 }
 
+// Delete is Close for a vhost that is deleted (rabbit_vhost:delete/2):
+// its durable queues' messages are removed from the store too. The caller
+// removes the vhost from the definitions.
+func (v *VHost) Delete() {
+	v.connsMu.Lock()
+	conns := make([]*Conn, 0, len(v.conns))
+	for c := range v.conns {
+		conns = append(conns, c)
+	}
+	v.connsMu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+	v.mu.Lock()
+	if v.closed {
+		v.mu.Unlock()
+		return
+	}
+	var cancels []cancelled
+	for _, q := range v.queues {
+		cancels = v.deleteQueueLocked(q, cancels)
+	}
+	v.closed = true
+	v.mu.Unlock()
+	notifyCancelled(cancels)
+}
+
 // now is the monotonic clock for message and queue expiry, in nanoseconds.
 func (v *VHost) now() int64 { return int64(time.Since(v.start)) + 1 }
 
@@ -155,8 +182,14 @@ func (v *VHost) Connect() *Conn { return v.ConnectAs("") }
 
 // ConnectAs is Connect for a connection authenticated as user: a message
 // it publishes with a user_id property must name that user.
-func (v *VHost) ConnectAs(user string) *Conn {
-	c := &Conn{v: v, user: user, sessions: make(map[*Session]struct{})}
+func (v *VHost) ConnectAs(user string) *Conn { return v.ConnectWith(user, nil, false) }
+
+// ConnectWith is ConnectAs for a user whose operations access decides, as
+// rabbit_channel checks each against the user's permissions: nil allows
+// everything. An impersonator (a user with RabbitMQ's impersonator tag) may
+// publish with any user_id.
+func (v *VHost) ConnectWith(user string, access Access, impersonator bool) *Conn {
+	c := &Conn{v: v, user: user, access: access, impersonator: impersonator, sessions: make(map[*Session]struct{})}
 	v.connsMu.Lock()
 	v.conns[c] = struct{}{}
 	v.connsMu.Unlock()

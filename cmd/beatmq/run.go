@@ -63,7 +63,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.IntVar(&o.channelMax, "channel-max", broker.DefaultChannelMax, "most channels per connection proposed and enforced (0: no limit)")
 	fs.Float64Var(&o.heartbeatWarn, "heartbeat-warn", broker.DefaultHeartbeatWarn, "log a late-heartbeat warning when a client has sent nothing for this many heartbeat timeouts T (below 3; 0: never)")
 	fs.DurationVar(&o.handshakeTimeout, "handshake-timeout", broker.DefaultHandshakeTimeout, "time from accept until connection.open must complete (0: none)")
-	fs.StringSliceVar(&o.users, "users", []string{"guest:guest"}, "comma-separated user:password list")
+	fs.StringSliceVar(&o.users, "users", []string{"guest:guest"}, "comma-separated user:password list: the first users, administrators with every permission; with a data directory, only on its first start (then beatmqctl add_user, set_permissions...)")
 	fs.StringSliceVar(&o.loopbackUsers, "loopback-users", []string{"guest"}, "comma-separated users allowed to connect from loopback addresses only (empty: none)")
 	fs.Float64Var(&o.memWatermark, "vm-memory-high-watermark", alarm.DefaultMemoryHighWatermark, "fraction of the machine's memory above which publishers are blocked (0 to 1; settable at run time through the management API)")
 	fs.StringVar(&o.diskFreeLimit, "disk-free-limit", "50MB", "free space on the data directory's filesystem below which publishers are blocked: bytes, with a unit (50MB, 2GB, 500MiB) or {mem_relative,F}; settable at run time through the management API")

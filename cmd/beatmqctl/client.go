@@ -30,6 +30,7 @@ const (
 type cliError struct {
 	code int
 	msg  string
+	bare bool // printed without rabbitmqctl's "Error:" line, as some of its errors are
 }
 
 func (e *cliError) Error() string { return e.msg }

@@ -16,6 +16,18 @@
 //	list_connections [<column> ...]           default columns: user peer_host peer_port state
 //	list_queues [-p <vhost>] [<column> ...]   default columns: name messages
 //	list_exchanges [-p <vhost>] [<column> ...] default columns: name type
+//	add_user <username> <password>            add a user (no tags, no permissions)
+//	delete_user <username>                    delete a user and its permissions
+//	change_password <username> <password>     change a user's password
+//	set_user_tags <username> <tag> [...]      set a user's tags
+//	list_users                                users and their tags
+//	add_vhost <vhost>                         add a virtual host
+//	delete_vhost <vhost>                      delete a virtual host (closes its connections)
+//	list_vhosts [<column> ...]                default column: name
+//	set_permissions [-p <vhost>] <username> <conf> <write> <read>
+//	                                          set a user's permissions in a vhost
+//	clear_permissions [-p <vhost>] <username> remove them
+//	list_permissions [-p <vhost>]             the permissions in a vhost
 //	close_connection <name> <explanation>     force-close (320 CONNECTION_FORCED)
 //	fault <name> <kind> [--for D] [--factor K] [--latency D]
 //	                                          inject a fault (beatmq's own: mute-heartbeats,
@@ -100,6 +112,17 @@ var commands = []command{
 	{"list_connections", "[<column> ...]", "list open connections (default columns: user peer_host peer_port state)", cmdListConnections},
 	{"list_queues", "[-p <vhost>] [<column> ...]", "list queues (default columns: name messages)", cmdListQueues},
 	{"list_exchanges", "[-p <vhost>] [<column> ...]", "list exchanges (default columns: name type)", cmdListExchanges},
+	{"add_user", "<username> <password>", "add a user, with no tags and no permissions", cmdAddUser},
+	{"delete_user", "<username>", "delete a user and its permissions", cmdDeleteUser},
+	{"change_password", "<username> <password>", "change a user's password", cmdChangePassword},
+	{"set_user_tags", "<username> <tag> [...]", "set a user's tags (administrator, monitoring, policymaker, management, impersonator)", cmdSetUserTags},
+	{"list_users", "", "list users and their tags", cmdListUsers},
+	{"add_vhost", "<vhost>", "add a virtual host", cmdAddVHost},
+	{"delete_vhost", "<vhost>", "delete a virtual host: its connections are closed, its queues and exchanges deleted", cmdDeleteVHost},
+	{"list_vhosts", "[<column> ...]", "list virtual hosts (default column: name)", cmdListVHosts},
+	{"set_permissions", "[-p <vhost>] <username> <conf> <write> <read>", "set a user's permissions in a vhost (regular expressions)", cmdSetPermissions},
+	{"clear_permissions", "[-p <vhost>] <username>", "remove a user's permissions in a vhost", cmdClearPermissions},
+	{"list_permissions", "[-p <vhost>]", "list the permissions in a vhost", cmdListPermissions},
 	{"close_connection", "<name> <explanation>", "force-close a connection (connection.close 320 CONNECTION_FORCED)", cmdCloseConnection},
 	{"fault", "<name> <kind>|clear [--for D] [--factor K] [--latency D]", "inject a fault into a connection (" + faultKinds + "), or clear it", cmdFault},
 	{"status", "", "show the node's status", cmdStatus},
@@ -118,7 +141,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	fs.StringVar(&o.user, "user", envOr(getenv, "BEATMQ_USER", defaultUser), "management API user (env BEATMQ_USER)")
 	fs.StringVar(&o.password, "password", envOr(getenv, "BEATMQ_PASSWORD", defaultPassword), "management API password (env BEATMQ_PASSWORD)")
 	fs.DurationVarP(&o.timeout, "timeout", "t", defaultTimeout, "give up on the broker after this long (e.g. 30s; a bare number is seconds)")
-	fs.StringVarP(&o.vhost, "vhost", "p", "/", "virtual host for list_queues and list_exchanges")
+	fs.StringVarP(&o.vhost, "vhost", "p", "/", "virtual host for list_queues, list_exchanges and the permission commands")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "suppress informational messages")
 	fs.BoolVarP(&o.silent, "silent", "s", false, "suppress informational messages and table headers")
 	fs.BoolVar(&o.noHeaders, "no-table-headers", false, "do not print table headers")
@@ -180,6 +203,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	}
 	e := &env{opts: o, api: api, stdout: stdout}
 	if err := commands[i].run(e, rest[1:]); err != nil {
+		if ce, ok := err.(*cliError); ok && ce.bare {
+			fmt.Fprintf(stderr, "%v\n", err)
+			return exitCode(err)
+		}
 		fmt.Fprintf(stderr, "Error:\n%v\n", err)
 		return exitCode(err)
 	}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -26,7 +25,7 @@ type authResult struct {
 
 // authenticate checks a start-ok response (rabbit_auth_mechanism_plain,
 // rabbit_auth_mechanism_amqplain, rabbit_auth_backend_internal).
-func authenticate(set *Settings, mechanism string, response []byte, peer net.Addr) authResult {
+func authenticate(set *Settings, login func(user, pw string) bool, mechanism string, response []byte, peer net.Addr) authResult {
 	var user, pass string
 	switch mechanism {
 	case "PLAIN":
@@ -42,8 +41,7 @@ func authenticate(set *Settings, mechanism string, response []byte, peer net.Add
 		}
 		user, pass = u, p
 	}
-	want, known := set.Users[user]
-	if !known || subtle.ConstantTimeCompare([]byte(want), []byte(pass)) != 1 {
+	if !login(user, pass) {
 		return authResult{user: user, refused: true, msg: fmt.Sprintf("user '%s' - invalid credentials", user)}
 	}
 	// rabbit_access_control:check_user_loopback/2

@@ -123,7 +123,7 @@ func (ch *channel) session() *vhost.Session {
 	if ch.msg.sess == nil {
 		c := ch.c
 		if c.msg.vc == nil {
-			c.msg.vc = c.host.VHost(c.client.vhost).ConnectAs(c.client.user)
+			c.msg.vc = c.client.vh.ConnectWith(c.client.user, c.host.Access(c.client.user, c.client.vhost), c.host.Impersonator(c.client.user))
 		}
 		ch.msg.sess = c.msg.vc.NewSession(sink{ch: ch, cancelNotify: c.clientCapability("consumer_cancel_notify")})
 	}

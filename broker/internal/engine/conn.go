@@ -13,6 +13,7 @@ import (
 
 	"github.com/beatmq/beatmq/amqp"
 	"github.com/beatmq/beatmq/broker/logfmt"
+	"github.com/beatmq/beatmq/broker/vhost"
 	"github.com/beatmq/beatmq/frames"
 	"github.com/beatmq/beatmq/heartbeat"
 )
@@ -90,8 +91,9 @@ type clientInfo struct {
 	capBlocked   bool       // the client advertised connection.blocked
 	capAuthClose bool       // the client advertised authentication_failure_close
 	mechanism    string
-	user         string // set once authenticated
-	vhost        string // set once open
+	user         string       // set once authenticated
+	vhost        string       // set once open
+	vh           *vhost.VHost // the vhost opened
 }
 
 // tuning is what tune-ok settled. Reader goroutine only.

@@ -126,7 +126,7 @@ func (c *Conn) startOk(so *amqp.ConnectionStartOk) error {
 		in.ClientProperties = so.ClientProperties
 		in.AuthMechanism = so.Mechanism
 	})
-	res := authenticate(c.set, so.Mechanism, []byte(so.Response), c.nc.RemoteAddr())
+	res := authenticate(c.set, c.host.Login, so.Mechanism, []byte(so.Response), c.nc.RemoteAddr())
 	switch {
 	case res.syntax:
 		return c.connectionException(0, amqp.Errorf(amqp.SyntaxError, so, "%s", res.msg))
@@ -210,12 +210,21 @@ func (c *Conn) negotiationFailed(explanation string) error {
 
 // open is handle_method0(connection.open).
 func (c *Conn) open(o *amqp.ConnectionOpen) error {
-	if c.host.VHost(o.VirtualHost) == nil {
-		e := amqp.Errorf(amqp.NotAllowed, o, "vhost %s not found", o.VirtualHost)
+	// rabbit_access_control:check_vhost_access/4: the vhost, then a
+	// permission in it.
+	vh := c.host.VHost(o.VirtualHost)
+	var e *amqp.Error
+	if vh == nil {
+		e = amqp.Errorf(amqp.NotAllowed, o, "vhost %s not found", o.VirtualHost)
+	} else if !c.host.VHostAccess(c.client.user, o.VirtualHost) {
+		e = amqp.Errorf(amqp.NotAllowed, o, "access to vhost '%s' refused for user '%s'", o.VirtualHost, c.client.user)
+	}
+	if e != nil {
 		c.log.Error(fmt.Sprintf("Error on AMQP connection %s (%s, user: '%s', state: opening):\n%s",
 			c.id, c.logName, c.client.user, explanation(e)), logfmt.KeyVHost, o.VirtualHost)
 		return c.closeWith(e, ReasonConnectionError)
 	}
+	c.client.vh = vh
 	if err := c.send0(&amqp.ConnectionOpenOk{}); err != nil {
 		return err
 	}

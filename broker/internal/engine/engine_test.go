@@ -40,7 +40,9 @@ func TestParseAMQPlain(t *testing.T) {
 }
 
 func TestAuthenticate(t *testing.T) {
-	set := &Settings{Users: map[string]string{"guest": "guest", "app": "pw"}, Loopback: map[string]bool{"guest": true}}
+	set := &Settings{Loopback: map[string]bool{"guest": true}}
+	users := map[string]string{"guest": "guest", "app": "pw"}
+	login := func(u, p string) bool { want, ok := users[u]; return ok && want == p }
 	local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
 	remote := &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1}
 	cases := []struct {
@@ -58,7 +60,7 @@ func TestAuthenticate(t *testing.T) {
 		{"PLAIN", "garbage", local, false, true, `response <<"garbage">> invalid`},
 	}
 	for _, tc := range cases {
-		r := authenticate(set, tc.mech, []byte(tc.resp), tc.peer)
+		r := authenticate(set, login, tc.mech, []byte(tc.resp), tc.peer)
 		if r.refused != tc.refused || r.syntax != tc.syntax || r.msg != tc.msg {
 			t.Errorf("%q from %v: %+v", tc.resp, tc.peer, r)
 		}

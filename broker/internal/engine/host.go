@@ -22,6 +22,17 @@ type Host interface {
 	// VHost returns the virtual host called name, or nil when there is none
 	// (connection.open then fails with 530 NOT_ALLOWED).
 	VHost(name string) *vhost.VHost
+	// Login reports whether user's password is pw.
+	Login(user, pw string) bool
+	// VHostAccess reports whether user may open vhost (holds any
+	// permission in it); connection.open is refused with 530 otherwise.
+	VHostAccess(user, vhost string) bool
+	// Access returns user's permission checks in vhost, which every
+	// operation of the connection's channels passes (nil: none).
+	Access(user, vhost string) vhost.Access
+	// Impersonator reports whether user has the impersonator tag: its
+	// messages may carry any user_id.
+	Impersonator(user string) bool
 	// Go runs f on a new goroutine that the server counts among the
 	// connection goroutines it waits for when it stops. It is called on the
 	// goroutine that f continues, before that goroutine exits.
@@ -43,9 +54,8 @@ type Settings struct {
 	// Unit is the real length of one second of protocol time (heartbeat
 	// timeout, closing timeout, the 3-second silent close).
 	Unit           time.Duration
-	MaxMessageSize int64             // largest body accepted; 0: no limit
-	Users          map[string]string // user name → password
-	Loopback       map[string]bool   // users that may only log in from a loopback address
+	MaxMessageSize int64           // largest body accepted; 0: no limit
+	Loopback       map[string]bool // users that may only log in from a loopback address
 	// ServerProperties is connection.start's server-properties table (see
 	// ServerProperties).
 	ServerProperties amqp.Table

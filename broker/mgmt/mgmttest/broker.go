@@ -13,6 +13,7 @@ import (
 
 	"github.com/beatmq/beatmq/broker"
 	"github.com/beatmq/beatmq/broker/mgmt"
+	"github.com/beatmq/beatmq/broker/password"
 )
 
 // Close records one CloseConnection call.
@@ -37,11 +38,13 @@ type Broker struct {
 	closes   []Close
 	setErr   error
 	faults   map[string]mgmt.Fault
+	perms    []mgmt.Permission
 }
 
 // user is a broker user of the fake.
 type user struct {
-	pass string
+	pass string // "" for a user put with a password hash
+	hash string
 	tags []string
 }
 
@@ -53,16 +56,23 @@ func New() *Broker {
 		overview: mgmt.Overview{ProductVersion: "0.0.0-test", Node: "beatmq@test"},
 		mem:      mgmt.Memory{Total: 1 << 30},
 		disk:     mgmt.Disk{Monitored: true, Free: 10 << 30, Limit: 50_000_000, Setting: "50000000"},
-		users:    map[string]user{"guest": {pass: "guest", tags: []string{mgmt.TagAdministrator}}},
+		users:    map[string]user{"guest": {pass: "guest", hash: password.Hash("guest"), tags: []string{mgmt.TagAdministrator}}},
+		perms:    []mgmt.Permission{{User: "guest", Vhost: "/", Configure: ".*", Write: ".*", Read: ".*"}},
 	}
 	b.setWatermarkLocked(0.4)
+	b.addDefaultExchangesLocked("/")
+	return b
+}
+
+// addDefaultExchangesLocked adds the exchanges every vhost has; b.mu is
+// held (or b is not shared yet).
+func (b *Broker) addDefaultExchangesLocked(vhost string) {
 	for _, x := range []struct{ name, typ string }{
 		{"", "direct"}, {"amq.direct", "direct"}, {"amq.fanout", "fanout"},
 		{"amq.headers", "headers"}, {"amq.match", "headers"}, {"amq.topic", "topic"},
 	} {
-		b.xs = append(b.xs, mgmt.Exchange{Name: x.name, Vhost: "/", Type: x.typ, Durable: true})
+		b.xs = append(b.xs, mgmt.Exchange{Name: x.name, Vhost: vhost, Type: x.typ, Durable: true})
 	}
-	return b
 }
 
 // SetOverview replaces what Overview returns.
@@ -76,7 +86,7 @@ func (b *Broker) SetOverview(o mgmt.Overview) {
 func (b *Broker) AddUser(name, pass string, tags ...string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.users[name] = user{pass: pass, tags: tags}
+	b.users[name] = user{pass: pass, hash: password.Hash(pass), tags: tags}
 }
 
 // AddConnection adds an open connection.
@@ -235,7 +245,7 @@ func (b *Broker) Authenticate(name, pass string) ([]string, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	u, ok := b.users[name]
-	if !ok || u.pass != pass {
+	if !ok || u.hash == "" || !password.Check(u.hash, pass) {
 		return nil, false
 	}
 	return slices.Clone(u.tags), true
