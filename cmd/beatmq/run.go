@@ -49,6 +49,7 @@ type options struct {
 	dataDir          string
 	sync             string
 	product          string
+	tls              tlsOptions
 	version          bool
 }
 
@@ -69,6 +70,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&o.diskFreeLimit, "disk-free-limit", "50MB", "free space on the data directory's filesystem below which publishers are blocked: bytes, with a unit (50MB, 2GB, 500MiB) or {mem_relative,F}; settable at run time through the management API")
 	fs.StringVar(&o.dataDir, "data-dir", DefaultDataDir, "directory for durable queues' persistent messages and durable definitions (empty: memory only, nothing kept)")
 	fs.StringVar(&o.sync, "sync", "data", "when a persistent message is confirmed: data (after fdatasync, survives a power cut; RabbitMQ's behaviour) or write (after write(2), survives a killed broker only)")
+	o.tls.addFlags(fs)
 	fs.BoolVar(&o.tcpKeepAlive, "tcp-keepalive", false, "TCP keepalive on accepted connections, with the system's periods (RabbitMQ's tcp_listen_options keepalive)")
 	fs.BoolVar(&o.tcpNoDelay, "tcp-nodelay", true, "TCP_NODELAY on accepted connections (RabbitMQ's tcp_listen_options nodelay)")
 	fs.StringVar(&o.product, "product", broker.Product, "product name advertised to clients in connection.start")
@@ -147,6 +149,9 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 			cfg.LoopbackUsers = append(cfg.LoopbackUsers, u)
 		}
 	}
+	if err := o.tls.apply(&cfg); err != nil {
+		return cfg, err
+	}
 	cfg.Logger = logger
 	return cfg, cfg.Validate()
 }
@@ -215,10 +220,25 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 		fmt.Fprintf(stderr, "beatmq: cannot listen for AMQP: %v\n", err)
 		return 1
 	}
+	var tl net.Listener
+	if cfg.TLSAddr != "" {
+		if tl, err = broker.Listen(cfg.TLSAddr); err != nil {
+			_ = l.Close()
+			_ = srv.Close()
+			fmt.Fprintf(stderr, "beatmq: cannot listen for AMQP over TLS: %v\n", err)
+			return 1
+		}
+	}
+	closeListeners := func() {
+		_ = l.Close()
+		if tl != nil {
+			_ = tl.Close()
+		}
+	}
 	var ml net.Listener
 	if cfg.MgmtAddr != "" {
 		if ml, err = net.Listen("tcp", cfg.MgmtAddr); err != nil {
-			_ = l.Close()
+			closeListeners()
 			_ = srv.Close()
 			fmt.Fprintf(stderr, "beatmq: cannot listen for the management API (--mgmt-addr \"\" disables it): %v\n", err)
 			return 1
@@ -226,7 +246,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	}
 	mem, err := alarm.NewMemoryMonitor(srv, o.memWatermark, logger)
 	if err != nil {
-		_ = l.Close()
+		closeListeners()
 		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: %v\n", err)
 		return 2
@@ -239,7 +259,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	if disk != nil {
 		defer disk.Stop()
 	}
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(l) }()
 	select {
 	case <-srv.Ready():
@@ -247,6 +267,16 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: %v\n", err)
 		return 1
+	}
+	serving := 1
+	if tl != nil {
+		serving++
+		go func() { served <- srv.ServeTLS(tl) }()
+		// Its "started TLS (SSL) listener" line comes before "Server
+		// startup complete", as in RabbitMQ's log.
+		for len(srv.AMQPListeners()) < serving && len(served) == 0 {
+			time.Sleep(time.Millisecond)
+		}
 	}
 	var hs *http.Server
 	if ml != nil {
@@ -257,6 +287,9 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	logger.Info("Server startup complete")
 	if o.logFile != "" && o.logFile != "-" {
 		fmt.Fprintf(stdout, "beatmq %s listening on %s (AMQP)", broker.Version, l.Addr())
+		if tl != nil {
+			fmt.Fprintf(stdout, ", %s (AMQP over TLS)", tl.Addr())
+		}
 		if ml != nil {
 			fmt.Fprintf(stdout, " and %s (HTTP)", ml.Addr())
 		}
@@ -286,7 +319,9 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	if err := srv.Shutdown(sctx); err != nil {
 		logger.Warn(fmt.Sprintf("shutdown: %v; remaining connections reset", err))
 	}
-	<-served
+	for range serving {
+		<-served
+	}
 	logger.Info("beatmq stopped")
 	return 0
 }

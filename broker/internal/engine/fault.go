@@ -414,7 +414,7 @@ func (o outbound) Write(p []byte) (int, error) {
 		}
 		break
 	}
-	n, err := c.cc.Write(p)
+	n, err := c.rw.Write(p)
 	if n > 0 {
 		c.octetsOut()
 	}
@@ -435,7 +435,7 @@ func (c *Conn) readSocket(p []byte) (int, error) {
 			return 0, c.readDropped(st, p)
 		}
 	}
-	n, err := c.cc.Read(p)
+	n, err := c.rw.Read(p)
 	if n > 0 {
 		c.octetsIn()
 	}

@@ -56,6 +56,14 @@ type Settings struct {
 	HeartbeatWarn float64
 	// Totals, if not nil, sums heartbeat events over the server's connections.
 	Totals *Totals
+	// TLS: the server has TLS, so EXTERNAL is a known mechanism (offered
+	// on TLS connections only).
+	TLS bool
+	// TLSVerifyPeer: TLS listeners verify client certificates (verify_peer);
+	// EXTERNAL refuses every login without it, as RabbitMQ does.
+	TLSVerifyPeer bool
+	// CertLoginFrom names the user of an EXTERNAL login (conn_tls.go).
+	CertLoginFrom CertLoginFrom
 }
 
 // New returns the connection on nc, not yet served.

@@ -1,0 +1,127 @@
+package broker_test
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/beatmq/beatmq/broker"
+	"github.com/beatmq/beatmq/broker/brokertest"
+	"github.com/beatmq/beatmq/frames"
+)
+
+// Clients on the wrong port, or without the certificate the listener
+// requires, get a clear error; the broker logs it and keeps nothing
+// (goleak checks the goroutines at the end of the package).
+func TestTLSWrongClients(t *testing.T) {
+	b := start(t, unit, brokertest.WithTLS(), brokertest.WithTLSVerify("verify_peer", true))
+
+	t.Run("plain AMQP to the TLS port", func(t *testing.T) {
+		r := brokertest.DialRaw(t, b.TLSAddr())
+		r.SendProtocolHeader()
+		got, err := r.ReadRaw(64, 5*time.Second)
+		if err == nil || !(errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+			t.Fatalf("read %q, %v: want the socket closed", got, err)
+		}
+		want := "TLS server: handshake with " + r.Conn.LocalAddr().String() + " failed: tls: first record does not look like a TLS handshake"
+		if _, ok := b.Logs().WaitFor(want, time.Second); !ok {
+			t.Fatalf("no %q in:\n%s", want, b.Logs())
+		}
+	})
+
+	t.Run("TLS to the plain port", func(t *testing.T) {
+		tc, _ := b.ClientTLS("guest")
+		c, err := tls.Dial("tcp", b.Addr(), tc)
+		if err == nil {
+			c.Close()
+			t.Fatal("TLS handshake with the plain port succeeded")
+		}
+		if !strings.Contains(err.Error(), "first record does not look like a TLS handshake") {
+			t.Fatalf("dial: %v", err)
+		}
+		// The broker saw a ClientHello where the protocol header goes and
+		// answered it as RabbitMQ does: AMQP 0-9-1's header, then close.
+		if _, ok := b.Logs().WaitFor("{bad_header,<<22,3,1", time.Second); !ok {
+			t.Fatalf("no bad_header line in:\n%s", b.Logs())
+		}
+	})
+
+	t.Run("no client certificate with fail_if_no_peer_cert", func(t *testing.T) {
+		tc, _ := b.ClientTLS("")
+		c, err := tls.Dial("tcp", b.TLSAddr(), tc)
+		if err == nil {
+			// TLS 1.3: the server's refusal arrives after the client's Finished.
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err = c.Read(make([]byte, 1))
+			c.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), "certificate required") {
+			t.Fatalf("got %v, want the server's certificate required alert", err)
+		}
+		if _, ok := b.Logs().WaitFor("client didn't provide a certificate", time.Second); !ok {
+			t.Fatalf("no handshake failure logged:\n%s", b.Logs())
+		}
+	})
+
+	if n := len(b.Connections()); n != 0 {
+		t.Fatalf("%d connections left", n)
+	}
+}
+
+// Heartbeats over TLS: octets are counted on the socket, below TLS, so a
+// client that goes silent after connection.open is closed between 2T and
+// 3T after its last octet exactly as over plain TCP (T = 2 protocol seconds
+// of 100 ms).
+func TestTLSHeartbeatDetectionMatchesTCP(t *testing.T) {
+	b := start(t, unit, brokertest.WithTLS())
+	const T = 2 * unit
+	dials := map[string]func() net.Conn{
+		"tcp": func() net.Conn {
+			c, err := net.Dial("tcp", b.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		},
+		"tls": func() net.Conn {
+			tc, _ := b.ClientTLS("")
+			c, err := tls.Dial("tcp", b.TLSAddr(), tc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		},
+	}
+	for name, dial := range dials {
+		t.Run(name, func(t *testing.T) {
+			r := brokertest.NewRawConn(t, dial())
+			r.Connect("silent-"+name, 2)
+			last := time.Now() // connection.open was the client's last octet
+			kind, at, got := r.WaitClosed(6 * T)
+			if kind == brokertest.NotClosed {
+				t.Fatal("not closed within 6T")
+			}
+			if d := at.Sub(last); d < 2*T-10*time.Millisecond || d > 3*T+T/2 {
+				t.Fatalf("closed %v after the last octet, want 2T–3T (T = %v)", d, T)
+			}
+			beats := 0
+			for _, f := range got {
+				if f.Type == frames.TypeHeartbeat {
+					beats++
+				}
+			}
+			if beats < 3 {
+				t.Errorf("%d heartbeats received from the broker, want one per T/2", beats)
+			}
+			info, ok := b.WaitClosed(r.Conn.LocalAddr(), time.Second)
+			if !ok || info.Reason != broker.ReasonMissedHeartbeats {
+				t.Fatalf("reason %v", info.Reason)
+			}
+		})
+	}
+}
