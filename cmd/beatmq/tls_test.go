@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
+
+	"github.com/beatmq/beatmq/broker/brokertest"
+)
+
+// The TLS flags: bad combinations exit 2 with a message.
+func TestBadTLSFlags(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := brokertest.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvCert, _ := ca.Server()
+	cert, key, err := ca.WriteFiles(dir, "server", srvCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--tls-addr", "127.0.0.1:0"}, // no certificate
+		{"--tls-addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", filepath.Join(dir, "missing.pem")},
+		{"--tls-addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, "--tls-verify", "verify_peer"}, // no CA
+		{"--tls-addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, "--tls-verify", "verify_maybe"},
+		{"--tls-addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, "--tls-fail-if-no-peer-cert"},
+		{"--ssl-cert-login-from", "serial_number"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), args, &out, &errb); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+		if !strings.HasPrefix(errb.String(), "beatmq: ") {
+			t.Errorf("%v: stderr %q", args, errb.String())
+		}
+	}
+}
+
+// --tls-addr with verify_peer: the listener is logged as RabbitMQ logs it,
+// listed in /api/overview as amqp/ssl, and a client certificate logs in
+// with EXTERNAL.
+func TestTLSServed(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := brokertest.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvCert, _ := ca.Server()
+	cert, key, err := ca.WriteFiles(dir, "server", srvCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, tlsAddr, mgmtAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	logFile := filepath.Join(dir, "log")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb bytes.Buffer
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		run(ctx, []string{"--addr", addr, "--mgmt-addr", mgmtAddr, "--tls-addr", tlsAddr,
+			"--tls-cert", cert, "--tls-key", key, "--tls-ca", filepath.Join(dir, "ca.pem"),
+			"--tls-verify", "verify_peer", "--log-file", logFile, "--data-dir", ""}, &out, &errb)
+	})
+	defer wg.Wait()
+	defer cancel()
+
+	clientCert, err := ca.Client(pkix.Name{CommonName: "guest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{clientCert}}
+	var conn *amqp091.Connection
+	for range 400 {
+		if conn, err = amqp091.DialConfig("amqps://"+tlsAddr+"/", amqp091.Config{SASL: []amqp091.Authentication{&amqp091.ExternalAuth{}}, TLSClientConfig: tc}); err == nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("EXTERNAL over TLS: %v (stderr %s)", err, errb.String())
+	}
+	conn.Close()
+
+	req, _ := http.NewRequest(http.MethodGet, "http://"+mgmtAddr+"/api/overview", nil)
+	req.SetBasicAuth("guest", "guest")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ov struct {
+		Listeners []struct {
+			Protocol  string `json:"protocol"`
+			IPAddress string `json:"ip_address"`
+		} `json:"listeners"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ov); err != nil {
+		t.Fatal(err)
+	}
+	protocols := map[string]bool{}
+	for _, l := range ov.Listeners {
+		protocols[l.Protocol] = true
+	}
+	if len(ov.Listeners) != 3 || !protocols["amqp"] || !protocols["amqp/ssl"] || !protocols["http"] {
+		t.Fatalf("listeners %+v", ov.Listeners)
+	}
+	log, _ := os.ReadFile(logFile)
+	started := strings.Index(string(log), "started TLS (SSL) listener on "+tlsAddr)
+	complete := strings.Index(string(log), "Server startup complete")
+	if started < 0 || complete < started {
+		t.Fatalf("log:\n%s", log)
+	}
+}
