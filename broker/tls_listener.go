@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"time"
 
@@ -83,8 +85,14 @@ func (s *Server) serveTLSConn(nc net.Conn, tc *tls.Config) {
 	if err != nil {
 		_ = cc.Reset()
 		if s.stopCtx.Err() == nil {
-			s.set.log.Error(fmt.Sprintf("TLS server: handshake with %s failed: %v", addrOf(nc.RemoteAddr()), err),
-				logfmt.KeyPeer, addrOf(nc.RemoteAddr()), logfmt.KeyLocal, addrOf(nc.LocalAddr()))
+			peer, local := addrOf(nc.RemoteAddr()), addrOf(nc.LocalAddr())
+			level := slog.LevelError
+			if cc.Received() == 0 && errors.Is(err, io.EOF) {
+				// A port probe (health check, load balancer): nothing to report.
+				level = slog.LevelDebug
+			}
+			s.set.log.Log(context.Background(), level, fmt.Sprintf("TLS server: handshake with %s failed: %v", peer, err),
+				logfmt.KeyPeer, peer, logfmt.KeyLocal, local)
 		}
 		return
 	}

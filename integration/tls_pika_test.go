@@ -1,0 +1,132 @@
+//go:build integration
+
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beatmq/beatmq/broker/brokertest"
+)
+
+// pikaLogin is one result line of python/pika_tls.py.
+type pikaLogin struct {
+	Name      string `json:"name"`
+	OK        bool   `json:"ok"`
+	Body      string `json:"body"`
+	Error     string `json:"error"`
+	ErrorType string `json:"error_type"`
+}
+
+// pika over TLS against bin/beatmq with --tls-addr and verify_peer
+// (certificates made by the test): PLAIN without a client certificate and
+// EXTERNAL with one both log in and move a message; EXTERNAL with a
+// certificate for an unknown user is refused, with RabbitMQ's reason in the
+// broker's log.
+func TestTLSPika(t *testing.T) {
+	skipOnRabbitMQ(t)
+	if err := runQuiet(pythonBin(), "-c", "import pika"); err != nil {
+		t.Fatalf("pika is not installed for %s (run `make deps`): %v", pythonBin(), err)
+	}
+	bin := os.Getenv("BEATMQ_BIN")
+	if bin == "" {
+		bin = filepath.Join(repoRoot(), "bin", "beatmq")
+	}
+	dir := t.TempDir()
+	ca, err := brokertest.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, subj *pkix.Name) (string, string) {
+		t.Helper()
+		c, err := ca.Server()
+		if subj != nil {
+			c, err = ca.Client(*subj)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, key, err := ca.WriteFiles(dir, name, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cert, key
+	}
+	srvCert, srvKey := write("server", nil)
+	cliCert, cliKey := write("guest", &pkix.Name{CommonName: "guest"})
+	badCert, badKey := write("mallory", &pkix.Name{CommonName: "mallory"})
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsPort, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "beatmq.log")
+	cmd := exec.Command(bin, "--addr", hostPort(port), "--mgmt-addr", "", "--data-dir", "",
+		"--tls-addr", hostPort(tlsPort), "--tls-cert", srvCert, "--tls-key", srvKey,
+		"--tls-ca", filepath.Join(dir, "ca.pem"), "--tls-verify", "verify_peer", "--log-file", logPath)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = stopProcess(cmd, exited, 10*time.Second) })
+	if err := waitPort(hostPort(tlsPort), 10*time.Second, exited); err != nil {
+		t.Fatalf("%v; output: %s", err, out.String())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	py := exec.CommandContext(ctx, pythonBin(), "-u", filepath.Join("python", "pika_tls.py"),
+		"--port", strconv.Itoa(tlsPort), "--ca", filepath.Join(dir, "ca.pem"),
+		"--cert", cliCert, "--key", cliKey, "--unknown-cert", badCert, "--unknown-key", badKey)
+	var stdout, stderr bytes.Buffer
+	py.Stdout, py.Stderr = &stdout, &stderr
+	if err := py.Run(); err != nil {
+		t.Fatalf("pika_tls.py: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+	}
+	got := map[string]pikaLogin{}
+	for sc := bufio.NewScanner(&stdout); sc.Scan(); {
+		var l pikaLogin
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("result line %q: %v", sc.Text(), err)
+		}
+		got[l.Name] = l
+		t.Logf("pika over TLS, %s: ok=%v body=%q %s %s", l.Name, l.OK, l.Body, l.ErrorType, l.Error)
+	}
+	for _, name := range []string{"plain", "external"} {
+		if l := got[name]; !l.OK || l.Body != "over TLS: "+name {
+			t.Errorf("%s: %+v", name, l)
+		}
+	}
+	if l := got["unknown"]; l.OK || !strings.Contains(l.ErrorType, "Auth") && !strings.Contains(l.ErrorType, "AccessDenied") {
+		t.Errorf("unknown user: %+v, want an authentication error", l)
+	}
+	log, _ := os.ReadFile(logPath)
+	if strings.Contains(string(log), "TLS server: handshake") {
+		t.Errorf("a handshake failure was logged (waitPort's probe is not one):\n%s", log)
+	}
+	for _, want := range []string{
+		"started TLS (SSL) listener on " + hostPort(tlsPort),
+		" - pika-tls-external): user 'guest' authenticated and granted access to vhost '/'",
+		"EXTERNAL login refused: user 'mallory' - invalid credentials",
+	} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("no %q in the broker log:\n%s", want, log)
+		}
+	}
+}
