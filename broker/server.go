@@ -238,7 +238,8 @@ func (s *Server) StartedAt() time.Time { return s.started }
 // ("beatmq@" + host name unless configured).
 func (s *Server) ClusterName() string { return s.set.clusterName }
 
-// Listeners returns the addresses Serve is accepting on.
+// Listeners returns the addresses Serve and ServeTLS are accepting on
+// (AMQPListeners tells which is which).
 func (s *Server) Listeners() []net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()

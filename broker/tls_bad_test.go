@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"crypto/tls"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
 
 	"github.com/beatmq/beatmq/broker"
 	"github.com/beatmq/beatmq/broker/brokertest"
@@ -121,6 +124,73 @@ func TestTLSHeartbeatDetectionMatchesTCP(t *testing.T) {
 			info, ok := b.WaitClosed(r.Conn.LocalAddr(), time.Second)
 			if !ok || info.Reason != broker.ReasonMissedHeartbeats {
 				t.Fatalf("reason %v", info.Reason)
+			}
+		})
+	}
+}
+
+// A broker that stops while a TLS handshake waits for its client ends it at
+// once rather than after TLSHandshakeTimeout, and logs no failure.
+func TestTLSShutdownDuringHandshake(t *testing.T) {
+	b := start(t, unit, brokertest.WithTLS())
+	c, err := net.Dial("tcp", b.TLSAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(20 * time.Millisecond) // accepted, the handshake waits for a ClientHello
+	began := time.Now()
+	b.Close()
+	if d := time.Since(began); d > time.Second {
+		t.Fatalf("Close took %v", d)
+	}
+	if lines := b.Logs().Lines("TLS server: handshake"); len(lines) > 0 {
+		t.Fatalf("logged %q", lines)
+	}
+}
+
+// A Config.TLS that takes client certificates without verifying them
+// (tls.RequestClientCert) makes EXTERNAL refuse every login, as RabbitMQ's
+// auth_config_sane/0 does when verify is not verify_peer; a certificate
+// without a CN is refused with "no name found".
+func TestEXTERNALUnsafeAndNoName(t *testing.T) {
+	ca, err := brokertest.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ca.Server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		auth tls.ClientAuthType
+		subj pkix.Name
+		log  string
+	}{
+		{"unsafe", tls.RequestClientCert, pkix.Name{CommonName: "guest"}, "EXTERNAL login refused: TLS configuration is unsafe"},
+		{"no CN", tls.VerifyClientCertIfGiven, pkix.Name{Organization: []string{"beatmq"}}, "EXTERNAL login refused: no name found"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := broker.DefaultConfig()
+			cfg.MgmtAddr, cfg.HeartbeatUnit = "", unit
+			cfg.TLS = &tls.Config{Certificates: []tls.Certificate{srv}, ClientCAs: ca.Pool(), ClientAuth: tc.auth}
+			b := start(t, unit, brokertest.WithConfig(cfg))
+			cert, err := ca.Client(tc.subj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			url := "amqps://" + b.TLSAddr() + "/"
+			_, err = amqp091.DialConfig(url, amqp091.Config{
+				SASL:            []amqp091.Authentication{&amqp091.ExternalAuth{}},
+				TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{cert}},
+			})
+			if !errors.Is(err, amqp091.ErrCredentials) {
+				t.Fatalf("dial: %v", err)
+			}
+			if _, ok := b.Logs().WaitFor(tc.log, time.Second); !ok {
+				t.Fatalf("no %q in:\n%s", tc.log, b.Logs())
 			}
 		})
 	}

@@ -138,7 +138,7 @@ func TestEXTERNALLogin(t *testing.T) {
 // ssl_cert_login_from distinguished_name: the user is the whole subject.
 func TestEXTERNALDistinguishedName(t *testing.T) {
 	cfg := broker.DefaultConfig()
-	cfg.MgmtAddr = ""
+	cfg.MgmtAddr, cfg.HeartbeatUnit = "", unit
 	cfg.SSLCertLoginFrom = "distinguished_name"
 	cfg.Users = []broker.User{{Name: "CN=alice,O=beatmq", Password: "x"}}
 	b := start(t, unit, brokertest.WithConfig(cfg), brokertest.WithTLS())
