@@ -58,7 +58,11 @@ func (a *serverBroker) Overview() Overview {
 		o.Listeners = append(o.Listeners, listenerOf(l.Protocol, l.Addr))
 	}
 	for _, addr := range a.http {
-		o.Listeners = append(o.Listeners, listenerOf("http", addr))
+		protocol := "http"
+		if _, ok := addr.(HTTPSAddr); ok {
+			protocol = "https"
+		}
+		o.Listeners = append(o.Listeners, listenerOf(protocol, addr))
 	}
 	return o
 }
@@ -282,3 +286,8 @@ func sslProtocol(version string) string {
 	}
 	return version
 }
+
+// HTTPSAddr marks, among ServerBrokerWith's addresses, one that serves the
+// API over HTTPS: /api/overview lists it with protocol "https", as
+// RabbitMQ lists management.ssl's listener.
+type HTTPSAddr struct{ net.Addr }

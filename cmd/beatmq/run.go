@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"net/http"
 	"os"
 	"runtime"
 	"strings"
@@ -50,6 +49,7 @@ type options struct {
 	sync             string
 	product          string
 	tls              tlsOptions
+	mgmtTLS          mgmtTLSOptions
 	version          bool
 }
 
@@ -71,6 +71,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&o.dataDir, "data-dir", DefaultDataDir, "directory for durable queues' persistent messages and durable definitions (empty: memory only, nothing kept)")
 	fs.StringVar(&o.sync, "sync", "data", "when a persistent message is confirmed: data (after fdatasync, survives a power cut; RabbitMQ's behaviour) or write (after write(2), survives a killed broker only)")
 	o.tls.addFlags(fs)
+	o.mgmtTLS.addFlags(fs)
 	fs.BoolVar(&o.tcpKeepAlive, "tcp-keepalive", false, "TCP keepalive on accepted connections, with the system's periods (RabbitMQ's tcp_listen_options keepalive)")
 	fs.BoolVar(&o.tcpNoDelay, "tcp-nodelay", true, "TCP_NODELAY on accepted connections (RabbitMQ's tcp_listen_options nodelay)")
 	fs.StringVar(&o.product, "product", broker.Product, "product name advertised to clients in connection.start")
@@ -152,6 +153,9 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 	if err := o.tls.apply(&cfg); err != nil {
 		return cfg, err
 	}
+	if err := o.mgmtTLS.load(o.tls); err != nil {
+		return cfg, err
+	}
 	cfg.Logger = logger
 	return cfg, cfg.Validate()
 }
@@ -229,18 +233,27 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 			return 1
 		}
 	}
+	var ml, mtl net.Listener
 	closeListeners := func() {
-		_ = l.Close()
-		if tl != nil {
-			_ = tl.Close()
+		for _, x := range []net.Listener{l, tl, ml} {
+			if x != nil {
+				_ = x.Close()
+			}
 		}
 	}
-	var ml net.Listener
 	if cfg.MgmtAddr != "" {
 		if ml, err = net.Listen("tcp", cfg.MgmtAddr); err != nil {
 			closeListeners()
 			_ = srv.Close()
 			fmt.Fprintf(stderr, "beatmq: cannot listen for the management API (--mgmt-addr \"\" disables it): %v\n", err)
+			return 1
+		}
+	}
+	if o.mgmtTLS.addr != "" {
+		if mtl, err = net.Listen("tcp", o.mgmtTLS.addr); err != nil {
+			closeListeners()
+			_ = srv.Close()
+			fmt.Fprintf(stderr, "beatmq: cannot listen for the management API over HTTPS: %v\n", err)
 			return 1
 		}
 	}
@@ -278,12 +291,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 			time.Sleep(time.Millisecond)
 		}
 	}
-	var hs *http.Server
-	if ml != nil {
-		hs = &http.Server{Handler: mgmtHandler(srv, mgmt.Monitors{Memory: mem, Disk: disk}, ml.Addr(), logger), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = hs.Serve(ml) }()
-		logger.Info("Management plugin: HTTP (non-TLS) listener started on " + ml.Addr().String())
-	}
+	hs := startMgmt(srv, mgmt.Monitors{Memory: mem, Disk: disk}, ml, mtl, o.mgmtTLS.config, logger)
 	logger.Info("Server startup complete")
 	if o.logFile != "" && o.logFile != "-" {
 		fmt.Fprintf(stdout, "beatmq %s listening on %s (AMQP)", broker.Version, l.Addr())
@@ -293,23 +301,22 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 		if ml != nil {
 			fmt.Fprintf(stdout, " and %s (HTTP)", ml.Addr())
 		}
+		if mtl != nil {
+			fmt.Fprintf(stdout, " and %s (HTTPS)", mtl.Addr())
+		}
 		fmt.Fprintf(stdout, "; log in %s\n", o.logFile)
 	}
 
 	select {
 	case err := <-served:
-		if hs != nil {
-			_ = hs.Close()
-		}
+		hs.Close()
 		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: %v\n", err)
 		return 1
 	case <-ctx.Done():
 	}
 	logger.Info("beatmq is asked to stop...")
-	if hs != nil {
-		_ = hs.Close()
-	}
+	hs.Close()
 	mem.Stop()
 	if disk != nil {
 		disk.Stop()

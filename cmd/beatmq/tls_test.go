@@ -38,6 +38,8 @@ func TestBadTLSFlags(t *testing.T) {
 		{"--tls-addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, "--tls-verify", "verify_maybe"},
 		{"--tls-addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, "--tls-fail-if-no-peer-cert"},
 		{"--ssl-cert-login-from", "serial_number"},
+		{"--mgmt-tls-addr", "127.0.0.1:0"}, // no certificate
+		{"--mgmt-tls-addr", "127.0.0.1:0", "--mgmt-tls-cert", cert, "--mgmt-tls-key", filepath.Join(dir, "missing.pem")},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(context.Background(), args, &out, &errb); code != 2 {
@@ -63,13 +65,13 @@ func TestTLSServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, tlsAddr, mgmtAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	addr, tlsAddr, mgmtAddr, mgmtTLSAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 	logFile := filepath.Join(dir, "log")
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb bytes.Buffer
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		run(ctx, []string{"--addr", addr, "--mgmt-addr", mgmtAddr, "--tls-addr", tlsAddr,
+		run(ctx, []string{"--addr", addr, "--mgmt-addr", mgmtAddr, "--mgmt-tls-addr", mgmtTLSAddr, "--tls-addr", tlsAddr,
 			"--tls-cert", cert, "--tls-key", key, "--tls-ca", filepath.Join(dir, "ca.pem"),
 			"--tls-verify", "verify_peer", "--log-file", logFile, "--data-dir", ""}, &out, &errb)
 	})
@@ -91,34 +93,53 @@ func TestTLSServed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("EXTERNAL over TLS: %v (stderr %s)", err, errb.String())
 	}
-	conn.Close()
+	defer conn.Close()
 
-	req, _ := http.NewRequest(http.MethodGet, "http://"+mgmtAddr+"/api/overview", nil)
-	req.SetBasicAuth("guest", "guest")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	// The management API over HTTPS, with the amqps listener's certificate.
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
+	defer hc.CloseIdleConnections()
+	get := func(path string, v any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "https://"+mgmtTLSAddr+path, nil)
+		req.SetBasicAuth("guest", "guest")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatal(err)
+		}
 	}
-	defer resp.Body.Close()
+	var conns []struct {
+		AuthMechanism string  `json:"auth_mechanism"`
+		SSL           bool    `json:"ssl"`
+		SSLProtocol   *string `json:"ssl_protocol"`
+	}
+	get("/api/connections", &conns)
+	if len(conns) != 1 || conns[0].AuthMechanism != "EXTERNAL" || !conns[0].SSL || conns[0].SSLProtocol == nil || !strings.HasPrefix(*conns[0].SSLProtocol, "tlsv1.") {
+		t.Fatalf("connections %+v", conns)
+	}
 	var ov struct {
 		Listeners []struct {
 			Protocol  string `json:"protocol"`
 			IPAddress string `json:"ip_address"`
 		} `json:"listeners"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&ov); err != nil {
-		t.Fatal(err)
-	}
+	get("/api/overview", &ov)
 	protocols := map[string]bool{}
 	for _, l := range ov.Listeners {
 		protocols[l.Protocol] = true
 	}
-	if len(ov.Listeners) != 3 || !protocols["amqp"] || !protocols["amqp/ssl"] || !protocols["http"] {
+	if len(ov.Listeners) != 4 || !protocols["amqp"] || !protocols["amqp/ssl"] || !protocols["http"] || !protocols["https"] {
 		t.Fatalf("listeners %+v", ov.Listeners)
 	}
 	log, _ := os.ReadFile(logFile)
 	started := strings.Index(string(log), "started TLS (SSL) listener on "+tlsAddr)
 	complete := strings.Index(string(log), "Server startup complete")
+	if !strings.Contains(string(log), "Management plugin: HTTPS listener started on "+mgmtTLSAddr) {
+		t.Errorf("no HTTPS listener line in:\n%s", log)
+	}
 	if started < 0 || complete < started {
 		t.Fatalf("log:\n%s", log)
 	}
