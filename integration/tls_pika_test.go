@@ -38,56 +38,10 @@ func TestTLSPika(t *testing.T) {
 	if err := runQuiet(pythonBin(), "-c", "import pika"); err != nil {
 		t.Fatalf("pika is not installed for %s (run `make deps`): %v", pythonBin(), err)
 	}
-	bin := os.Getenv("BEATMQ_BIN")
-	if bin == "" {
-		bin = filepath.Join(repoRoot(), "bin", "beatmq")
-	}
-	dir := t.TempDir()
-	ca, err := brokertest.NewCA()
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, subj *pkix.Name) (string, string) {
-		t.Helper()
-		c, err := ca.Server()
-		if subj != nil {
-			c, err = ca.Client(*subj)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		cert, key, err := ca.WriteFiles(dir, name, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cert, key
-	}
-	srvCert, srvKey := write("server", nil)
-	cliCert, cliKey := write("guest", &pkix.Name{CommonName: "guest"})
-	badCert, badKey := write("mallory", &pkix.Name{CommonName: "mallory"})
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsPort, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "beatmq.log")
-	cmd := exec.Command(bin, "--addr", hostPort(port), "--mgmt-addr", "", "--data-dir", "",
-		"--tls-addr", hostPort(tlsPort), "--tls-cert", srvCert, "--tls-key", srvKey,
-		"--tls-ca", filepath.Join(dir, "ca.pem"), "--tls-verify", "verify_peer", "--log-file", logPath)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { _ = stopProcess(cmd, exited, 10*time.Second) })
-	if err := waitPort(hostPort(tlsPort), 10*time.Second, exited); err != nil {
-		t.Fatalf("%v; output: %s", err, out.String())
-	}
+	tb := startTLSBeatmq(t)
+	dir, tlsPort, logPath := tb.dir, tb.tlsPort, tb.logPath
+	badCert, badKey := tb.write("mallory", &pkix.Name{CommonName: "mallory"})
+	cliCert, cliKey := tb.cliCert, tb.cliKey
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -129,4 +83,68 @@ func TestTLSPika(t *testing.T) {
 			t.Errorf("no %q in the broker log:\n%s", want, log)
 		}
 	}
+}
+
+// tlsBeatmq is a bin/beatmq child process with an amqps listener
+// (verify_peer) whose certificates, made by the test, are in dir.
+type tlsBeatmq struct {
+	dir, logPath    string
+	tlsPort         int
+	ca              *brokertest.CA
+	cliCert, cliKey string // a client certificate for guest
+}
+
+// write issues a client certificate for subj (a server one if nil) and
+// writes it to dir as name.pem and name-key.pem.
+func (b *tlsBeatmq) write(name string, subj *pkix.Name) (string, string) {
+	c, err := b.ca.Server()
+	if subj != nil {
+		c, err = b.ca.Client(*subj)
+	}
+	if err != nil {
+		panic(err)
+	}
+	cert, key, err := b.ca.WriteFiles(b.dir, name, c)
+	if err != nil {
+		panic(err)
+	}
+	return cert, key
+}
+
+func startTLSBeatmq(t *testing.T) *tlsBeatmq {
+	t.Helper()
+	bin := os.Getenv("BEATMQ_BIN")
+	if bin == "" {
+		bin = filepath.Join(repoRoot(), "bin", "beatmq")
+	}
+	ca, err := brokertest.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &tlsBeatmq{dir: t.TempDir(), ca: ca}
+	srvCert, srvKey := b.write("server", nil)
+	b.cliCert, b.cliKey = b.write("guest", &pkix.Name{CommonName: "guest"})
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.tlsPort, err = freePort(); err != nil {
+		t.Fatal(err)
+	}
+	b.logPath = filepath.Join(b.dir, "beatmq.log")
+	cmd := exec.Command(bin, "--addr", hostPort(port), "--mgmt-addr", "", "--data-dir", "",
+		"--tls-addr", hostPort(b.tlsPort), "--tls-cert", srvCert, "--tls-key", srvKey,
+		"--tls-ca", filepath.Join(b.dir, "ca.pem"), "--tls-verify", "verify_peer", "--log-file", b.logPath)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = stopProcess(cmd, exited, 10*time.Second) })
+	if err := waitPort(hostPort(b.tlsPort), 10*time.Second, exited); err != nil {
+		t.Fatalf("%v; output: %s", err, out.String())
+	}
+	return b
 }
