@@ -40,7 +40,7 @@ func TestTLSPika(t *testing.T) {
 	}
 	tb := startTLSBeatmq(t)
 	dir, tlsPort, logPath := tb.dir, tb.tlsPort, tb.logPath
-	badCert, badKey := tb.write("mallory", &pkix.Name{CommonName: "mallory"})
+	badCert, badKey := tb.write(t, "mallory", &pkix.Name{CommonName: "mallory"})
 	cliCert, cliKey := tb.cliCert, tb.cliKey
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -96,17 +96,18 @@ type tlsBeatmq struct {
 
 // write issues a client certificate for subj (a server one if nil) and
 // writes it to dir as name.pem and name-key.pem.
-func (b *tlsBeatmq) write(name string, subj *pkix.Name) (string, string) {
+func (b *tlsBeatmq) write(t *testing.T, name string, subj *pkix.Name) (string, string) {
+	t.Helper()
 	c, err := b.ca.Server()
 	if subj != nil {
 		c, err = b.ca.Client(*subj)
 	}
 	if err != nil {
-		panic(err)
+		t.Fatal(err)
 	}
 	cert, key, err := b.ca.WriteFiles(b.dir, name, c)
 	if err != nil {
-		panic(err)
+		t.Fatal(err)
 	}
 	return cert, key
 }
@@ -122,8 +123,8 @@ func startTLSBeatmq(t *testing.T) *tlsBeatmq {
 		t.Fatal(err)
 	}
 	b := &tlsBeatmq{dir: t.TempDir(), ca: ca}
-	srvCert, srvKey := b.write("server", nil)
-	b.cliCert, b.cliKey = b.write("guest", &pkix.Name{CommonName: "guest"})
+	srvCert, srvKey := b.write(t, "server", nil)
+	b.cliCert, b.cliKey = b.write(t, "guest", &pkix.Name{CommonName: "guest"})
 	port, err := freePort()
 	if err != nil {
 		t.Fatal(err)
