@@ -13,6 +13,7 @@ import (
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
+	"github.com/beatmq/beatmq/amqp"
 	"github.com/beatmq/beatmq/broker"
 	"github.com/beatmq/beatmq/broker/brokertest"
 	"github.com/beatmq/beatmq/frames"
@@ -193,5 +194,45 @@ func TestEXTERNALUnsafeAndNoName(t *testing.T) {
 				t.Fatalf("no %q in:\n%s", tc.log, b.Logs())
 			}
 		})
+	}
+}
+
+// The half-open fault on a TLS connection drops the client's records after
+// decrypting them, uncounted: once cleared, the TLS stream goes on and so
+// does the AMQP connection (its dropped frames lost, as over TCP).
+func TestTLSHalfOpenCleared(t *testing.T) {
+	for _, tlsOn := range []bool{true, false} {
+		t.Run(map[bool]string{true: "tls", false: "tcp"}[tlsOn], func(t *testing.T) { halfOpenCleared(t, tlsOn) })
+	}
+}
+
+func halfOpenCleared(t *testing.T, tlsOn bool) {
+	b := start(t, unit, brokertest.WithTLS())
+	var r *brokertest.RawConn
+	if tlsOn {
+		r = dialTLSRaw(t, b, "")
+	} else {
+		r = brokertest.DialRaw(t, b.Addr())
+	}
+	r.Connect("tls-half-open", 0)
+	info, _ := b.WaitConn(time.Second, func(c broker.ConnInfo) bool { return c.ClientName == "tls-half-open" })
+	if err := b.Fault("tls-half-open", broker.Fault{Kind: broker.FaultHalfOpen}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // the reader has moved to the dropping read
+	r.SendHeartbeat()                 // dropped
+	time.Sleep(50 * time.Millisecond)
+	if got, _ := b.Conn(info.Name); got.RecvOctets != info.RecvOctets {
+		t.Errorf("octets received under half-open: %d, were %d", got.RecvOctets, info.RecvOctets)
+	}
+	if err := b.ClearFault("tls-half-open"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // the reader has left the dropping read
+	r.SendMethod(1, &amqp.ChannelOpen{})
+	if _, m, err := r.ReadMethod(2 * time.Second); err != nil {
+		t.Fatalf("after the fault: %v\n%s", err, b.Logs())
+	} else if _, ok := m.(*amqp.ChannelOpenOk); !ok {
+		t.Fatalf("after the fault: %v", m)
 	}
 }
