@@ -19,9 +19,9 @@ import (
 	"github.com/beatmq/beatmq/frames"
 )
 
-// Clients on the wrong port, or without the certificate the listener
-// requires, get a clear error; the broker logs it and keeps nothing
-// (goleak checks the goroutines at the end of the package).
+// Clients on the wrong port, with TLS older than 1.2, or without the
+// certificate the listener requires, get a clear error; the broker logs it
+// and keeps nothing (goleak checks the goroutines at the end of the package).
 func TestTLSWrongClients(t *testing.T) {
 	b := start(t, unit, brokertest.WithTLS(), brokertest.WithTLSVerify("verify_peer", true))
 
@@ -69,6 +69,19 @@ func TestTLSWrongClients(t *testing.T) {
 		}
 		if _, ok := b.Logs().WaitFor("client didn't provide a certificate", time.Second); !ok {
 			t.Fatalf("no handshake failure logged:\n%s", b.Logs())
+		}
+	})
+
+	t.Run("TLS 1.1", func(t *testing.T) {
+		tc, _ := b.ClientTLS("guest")
+		tc.MinVersion, tc.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+		c, err := tls.Dial("tcp", b.TLSAddr(), tc)
+		if err == nil {
+			c.Close()
+			t.Fatal("a TLS 1.1 handshake succeeded")
+		}
+		if _, ok := b.Logs().WaitFor("client offered only unsupported versions", time.Second); !ok {
+			t.Fatalf("dial: %v; no version failure logged:\n%s", err, b.Logs())
 		}
 	})
 
