@@ -23,8 +23,8 @@ const (
 	// CertLoginCommonName takes the subject's CN, several joined with ","
 	// (RabbitMQ's common_name, its default).
 	CertLoginCommonName CertLoginFrom = iota
-	// CertLoginDistinguishedName takes the whole subject, "CN=x,O=y"
-	// (RabbitMQ's distinguished_name).
+	// CertLoginDistinguishedName takes the whole subject, "CN=x,O=y", as
+	// RabbitMQ writes it (RabbitMQ's distinguished_name; cert_subject.go).
 	CertLoginDistinguishedName
 )
 
@@ -36,7 +36,7 @@ func NewTLS(h Host, set *Settings, cc *heartbeat.CountingConn, tc *tls.Conn) *Co
 	c.tls = &st
 	c.ctl.info.TLS = TLSInfo{Version: tls.VersionName(st.Version), CipherSuite: tls.CipherSuiteName(st.CipherSuite)}
 	if len(st.PeerCertificates) > 0 {
-		c.ctl.info.TLS.PeerSubject = st.PeerCertificates[0].Subject.String()
+		c.ctl.info.TLS.PeerSubject = certSubject(st.PeerCertificates[0])
 	}
 	return c
 }
@@ -103,7 +103,7 @@ func (c *Conn) authenticateExternal() authResult {
 // distinguished_name.
 func certUser(cert *x509.Certificate, from CertLoginFrom) (string, bool) {
 	if from == CertLoginDistinguishedName {
-		return cert.Subject.String(), true
+		return certSubject(cert), true
 	}
 	var cns []string
 	for _, atv := range cert.Subject.Names {
