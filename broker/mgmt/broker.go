@@ -137,6 +137,9 @@ type Connection struct {
 	// SSLProtocol is the TLS version as RabbitMQ shows it ("tlsv1.3"), ""
 	// on a plain TCP connection.
 	SSLProtocol string
+	// PeerCertSubject is the client certificate's subject ("CN=alice"), ""
+	// without one.
+	PeerCertSubject string
 	// ClientProperties are the client properties of connection.start-ok,
 	// converted from the AMQP field table: a nested table becomes a
 	// map[string]any, an array a []any, a decimal the float64 of

@@ -103,6 +103,9 @@ func (c *Connection) toJSON() connectionJSON {
 	if c.SSLProtocol != "" {
 		j.SSL, j.SSLProtocol = true, &c.SSLProtocol
 	}
+	if c.PeerCertSubject != "" {
+		j.PeerCertSubject = &c.PeerCertSubject
+	}
 	hb := &c.Heartbeat
 	j.HeartbeatReceived, j.HeartbeatSent, j.HeartbeatLateWarnings = hb.Received, hb.Sent, hb.LateWarnings
 	j.HeartbeatCadenceLast, j.HeartbeatCadenceMedian = seconds(hb.CadenceLast), seconds(hb.CadenceMedian)

@@ -107,7 +107,7 @@ func (a *serverBroker) Connections() []Connection {
 		out = append(out, Connection{
 			Name: in.Name, Node: a.s.ClusterName(), User: in.User, Vhost: in.VHost,
 			PeerHost: peerHost, PeerPort: peerPort, Host: host, Port: port,
-			State: state, AuthMechanism: in.AuthMechanism, SSLProtocol: sslProtocol(in.TLS.Version),
+			State: state, AuthMechanism: in.AuthMechanism, SSLProtocol: sslProtocol(in.TLS.Version), PeerCertSubject: in.TLS.PeerSubject,
 			ClientProperties: tableMap(in.ClientProperties),
 			Timeout:          in.Heartbeat, FrameMax: in.FrameMax, ChannelMax: in.ChannelMax,
 			Channels: in.Channels, ConnectedAt: in.ConnectedAt,

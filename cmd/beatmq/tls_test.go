@@ -115,9 +115,11 @@ func TestTLSServed(t *testing.T) {
 		AuthMechanism string  `json:"auth_mechanism"`
 		SSL           bool    `json:"ssl"`
 		SSLProtocol   *string `json:"ssl_protocol"`
+		PeerSubject   *string `json:"peer_cert_subject"`
 	}
 	get("/api/connections", &conns)
-	if len(conns) != 1 || conns[0].AuthMechanism != "EXTERNAL" || !conns[0].SSL || conns[0].SSLProtocol == nil || !strings.HasPrefix(*conns[0].SSLProtocol, "tlsv1.") {
+	if len(conns) != 1 || conns[0].AuthMechanism != "EXTERNAL" || !conns[0].SSL || conns[0].SSLProtocol == nil || !strings.HasPrefix(*conns[0].SSLProtocol, "tlsv1.") ||
+		conns[0].PeerSubject == nil || *conns[0].PeerSubject != "CN=guest" {
 		t.Fatalf("connections %+v", conns)
 	}
 	var ov struct {
