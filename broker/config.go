@@ -2,6 +2,7 @@ package broker
 
 import (
 	"cmp"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -128,6 +129,25 @@ type Config struct {
 	// heartbeat, a confirm) leaves at once.
 	DisableTCPNoDelay bool
 
+	// TLSAddr is the address of the amqps listener, "" for none (the
+	// default, as RabbitMQ's listeners.ssl). The beatmq command listens on
+	// it and calls ServeTLS; embedders call ServeTLS themselves.
+	TLSAddr string
+
+	// TLS configures ServeTLS's connections: certificate, client
+	// verification (ClientAuth VerifyClientCertIfGiven or
+	// RequireAndVerifyClientCert is RabbitMQ's verify_peer, the latter with
+	// fail_if_no_peer_cert). nil: no TLS. TLSConfig builds it from
+	// RabbitMQ's ssl_options; a MinVersion of 0 becomes TLS 1.2, and an
+	// older one is refused.
+	TLS *tls.Config
+
+	// SSLCertLoginFrom names the user of an EXTERNAL login from the client
+	// certificate (RabbitMQ's ssl_cert_login_from): "" or "common_name"
+	// (the subject's CN, the default) or "distinguished_name" (the whole
+	// subject, "CN=client,O=example").
+	SSLCertLoginFrom string
+
 	// Users may log in. nil means one user, guest with password guest.
 	// They are the first users of a broker, each with every permission on
 	// every vhost and, unless its Tags say otherwise, the administrator tag.
@@ -210,6 +230,22 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("MgmtAddr %q: %v", c.MgmtAddr, err))
 		}
 	}
+	if c.TLSAddr != "" {
+		if _, _, err := net.SplitHostPort(c.TLSAddr); err != nil {
+			errs = append(errs, fmt.Errorf("TLSAddr %q: %v", c.TLSAddr, err))
+		}
+		if c.TLS == nil {
+			errs = append(errs, fmt.Errorf("TLSAddr %q: needs TLS (a certificate and its key)", c.TLSAddr))
+		}
+	}
+	if c.TLS != nil && c.TLS.MinVersion != 0 && c.TLS.MinVersion < tls.VersionTLS12 {
+		errs = append(errs, errors.New("TLS: MinVersion must be TLS 1.2 or later"))
+	}
+	switch c.SSLCertLoginFrom {
+	case "", "common_name", "distinguished_name":
+	default:
+		errs = append(errs, fmt.Errorf("SSLCertLoginFrom %q: want common_name or distinguished_name", c.SSLCertLoginFrom))
+	}
 	if c.Heartbeat > 65535 {
 		errs = append(errs, fmt.Errorf("Heartbeat %d: must be at most 65535 seconds (a short on the wire)", c.Heartbeat))
 	}
@@ -262,6 +298,7 @@ type settings struct {
 	frameMax    uint32
 	channelMax  uint16
 	vhosts      map[string]bool
+	tls         *tls.Config // Config.TLS with TLS 1.2 at least, or nil
 	clusterName string
 	product     string
 	log         *slog.Logger
@@ -312,5 +349,14 @@ func (c *Config) settings() settings {
 	s.conn.ServerProperties = engine.ServerProperties(s.clusterName, s.product)
 	s.conn.Log = s.log
 	s.conn.HeartbeatWarn = resolve(c.HeartbeatWarn, DefaultHeartbeatWarn)
+	if c.TLS != nil {
+		s.tls = c.TLS.Clone()
+		s.tls.MinVersion = max(s.tls.MinVersion, tls.VersionTLS12)
+		s.conn.TLS = true
+		s.conn.TLSVerifyPeer = s.tls.ClientAuth >= tls.VerifyClientCertIfGiven
+	}
+	if c.SSLCertLoginFrom == "distinguished_name" {
+		s.conn.CertLoginFrom = engine.CertLoginDistinguishedName
+	}
 	return s
 }

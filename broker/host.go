@@ -17,3 +17,4 @@ func (h host) Login(user, pw string) bool          { return h.s.CheckPassword(us
 func (h host) VHostAccess(user, vh string) bool    { return h.s.VHostAccess(user, vh) }
 func (h host) Access(user, vh string) vhost.Access { return h.s.access(user, vh) }
 func (h host) Impersonator(user string) bool       { return h.s.hasTag(user, TagImpersonator) }
+func (h host) UserExists(user string) bool         { return h.s.userExists(user) }

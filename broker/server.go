@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -50,15 +51,19 @@ type Server struct {
 
 	// mu guards the fields below. Lock order: mu before any conn's mu.
 	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
+	listeners map[net.Listener]listenerKind
 	conns     map[*engine.Conn]struct{}
 	closed    []ConnInfo // ring of the last closedKept ended connections
 	closedN   int        // total ended connections
 	addr      net.Addr
 	ready     chan struct{} // closed when the first listener accepts
 	down      bool          // Shutdown or Close has begun
-	serving   sync.WaitGroup
-	running   sync.WaitGroup // connection goroutines
+	// stopCtx ends (stopAll) when Shutdown or Close begins: it interrupts
+	// TLS handshakes in progress (tls_listener.go).
+	stopCtx context.Context
+	stopAll context.CancelFunc
+	serving sync.WaitGroup
+	running sync.WaitGroup // connection goroutines
 }
 
 // New checks cfg and returns a Server that is not yet listening.
@@ -69,12 +74,13 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:       cfg,
 		set:       cfg.settings(),
-		listeners: make(map[net.Listener]struct{}),
+		listeners: make(map[net.Listener]listenerKind),
 		conns:     make(map[*engine.Conn]struct{}),
 		ready:     make(chan struct{}),
 		started:   time.Now(),
 		users:     newUserDB(),
 	}
+	s.stopCtx, s.stopAll = context.WithCancel(context.Background())
 	s.set.conn.Totals = &s.totals
 	if cfg.DataDir == "" {
 		s.initMessaging()
@@ -116,14 +122,21 @@ func (s *Server) ListenAndServe() error {
 // Serve accepts connections on l until Shutdown or Close, then returns
 // ErrServerClosed; any other accept error is returned as is. Serve closes l.
 // It may be called for several listeners.
-func (s *Server) Serve(l net.Listener) error {
+func (s *Server) Serve(l net.Listener) error { return s.serve(l, nil) }
+
+// serve is Serve, or ServeTLS when tc is not nil.
+func (s *Server) serve(l net.Listener, tc *tls.Config) error {
+	kind := listenerTCP
+	if tc != nil {
+		kind = listenerTLS
+	}
 	s.mu.Lock()
 	if s.down {
 		s.mu.Unlock()
 		_ = l.Close()
 		return ErrServerClosed
 	}
-	s.listeners[l] = struct{}{}
+	s.listeners[l] = kind
 	if s.addr == nil {
 		s.addr = l.Addr()
 	}
@@ -137,7 +150,8 @@ func (s *Server) Serve(l net.Listener) error {
 		_ = l.Close()
 	}()
 
-	s.set.log.Info("started TCP listener on "+l.Addr().String(), logfmt.KeyListener, l.Addr().String())
+	// tcp_listener:init/1
+	s.set.log.Info("started "+kind.label()+" on "+l.Addr().String(), logfmt.KeyListener, l.Addr().String())
 	s.mu.Lock()
 	select {
 	case <-s.ready:
@@ -170,6 +184,12 @@ func (s *Server) Serve(l net.Listener) error {
 			return ErrServerClosed
 		}
 		s.applyTCPOptions(nc)
+		if tc != nil {
+			s.running.Add(1) // under s.mu, so that a shutdown waits for it
+			s.mu.Unlock()
+			go s.serveTLSConn(nc, tc)
+			continue
+		}
 		c := s.newConnLocked(nc)
 		s.mu.Unlock()
 		s.Go(c.Serve)
@@ -226,7 +246,8 @@ func (s *Server) StartedAt() time.Time { return s.started }
 // ("beatmq@" + host name unless configured).
 func (s *Server) ClusterName() string { return s.set.clusterName }
 
-// Listeners returns the addresses Serve is accepting on.
+// Listeners returns the addresses Serve and ServeTLS are accepting on
+// (AMQPListeners tells which is which).
 func (s *Server) Listeners() []net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -237,8 +258,9 @@ func (s *Server) Listeners() []net.Addr {
 	return out
 }
 
-// Ready returns a channel that is closed once Serve is accepting
-// connections on its first listener (and has logged "started TCP listener").
+// Ready returns a channel that is closed once Serve (or ServeTLS) is
+// accepting connections on its first listener (and has logged "started TCP
+// listener" or "started TLS (SSL) listener").
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // Addr returns the address of the first listener, or nil before Serve.
@@ -292,18 +314,19 @@ func (s *Server) beginShutdown() []*engine.Conn {
 	s.mu.Lock()
 	first := !s.down
 	s.down = true
-	ls := make([]net.Listener, 0, len(s.listeners))
-	for l := range s.listeners {
-		ls = append(ls, l)
+	ls := make(map[net.Listener]listenerKind, len(s.listeners))
+	for l, k := range s.listeners {
+		ls[l] = k
 	}
 	conns := s.liveLocked()
 	s.mu.Unlock()
+	s.stopAll()
 	for _, v := range s.allVHosts() {
 		v.BeginShutdown()
 	}
-	for _, l := range ls {
+	for l, k := range ls {
 		_ = l.Close()
-		s.set.log.Info("stopped TCP listener on "+l.Addr().String(), logfmt.KeyListener, l.Addr().String())
+		s.set.log.Info("stopped "+k.label()+" on "+l.Addr().String(), logfmt.KeyListener, l.Addr().String())
 	}
 	if first && len(conns) > 0 {
 		s.set.log.Info(fmt.Sprintf("closing all %d AMQP connections: broker shutdown", len(conns)))

@@ -261,6 +261,15 @@ func (s *Server) seedUsers() error {
 }
 
 // hasTag reports whether the user called name has tag.
+// userExists reports whether name is a user.
+func (s *Server) userExists(name string) bool {
+	db := s.users
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	_, ok := db.users[name]
+	return ok
+}
+
 func (s *Server) hasTag(name, tag string) bool {
 	db := s.users
 	db.mu.RLock()

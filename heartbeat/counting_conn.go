@@ -22,6 +22,7 @@ type CountingConn struct {
 	// measurable next to the syscall, and padding would cost 56 B per connection.
 	received atomic.Uint64
 	sent     atomic.Uint64
+	muted    atomic.Bool // SetReceiveMuted
 }
 
 // NewCountingConn returns c wrapped with zeroed counters.
@@ -32,11 +33,17 @@ func NewCountingConn(c net.Conn) *CountingConn {
 // Read reads from the wrapped connection and counts what it returned.
 func (c *CountingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 {
+	if n > 0 && !c.muted.Load() {
 		c.received.Add(uint64(n))
 	}
 	return n, err
 }
+
+// SetReceiveMuted stops (true) or resumes counting the octets Read returns:
+// a layer above, such as TLS, can then go on reading octets that must not
+// count as the peer's activity (a fault that drops them) without losing
+// its place in the stream.
+func (c *CountingConn) SetReceiveMuted(on bool) { c.muted.Store(on) }
 
 // Write writes to the wrapped connection and counts what it accepted.
 func (c *CountingConn) Write(p []byte) (int, error) {

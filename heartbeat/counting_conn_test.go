@@ -110,3 +110,27 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 	t.Cleanup(func() { client.Close(); server.Close() })
 	return client, server
 }
+
+// While received octets are muted, Read returns them uncounted.
+func TestCountingConnReceiveMuted(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	c := NewCountingConn(a)
+	go func() {
+		_, _ = b.Write([]byte("abc"))
+		_, _ = b.Write([]byte("defg"))
+	}()
+	buf := make([]byte, 8)
+	c.SetReceiveMuted(true)
+	if n, err := c.Read(buf); err != nil || n != 3 {
+		t.Fatalf("muted read: %d, %v", n, err)
+	}
+	c.SetReceiveMuted(false)
+	if n, err := c.Read(buf); err != nil || n != 4 {
+		t.Fatalf("read: %d, %v", n, err)
+	}
+	if got := c.Received(); got != 4 {
+		t.Fatalf("Received() = %d, want 4 (the muted 3 not counted)", got)
+	}
+}

@@ -33,6 +33,11 @@
 // checks the cut and its log line; TestDurableKill9Pika is the 100-message
 // kill -9 scenario with pika.
 //
+// TLS (beatmq only: each test starts its own broker with --tls-addr and
+// verify_peer, certificates made by the test): TestTLSPika (pika with
+// ssl_options: PLAIN, EXTERNAL, EXTERNAL for an unknown user) and
+// TestTLSJava (the Java client over TLS 1.2: PLAIN, EXTERNAL).
+//
 // The tests carry the integration build tag, so `go test ./...` skips them: run
 // them with `make integration` (beatmq) or `make interop-rabbitmq`, or
 // `go test -tags integration ./integration/` after `make build`. Environment:

@@ -25,8 +25,11 @@
 package brokertest
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -53,9 +56,12 @@ type Broker struct {
 	mem  *alarm.MemoryMonitor // nil unless WithMemoryMonitor
 	disk *alarm.DiskMonitor   // nil unless WithDiskFreeLimit
 	addr string
-	logs *LogBuffer
-	done chan error
-	once sync.Once
+	// tlsAddr is the amqps listener's, tlsDone its Serve's result (tls.go).
+	tlsAddr string
+	tlsDone chan error
+	logs    *LogBuffer
+	done    chan error
+	once    sync.Once
 }
 
 // Option configures Run and Start.
@@ -70,6 +76,9 @@ type options struct {
 	memAlarm bool
 	memFrac  float64
 	disk     *alarm.DiskFreeLimit
+	ca       *CA   // WithTLS's
+	tlsErr   error // WithTLS's failure, returned by Start
+	tlsAuth  tls.ClientAuthType
 }
 
 // WithMemoryMonitor runs RabbitMQ's memory monitor (broker/alarm) with the
@@ -150,10 +159,17 @@ func WithDiskFreeLimit(limit alarm.DiskFreeLimit) Option {
 
 // Tests should prefer Run.
 func Start(opts ...Option) (*Broker, error) {
-	o := options{cfg: broker.DefaultConfig()}
+	o := options{cfg: broker.DefaultConfig(), tlsAuth: tls.VerifyClientCertIfGiven}
 	o.cfg.MgmtAddr = ""
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.tlsErr != nil {
+		return nil, fmt.Errorf("brokertest: WithTLS: %w", o.tlsErr)
+	}
+	if o.ca != nil && o.cfg.TLS != nil {
+		o.cfg.TLS = o.cfg.TLS.Clone()
+		o.cfg.TLS.ClientAuth = o.tlsAuth
 	}
 	o.cfg.Addr = "127.0.0.1:0"
 	b := &Broker{}
@@ -224,6 +240,13 @@ func (b *Broker) start(addr string) error {
 	case err := <-b.done:
 		return err
 	}
+	if b.o.cfg.TLS != nil {
+		tlsAddr := cmp.Or(b.tlsAddr, "127.0.0.1:0") // a restart keeps the port
+		if err := b.serveTLS(srv, tlsAddr); err != nil {
+			b.stop()
+			return err
+		}
+	}
 	return nil
 }
 
@@ -253,6 +276,10 @@ func (b *Broker) stop() {
 	defer cancel()
 	_ = b.srv.Shutdown(ctx)
 	<-b.done
+	if b.tlsDone != nil {
+		<-b.tlsDone
+		b.tlsDone = nil
+	}
 }
 
 // Restart stops the broker as Close does (clients get connection.close 320

@@ -100,8 +100,8 @@ type Overview struct {
 
 // Listener is one listening socket of the node.
 type Listener struct {
-	// Protocol is "amqp" for AMQP 0-9-1 and "http" for the management API,
-	// as RabbitMQ names them.
+	// Protocol is "amqp" for AMQP 0-9-1, "amqp/ssl" for AMQP over TLS and
+	// "http" for the management API, as RabbitMQ names them.
 	Protocol string
 	// IPAddress is the address listened on ("127.0.0.1", "::").
 	IPAddress string
@@ -134,8 +134,15 @@ type Connection struct {
 	State string
 	// Protocol is the protocol spoken; empty means "AMQP 0-9-1".
 	Protocol string
-	// AuthMechanism is the SASL mechanism used, "PLAIN" or "AMQPLAIN".
+	// AuthMechanism is the SASL mechanism used, "PLAIN", "AMQPLAIN" or
+	// "EXTERNAL".
 	AuthMechanism string
+	// SSLProtocol is the TLS version as RabbitMQ shows it ("tlsv1.3"), ""
+	// on a plain TCP connection.
+	SSLProtocol string
+	// PeerCertSubject is the client certificate's subject ("CN=alice"), ""
+	// without one.
+	PeerCertSubject string
 	// ClientProperties are the client properties of connection.start-ok,
 	// converted from the AMQP field table: a nested table becomes a
 	// map[string]any, an array a []any, a decimal the float64 of

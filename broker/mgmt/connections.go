@@ -100,6 +100,12 @@ func (c *Connection) toJSON() connectionJSON {
 	if !c.ConnectedAt.IsZero() {
 		j.ConnectedAt = c.ConnectedAt.UnixMilli()
 	}
+	if c.SSLProtocol != "" {
+		j.SSL, j.SSLProtocol = true, &c.SSLProtocol
+	}
+	if c.PeerCertSubject != "" {
+		j.PeerCertSubject = &c.PeerCertSubject
+	}
 	hb := &c.Heartbeat
 	j.HeartbeatReceived, j.HeartbeatSent, j.HeartbeatLateWarnings = hb.Received, hb.Sent, hb.LateWarnings
 	j.HeartbeatCadenceLast, j.HeartbeatCadenceMedian = seconds(hb.CadenceLast), seconds(hb.CadenceMedian)

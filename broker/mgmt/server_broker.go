@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/beatmq/beatmq/amqp"
@@ -53,11 +54,15 @@ var errNoDiskMonitor = errors.New("no free disk space monitor runs in this broke
 
 func (a *serverBroker) Overview() Overview {
 	o := Overview{ProductVersion: broker.Version, Node: a.s.ClusterName(), StartedAt: a.s.StartedAt()}
-	for _, addr := range a.s.Listeners() {
-		o.Listeners = append(o.Listeners, listenerOf("amqp", addr))
+	for _, l := range a.s.AMQPListeners() {
+		o.Listeners = append(o.Listeners, listenerOf(l.Protocol, l.Addr))
 	}
 	for _, addr := range a.http {
-		o.Listeners = append(o.Listeners, listenerOf("http", addr))
+		protocol := "http"
+		if _, ok := addr.(HTTPSAddr); ok {
+			protocol = "https"
+		}
+		o.Listeners = append(o.Listeners, listenerOf(protocol, addr))
 	}
 	return o
 }
@@ -102,7 +107,7 @@ func (a *serverBroker) Connections() []Connection {
 		out = append(out, Connection{
 			Name: in.Name, Node: a.s.ClusterName(), User: in.User, Vhost: in.VHost,
 			PeerHost: peerHost, PeerPort: peerPort, Host: host, Port: port,
-			State: state, AuthMechanism: in.AuthMechanism,
+			State: state, AuthMechanism: in.AuthMechanism, SSLProtocol: sslProtocol(in.TLS.Version), PeerCertSubject: in.TLS.PeerSubject,
 			ClientProperties: tableMap(in.ClientProperties),
 			Timeout:          in.Heartbeat, FrameMax: in.FrameMax, ChannelMax: in.ChannelMax,
 			Channels: in.Channels, ConnectedAt: in.ConnectedAt,
@@ -269,3 +274,17 @@ func (a *serverBroker) ClearFault(name string) error {
 	}
 	return nil
 }
+
+// sslProtocol is a TLS version as RabbitMQ shows it (an Erlang ssl atom):
+// "TLS 1.3" is "tlsv1.3".
+func sslProtocol(version string) string {
+	if v, ok := strings.CutPrefix(version, "TLS "); ok {
+		return "tlsv" + v
+	}
+	return version
+}
+
+// HTTPSAddr marks, among ServerBrokerWith's addresses, one that serves the
+// API over HTTPS: /api/overview lists it with protocol "https", as
+// RabbitMQ lists management.ssl's listener.
+type HTTPSAddr struct{ net.Addr }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"net/http"
 	"os"
 	"runtime"
 	"strings"
@@ -49,6 +48,8 @@ type options struct {
 	dataDir          string
 	sync             string
 	product          string
+	tls              tlsOptions
+	mgmtTLS          mgmtTLSOptions
 	version          bool
 }
 
@@ -69,6 +70,8 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&o.diskFreeLimit, "disk-free-limit", "50MB", "free space on the data directory's filesystem below which publishers are blocked: bytes, with a unit (50MB, 2GB, 500MiB) or {mem_relative,F}; settable at run time through the management API")
 	fs.StringVar(&o.dataDir, "data-dir", DefaultDataDir, "directory for durable queues' persistent messages and durable definitions (empty: memory only, nothing kept)")
 	fs.StringVar(&o.sync, "sync", "data", "when a persistent message is confirmed: data (after fdatasync, survives a power cut; RabbitMQ's behaviour) or write (after write(2), survives a killed broker only)")
+	o.tls.addFlags(fs)
+	o.mgmtTLS.addFlags(fs)
 	fs.BoolVar(&o.tcpKeepAlive, "tcp-keepalive", false, "TCP keepalive on accepted connections, with the system's periods (RabbitMQ's tcp_listen_options keepalive)")
 	fs.BoolVar(&o.tcpNoDelay, "tcp-nodelay", true, "TCP_NODELAY on accepted connections (RabbitMQ's tcp_listen_options nodelay)")
 	fs.StringVar(&o.product, "product", broker.Product, "product name advertised to clients in connection.start")
@@ -147,6 +150,12 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 			cfg.LoopbackUsers = append(cfg.LoopbackUsers, u)
 		}
 	}
+	if err := o.tls.apply(&cfg); err != nil {
+		return cfg, err
+	}
+	if err := o.mgmtTLS.load(o.tls); err != nil {
+		return cfg, err
+	}
 	cfg.Logger = logger
 	return cfg, cfg.Validate()
 }
@@ -215,18 +224,42 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 		fmt.Fprintf(stderr, "beatmq: cannot listen for AMQP: %v\n", err)
 		return 1
 	}
-	var ml net.Listener
+	var tl net.Listener
+	if cfg.TLSAddr != "" {
+		if tl, err = broker.Listen(cfg.TLSAddr); err != nil {
+			_ = l.Close()
+			_ = srv.Close()
+			fmt.Fprintf(stderr, "beatmq: cannot listen for AMQP over TLS: %v\n", err)
+			return 1
+		}
+	}
+	var ml, mtl net.Listener
+	closeListeners := func() {
+		for _, x := range []net.Listener{l, tl, ml} {
+			if x != nil {
+				_ = x.Close()
+			}
+		}
+	}
 	if cfg.MgmtAddr != "" {
 		if ml, err = net.Listen("tcp", cfg.MgmtAddr); err != nil {
-			_ = l.Close()
+			closeListeners()
 			_ = srv.Close()
 			fmt.Fprintf(stderr, "beatmq: cannot listen for the management API (--mgmt-addr \"\" disables it): %v\n", err)
 			return 1
 		}
 	}
+	if o.mgmtTLS.addr != "" {
+		if mtl, err = net.Listen("tcp", o.mgmtTLS.addr); err != nil {
+			closeListeners()
+			_ = srv.Close()
+			fmt.Fprintf(stderr, "beatmq: cannot listen for the management API over HTTPS: %v\n", err)
+			return 1
+		}
+	}
 	mem, err := alarm.NewMemoryMonitor(srv, o.memWatermark, logger)
 	if err != nil {
-		_ = l.Close()
+		closeListeners()
 		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: %v\n", err)
 		return 2
@@ -239,7 +272,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	if disk != nil {
 		defer disk.Stop()
 	}
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(l) }()
 	select {
 	case <-srv.Ready():
@@ -248,35 +281,42 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 		fmt.Fprintf(stderr, "beatmq: %v\n", err)
 		return 1
 	}
-	var hs *http.Server
-	if ml != nil {
-		hs = &http.Server{Handler: mgmtHandler(srv, mgmt.Monitors{Memory: mem, Disk: disk}, ml.Addr(), logger), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = hs.Serve(ml) }()
-		logger.Info("Management plugin: HTTP (non-TLS) listener started on " + ml.Addr().String())
+	serving := 1
+	if tl != nil {
+		serving++
+		go func() { served <- srv.ServeTLS(tl) }()
+		// Its "started TLS (SSL) listener" line comes before "Server
+		// startup complete", as in RabbitMQ's log.
+		for len(srv.AMQPListeners()) < serving && len(served) == 0 {
+			time.Sleep(time.Millisecond)
+		}
 	}
+	hs := startMgmt(srv, mgmt.Monitors{Memory: mem, Disk: disk}, ml, mtl, o.mgmtTLS.config, logger)
 	logger.Info("Server startup complete")
 	if o.logFile != "" && o.logFile != "-" {
 		fmt.Fprintf(stdout, "beatmq %s listening on %s (AMQP)", broker.Version, l.Addr())
+		if tl != nil {
+			fmt.Fprintf(stdout, ", %s (AMQP over TLS)", tl.Addr())
+		}
 		if ml != nil {
 			fmt.Fprintf(stdout, " and %s (HTTP)", ml.Addr())
+		}
+		if mtl != nil {
+			fmt.Fprintf(stdout, " and %s (HTTPS)", mtl.Addr())
 		}
 		fmt.Fprintf(stdout, "; log in %s\n", o.logFile)
 	}
 
 	select {
 	case err := <-served:
-		if hs != nil {
-			_ = hs.Close()
-		}
+		hs.Close()
 		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: %v\n", err)
 		return 1
 	case <-ctx.Done():
 	}
 	logger.Info("beatmq is asked to stop...")
-	if hs != nil {
-		_ = hs.Close()
-	}
+	hs.Close()
 	mem.Stop()
 	if disk != nil {
 		disk.Stop()
@@ -286,7 +326,9 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	if err := srv.Shutdown(sctx); err != nil {
 		logger.Warn(fmt.Sprintf("shutdown: %v; remaining connections reset", err))
 	}
-	<-served
+	for range serving {
+		<-served
+	}
 	logger.Info("beatmq stopped")
 	return 0
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,9 +27,11 @@ var connIDs atomic.Uint64
 type Conn struct {
 	host     Host
 	set      *Settings
-	id       string // "<0.N.0>", the id on every log line about this connection
-	nc       net.Conn
-	cc       *heartbeat.CountingConn
+	id       string                  // "<0.N.0>", the id on every log line about this connection
+	nc       net.Conn                // the socket: deadlines, addresses
+	cc       *heartbeat.CountingConn // counts the socket's octets (below TLS)
+	rw       net.Conn                // what frames are read from and written to: cc, or TLS over cc
+	tls      *tls.ConnectionState    // nil on a plain TCP connection (conn_tls.go)
 	rd       *frames.Reader
 	dec      amqp.Decoder
 	out      outbox
@@ -144,13 +147,22 @@ const PeerUnreachableText = "peer unreachable while blocked: heartbeats sent, no
 var errStop = errors.New("beatmq: connection ended")
 
 func newConn(h Host, set *Settings, nc net.Conn) *Conn {
+	cc := heartbeat.NewCountingConn(nc)
+	return newConnOn(h, set, cc, cc)
+}
+
+// newConnOn returns the connection on the counted socket cc, whose frames
+// go through rw (cc itself, or a TLS connection over cc).
+func newConnOn(h Host, set *Settings, cc *heartbeat.CountingConn, rw net.Conn) *Conn {
 	n := connIDs.Add(1)
+	nc := cc.NetConn()
 	c := &Conn{
 		host:     h,
 		set:      set,
 		id:       "<0." + strconv.FormatUint(n, 10) + ".0>",
 		nc:       nc,
-		cc:       heartbeat.NewCountingConn(nc),
+		cc:       cc,
+		rw:       rw,
 		accepted: time.Now(),
 		done:     make(chan struct{}),
 		wake:     make(chan struct{}, 1),

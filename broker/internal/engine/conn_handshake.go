@@ -24,13 +24,13 @@ func (c *Conn) readProtocolHeader() error {
 	major, minor, err := frames.ParseProtocolHeader(h)
 	if err != nil {
 		he := err.(*frames.HeaderError)
-		_, _ = c.cc.Write(frames.ProtocolHeader[:])
+		_, _ = c.rw.Write(frames.ProtocolHeader[:])
 		return c.stop(ending{ReasonBadHeader, slog.LevelError, fmt.Sprintf(
 			"closing AMQP connection %s (%s):\n%s", c.id, c.logName, he.Reason())})
 	}
 	c.tuned.timeoutSec = 3 // ?NORMAL_TIMEOUT, the closing timeout until tune-ok
 	c.setState(StateStarting)
-	return c.send0(startMethod(c.set, major, minor))
+	return c.send0(startMethod(c.set, major, minor, c.mechanisms()))
 }
 
 // send0 writes a method on channel 0 from the reader goroutine (flushed when
@@ -108,7 +108,15 @@ func (c *Conn) startOk(so *amqp.ConnectionStartOk) error {
 			c.client.capAuthClose = boolField(t, "authentication_failure_close")
 		}
 	}
-	if so.Mechanism != "PLAIN" && so.Mechanism != "AMQPLAIN" {
+	switch {
+	case c.offers(so.Mechanism):
+	case so.Mechanism == "EXTERNAL" && c.set.TLS:
+		// Known (the server has TLS, as RabbitMQ with
+		// rabbitmq_auth_mechanism_ssl) but not offered on this connection
+		// (rabbit_reader:auth_mechanism_to_module/2).
+		return c.connectionException(0, amqp.Errorf(amqp.CommandInvalid, so,
+			"invalid authentication mechanism '%s'", so.Mechanism))
+	default:
 		return c.connectionException(0, amqp.Errorf(amqp.CommandInvalid, so,
 			"unknown authentication mechanism '%s'", so.Mechanism))
 	}
@@ -126,7 +134,12 @@ func (c *Conn) startOk(so *amqp.ConnectionStartOk) error {
 		in.ClientProperties = so.ClientProperties
 		in.AuthMechanism = so.Mechanism
 	})
-	res := authenticate(c.set, c.host.Login, so.Mechanism, []byte(so.Response), c.nc.RemoteAddr())
+	var res authResult
+	if so.Mechanism == "EXTERNAL" {
+		res = c.authenticateExternal()
+	} else {
+		res = authenticate(c.set, c.host.Login, so.Mechanism, []byte(so.Response), c.nc.RemoteAddr())
+	}
 	switch {
 	case res.syntax:
 		return c.connectionException(0, amqp.Errorf(amqp.SyntaxError, so, "%s", res.msg))

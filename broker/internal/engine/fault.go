@@ -414,7 +414,7 @@ func (o outbound) Write(p []byte) (int, error) {
 		}
 		break
 	}
-	n, err := c.cc.Write(p)
+	n, err := c.rw.Write(p)
 	if n > 0 {
 		c.octetsOut()
 	}
@@ -435,7 +435,7 @@ func (c *Conn) readSocket(p []byte) (int, error) {
 			return 0, c.readDropped(st, p)
 		}
 	}
-	n, err := c.cc.Read(p)
+	n, err := c.rw.Read(p)
 	if n > 0 {
 		c.octetsIn()
 	}
@@ -463,10 +463,17 @@ func (c *Conn) frozenIn(st *faultState) error {
 // what arrives while st is in force. The end of the stream is dropped too
 // (the peer's FIN or RST would not reach a broker whose peer has vanished):
 // the reader then waits as under freeze-in, and meets the end again once the
-// fault is over. Reader goroutine.
+// fault is over. On a TLS connection it reads through TLS with the counter
+// muted, so that the TLS stream survives the fault. Reader goroutine.
 func (c *Conn) readDropped(st *faultState, p []byte) error {
+	src := c.nc
+	if c.tls != nil {
+		src = c.rw
+		c.cc.SetReceiveMuted(true)
+		defer c.cc.SetReceiveMuted(false)
+	}
 	for {
-		if _, err := c.nc.Read(p); err != nil {
+		if _, err := src.Read(p); err != nil {
 			if isTimeout(err) {
 				return err
 			}

@@ -30,6 +30,9 @@ type Host interface {
 	// Access returns user's permission checks in vhost, which every
 	// operation of the connection's channels passes (nil: none).
 	Access(user, vhost string) vhost.Access
+	// UserExists reports whether user is known (EXTERNAL logs in by a
+	// certificate's name, without a password).
+	UserExists(user string) bool
 	// Impersonator reports whether user has the impersonator tag: its
 	// messages may carry any user_id.
 	Impersonator(user string) bool
@@ -66,6 +69,14 @@ type Settings struct {
 	HeartbeatWarn float64
 	// Totals, if not nil, sums heartbeat events over the server's connections.
 	Totals *Totals
+	// TLS: the server has TLS, so EXTERNAL is a known mechanism (offered
+	// on TLS connections only).
+	TLS bool
+	// TLSVerifyPeer: TLS listeners verify client certificates (verify_peer);
+	// EXTERNAL refuses every login without it, as RabbitMQ does.
+	TLSVerifyPeer bool
+	// CertLoginFrom names the user of an EXTERNAL login (conn_tls.go).
+	CertLoginFrom CertLoginFrom
 }
 
 // New returns the connection on nc, not yet served.

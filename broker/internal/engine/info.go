@@ -23,8 +23,11 @@ type ConnInfo struct {
 	State ConnState
 	// User is the authenticated user; VHost the virtual host once open.
 	User, VHost string
-	// AuthMechanism is PLAIN or AMQPLAIN once start-ok has arrived.
+	// AuthMechanism is PLAIN, AMQPLAIN or EXTERNAL once start-ok has arrived.
 	AuthMechanism string
+	// TLS describes the connection's TLS session; its Version is "" on a
+	// plain TCP connection.
+	TLS TLSInfo
 	// ClientProperties are the client's start-ok properties.
 	ClientProperties amqp.Table
 	// Heartbeat is the negotiated heartbeat timeout T in seconds (the client's

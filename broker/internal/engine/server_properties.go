@@ -35,13 +35,14 @@ func ServerProperties(clusterName, product string) amqp.Table {
 }
 
 // startMethod is connection.start for a protocol version accepted by
-// frames.ParseProtocolHeader (0-9 for 0-9-1 and 0-9, 8-0 for 0-8).
-func startMethod(set *Settings, major, minor uint8) *amqp.ConnectionStart {
+// frames.ParseProtocolHeader (0-9 for 0-9-1 and 0-9, 8-0 for 0-8),
+// offering mechanisms.
+func startMethod(set *Settings, major, minor uint8, mechanisms string) *amqp.ConnectionStart {
 	return &amqp.ConnectionStart{
 		VersionMajor:     major,
 		VersionMinor:     minor,
 		ServerProperties: set.ServerProperties,
-		Mechanisms:       authMechanisms,
+		Mechanisms:       mechanisms,
 		Locales:          "en_US",
 	}
 }
