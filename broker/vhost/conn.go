@@ -7,21 +7,26 @@ import "sync"
 type Conn struct {
 	v *VHost
 
-	mu       sync.Mutex // guards sessions and closed
+	mu       sync.Mutex // guards sessions and closed; taken after VHost.connsMu
 	sessions map[*Session]struct{}
 	closed   bool
+	// ended sums the counters of the sessions closed so far (stats.go);
+	// guarded by mu.
+	ended counts
 
 	// exclusive holds the queues this connection owns; guarded by VHost.mu.
 	exclusive map[*Queue]struct{}
 }
 
 // NewSession opens a session (an AMQP channel) on c that delivers through
-// sink. On a closed connection the session is born closed.
+// sink. On a closed connection the session is born closed; it counts
+// nothing in Stats.
 func (c *Conn) NewSession(sink Sink) *Session {
 	s := newSession(c, sink)
 	c.mu.Lock()
 	if c.closed {
 		s.closed = true
+		s.publisher = true // never counted among the publishers
 	} else {
 		c.sessions[s] = struct{}{}
 	}
@@ -45,10 +50,9 @@ func (c *Conn) Close() {
 	for s := range c.sessions {
 		sessions = append(sessions, s)
 	}
-	c.sessions = nil
 	c.mu.Unlock()
 	for _, s := range sessions {
-		s.Close()
+		s.Close() // leaves c.sessions through forget
 	}
 
 	v := c.v
@@ -63,15 +67,27 @@ func (c *Conn) Close() {
 	v.mu.Unlock()
 	notifyCancelled(cancels)
 
+	// The counters move to the vhost with the connection, under both
+	// locks, so that Stats sees them in one place or the other.
 	v.connsMu.Lock()
 	delete(v.conns, c)
+	c.mu.Lock()
+	for s := range c.sessions {
+		s.foldInto(&v.stats.ended) // a session still closing on another goroutine
+	}
+	c.sessions = nil
+	v.stats.ended.add(&c.ended)
+	c.mu.Unlock()
 	v.connsMu.Unlock()
 }
 
+// forget removes a closed session, keeping its counters. Its last call on
+// the session.
 func (c *Conn) forget(s *Session) {
 	c.mu.Lock()
-	if c.sessions != nil {
+	if _, ok := c.sessions[s]; ok {
 		delete(c.sessions, s)
+		s.foldInto(&c.ended)
 	}
 	c.mu.Unlock()
 }

@@ -143,6 +143,7 @@ func (s *Session) Get(queue string, noAck bool) (bool, error) {
 	q.dropExpired(0)
 	if q.readyLen() == 0 {
 		q.unlock()
+		s.count(cGetEmpty, 1)
 		return false, nil
 	}
 	e := q.ready.PopFront()
@@ -160,9 +161,11 @@ func (s *Session) Get(queue string, noAck bool) (bool, error) {
 	if !noAck {
 		s.unacked.push(unackedRec{tag: tag, q: q, e: e})
 		q.unacked++
+		q.unackedBytes += e.msg.bodySize()
 	}
 	q.handedOut(&e, noAck)
 	s.unsent++
+	s.countDelivery(true, noAck, e.redelivered)
 	s.sink.Deliver(Delivery{Message: e.msg, DeliveryTag: tag, Redelivered: e.redelivered, Get: true, MessageCount: uint32(q.readyLen())})
 	s.mu.Unlock()
 	q.refill()

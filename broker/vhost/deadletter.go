@@ -23,6 +23,29 @@ type deadLetter struct {
 	reason string
 }
 
+// deadLetter dead-letters m for reason: to the queue's dead-letter
+// exchange, published when q.mu is released, or, without one, nowhere
+// (counted, as rabbit_amqqueue_process's with_dlx/3 counts it with
+// strategy disabled). q.mu held.
+func (q *Queue) deadLetter(m *Message, reason string) {
+	if q.cfg.hasDLX {
+		q.dead = append(q.dead, deadLetter{msg: m, reason: reason})
+		return
+	}
+	q.v.deadLettered(deadReason(reason), DeadDisabled, 1)
+}
+
+// deadReason is the counter of an x-death reason.
+func deadReason(reason string) DeadLetterReason {
+	switch reason {
+	case reasonExpired:
+		return DeadExpired
+	case reasonRejected:
+		return DeadRejected
+	}
+	return DeadMaxlen
+}
+
 // publishDeadLetters is rabbit_dead_letter:publish/5 for each message: the
 // message gets an x-death entry and goes to the queue's dead-letter exchange
 // with the dead-letter routing key or its own routing keys. A missing
@@ -40,8 +63,10 @@ func (v *VHost) publishDeadLetters(q *Queue, dead []deadLetter) {
 		x := v.exchanges[q.cfg.dlx]
 		if x == nil {
 			v.mu.RUnlock()
+			v.deadLettered(deadReason(d.reason), DeadDisabled, 1)
 			continue
 		}
+		v.deadLettered(deadReason(d.reason), DeadAtMostOnce, 1)
 		v.routeLocked(r, x, msg.RoutingKey, msg.Headers)
 		v.mu.RUnlock()
 		qs := r.qs

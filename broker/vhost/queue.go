@@ -46,6 +46,7 @@ type Queue struct {
 	readyBytes        int64       // body sizes of every ready message, paged ones included
 	pages             *pages      // the ready messages paged out, nil until the first
 	unacked           int
+	unackedBytes      int64 // body sizes of the unacked messages
 	nextSeq           uint64
 	consumers         []*consumer // in consume order
 	rr                ring[*consumer]
@@ -93,7 +94,9 @@ type QueueDeclared struct {
 	Consumers uint32
 }
 
-// declareQueue is rabbit_channel's queue.declare handling.
+// declareQueue is rabbit_channel's queue.declare handling. conn is nil for
+// the queues recovered at startup, which count neither as declared nor as
+// created.
 func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) {
 	name := stripCRLF(spec.Name)
 	if spec.Passive {
@@ -120,6 +123,10 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) 
 		name = genName("amq.gen")
 	} else if strings.HasPrefix(name, "amq.") {
 		return QueueDeclared{}, reservedName("queue", name)
+	}
+	if conn != nil {
+		// rabbit_core_metrics:queue_declared/1, before the equivalence checks.
+		v.stats.queuesDeclared.Add(1)
 	}
 
 	v.mu.Lock()
@@ -172,6 +179,9 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) 
 		v.topologyChanged()
 	}
 	v.queues[name] = q
+	if conn != nil {
+		v.stats.queuesCreated.Add(1)
+	}
 	if owner != nil {
 		if owner.exclusive == nil {
 			owner.exclusive = make(map[*Queue]struct{})
@@ -271,6 +281,9 @@ func (v *VHost) deleteQueueLocked(q *Queue, cancels []cancelled) []cancelled {
 		return cancels
 	}
 	q.deleted = true
+	if !v.closed {
+		v.stats.queuesDeleted.Add(1) // not the queues a closing vhost drops
+	}
 	q.ready.Clear()
 	q.dropPages()
 	q.readyBytes = 0
@@ -393,8 +406,8 @@ func (q *Queue) publish(msg *Message, sid uint64) bool {
 	}
 	size := msg.bodySize()
 	if q.cfg.overflow != overflowDropHead && q.wouldOverflow(size) {
-		if q.cfg.overflow == overflowRejectPublishDLX && q.cfg.hasDLX {
-			q.dead = append(q.dead, deadLetter{msg: msg, reason: reasonMaxlen})
+		if q.cfg.overflow == overflowRejectPublishDLX {
+			q.deadLetter(msg, reasonMaxlen)
 		}
 		q.gone(&e)
 		q.unlock()
@@ -441,9 +454,7 @@ func (q *Queue) dropHead(reason string) {
 	q.readyBytes -= e.msg.bodySize()
 	q.refill()
 	q.gone(&e)
-	if q.cfg.hasDLX {
-		q.dead = append(q.dead, deadLetter{msg: e.msg, reason: reason})
-	}
+	q.deadLetter(e.msg, reason)
 }
 
 // dropExpired drops expired messages at the head (only the head expires, as

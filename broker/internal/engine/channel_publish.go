@@ -18,6 +18,7 @@ func (ch *channel) publish(pub *amqp.BasicPublish, props, body []byte) error {
 	if err := ch.checkUserID(pub, props); err != nil {
 		return err
 	}
+	ch.counting()
 	msg, err := vhost.NewMessage(pub.Exchange, pub.RoutingKey, props, body)
 	if err != nil {
 		return contentError{err}
