@@ -25,10 +25,12 @@
 package brokertest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +39,7 @@ import (
 	"github.com/beatmq/beatmq/broker"
 	"github.com/beatmq/beatmq/broker/alarm"
 	"github.com/beatmq/beatmq/broker/logfmt"
+	"github.com/beatmq/beatmq/broker/metrics"
 )
 
 // ConnInfo is broker.ConnInfo, so that tests need only this package.
@@ -52,10 +55,14 @@ type Broker struct {
 	srv  *broker.Server
 	mem  *alarm.MemoryMonitor // nil unless WithMemoryMonitor
 	disk *alarm.DiskMonitor   // nil unless WithDiskFreeLimit
+	prom *http.Server         // nil unless WithPrometheus
 	addr string
-	logs *LogBuffer
-	done chan error
-	once sync.Once
+	// promAddr is the metrics' address once WithPrometheus started them,
+	// kept across Restart.
+	promAddr string
+	logs     *LogBuffer
+	done     chan error
+	once     sync.Once
 }
 
 // Option configures Run and Start.
@@ -70,6 +77,14 @@ type options struct {
 	memAlarm bool
 	memFrac  float64
 	disk     *alarm.DiskFreeLimit
+	prom     bool
+}
+
+// WithPrometheus serves the broker's Prometheus metrics (broker/metrics,
+// as beatmq does with --prometheus-addr) on 127.0.0.1 and a free port;
+// MetricsURL returns where. Off by default.
+func WithPrometheus() Option {
+	return func(o *options) { o.prom = true }
 }
 
 // WithMemoryMonitor runs RabbitMQ's memory monitor (broker/alarm) with the
@@ -209,14 +224,20 @@ func (b *Broker) start(addr string) error {
 			b.disk, err = alarm.NewDiskMonitor(srv, b.o.cfg.DataDir, *b.o.disk, b.o.cfg.Logger)
 		}
 		if err != nil {
-			if b.mem != nil {
-				b.mem.Stop()
-			}
+			b.stopMonitors()
 			_ = l.Close()
 			_ = srv.Close()
 			return err
 		}
 		b.disk.Start()
+	}
+	if b.o.prom {
+		if err := b.startMetrics(); err != nil {
+			b.stopMonitors()
+			_ = l.Close()
+			_ = srv.Close()
+			return err
+		}
 	}
 	go func() { b.done <- srv.Serve(l) }()
 	select {
@@ -225,6 +246,34 @@ func (b *Broker) start(addr string) error {
 		return err
 	}
 	return nil
+}
+
+// startMetrics serves the metrics, on the address they had before a
+// Restart.
+func (b *Broker) startMetrics() error {
+	pl, err := listen(cmp.Or(b.promAddr, "127.0.0.1:0"))
+	if err != nil {
+		return err
+	}
+	b.promAddr = pl.Addr().String()
+	b.prom = &http.Server{
+		Handler:           metrics.NewHandler(metrics.Sources{Server: b.srv, Memory: b.mem, Disk: b.disk}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() { _ = b.prom.Serve(pl) }()
+	return nil
+}
+
+// stopMonitors stops the resource monitors that run.
+func (b *Broker) stopMonitors() {
+	if b.mem != nil {
+		b.mem.Stop()
+		b.mem = nil
+	}
+	if b.disk != nil {
+		b.disk.Stop()
+		b.disk = nil
+	}
 }
 
 // listen listens on addr; a port just let go by a broker of this test may
@@ -241,14 +290,11 @@ func listen(addr string) (net.Listener, error) {
 
 // stop shuts the running broker down as Close does.
 func (b *Broker) stop() {
-	if b.mem != nil {
-		b.mem.Stop()
-		b.mem = nil
+	if b.prom != nil {
+		_ = b.prom.Close()
+		b.prom = nil
 	}
-	if b.disk != nil {
-		b.disk.Stop()
-		b.disk = nil
-	}
+	b.stopMonitors()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = b.srv.Shutdown(ctx)
@@ -300,6 +346,16 @@ func (b *Broker) MemoryMonitor() *alarm.MemoryMonitor { return b.mem }
 // DiskMonitor returns the free disk space monitor of a broker started
 // WithDiskFreeLimit, else nil.
 func (b *Broker) DiskMonitor() *alarm.DiskMonitor { return b.disk }
+
+// MetricsURL returns the base URL of the Prometheus metrics of a broker
+// started WithPrometheus, "http://127.0.0.1:PORT" (scrape MetricsURL() +
+// "/metrics"), else "".
+func (b *Broker) MetricsURL() string {
+	if b.promAddr == "" {
+		return ""
+	}
+	return "http://" + b.promAddr
+}
 
 // Server returns the broker itself.
 func (b *Broker) Server() *broker.Server { return b.srv }
