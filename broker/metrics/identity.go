@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"runtime/debug"
+	"strings"
 	"sync"
 
 	"github.com/beatmq/beatmq/broker"
@@ -33,12 +34,13 @@ func writeBuildInfo(o *out, sn *snapshot) {
 		add(1, CompatVersion, broker.Version, clientVersion(), sn.product, broker.Version)
 }
 
-// clientVersion is the version of the Prometheus client library built in.
+// clientVersion is the version of the Prometheus client library built in,
+// without Go's "v", as RabbitMQ writes its library's ("4.9.1").
 var clientVersion = sync.OnceValue(func() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
 			if d.Path == "github.com/prometheus/client_golang" {
-				return d.Version
+				return strings.TrimPrefix(d.Version, "v")
 			}
 		}
 	}
