@@ -15,8 +15,11 @@ import (
 
 // RabbitMQ 3.10.8's defaults (deps/rabbit/Makefile app env; rabbit_reader.erl).
 const (
-	DefaultAddr             = "127.0.0.1:5672"
-	DefaultMgmtAddr         = "127.0.0.1:15672"
+	DefaultAddr     = "127.0.0.1:5672"
+	DefaultMgmtAddr = "127.0.0.1:15672"
+	// DefaultPrometheusAddr is rabbitmq_prometheus's port (15692), on
+	// loopback as the other listeners.
+	DefaultPrometheusAddr   = "127.0.0.1:15692"
 	DefaultHeartbeat        = 60     // seconds, proposed in connection.tune
 	DefaultFrameMax         = 131072 // octets, proposed in connection.tune
 	DefaultChannelMax       = 2047   // proposed in connection.tune (rabbitmq-server#1593)
@@ -82,6 +85,11 @@ type Config struct {
 	// MgmtAddr is the address of the HTTP management API. "" disables it.
 	// Config{} leaves it disabled; DefaultConfig sets DefaultMgmtAddr.
 	MgmtAddr string
+
+	// PrometheusAddr is the address of the Prometheus metrics
+	// (broker/metrics). "" disables them. Config{} leaves them disabled;
+	// DefaultConfig sets DefaultPrometheusAddr.
+	PrometheusAddr string
 
 	// Heartbeat is the heartbeat timeout, in seconds, proposed in
 	// connection.tune (default DefaultHeartbeat; None proposes 0). Whatever
@@ -178,11 +186,13 @@ type Config struct {
 }
 
 // DefaultConfig returns the configuration of a stand-alone broker: every
-// RabbitMQ default spelled out, and the management API on DefaultMgmtAddr.
+// RabbitMQ default spelled out, the management API on DefaultMgmtAddr and
+// the Prometheus metrics on DefaultPrometheusAddr.
 func DefaultConfig() Config {
 	return Config{
 		Addr:             DefaultAddr,
 		MgmtAddr:         DefaultMgmtAddr,
+		PrometheusAddr:   DefaultPrometheusAddr,
 		Heartbeat:        DefaultHeartbeat,
 		FrameMax:         DefaultFrameMax,
 		ChannelMax:       DefaultChannelMax,
@@ -206,6 +216,11 @@ func (c *Config) Validate() error {
 	if c.MgmtAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MgmtAddr); err != nil {
 			errs = append(errs, fmt.Errorf("MgmtAddr %q: %v", c.MgmtAddr, err))
+		}
+	}
+	if c.PrometheusAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PrometheusAddr); err != nil {
+			errs = append(errs, fmt.Errorf("PrometheusAddr %q: %v", c.PrometheusAddr, err))
 		}
 	}
 	if c.Heartbeat > 65535 {

@@ -30,6 +30,7 @@ const DefaultDataDir = "beatmq-data"
 type options struct {
 	addr             string
 	mgmtAddr         string
+	promAddr         string
 	heartbeat        int
 	frameMax         int
 	channelMax       int
@@ -58,6 +59,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.SortFlags = false
 	fs.StringVar(&o.addr, "addr", broker.DefaultAddr, "AMQP listen address (host:port)")
 	fs.StringVar(&o.mgmtAddr, "mgmt-addr", broker.DefaultMgmtAddr, "HTTP management API listen address; empty disables it")
+	fs.StringVar(&o.promAddr, "prometheus-addr", broker.DefaultPrometheusAddr, "Prometheus metrics listen address (/metrics, as rabbitmq_prometheus); empty disables it")
 	fs.IntVar(&o.heartbeat, "heartbeat", broker.DefaultHeartbeat, "heartbeat timeout proposed to clients, in seconds (0: none); clients may answer any value")
 	fs.IntVar(&o.frameMax, "frame-max", broker.DefaultFrameMax, "largest frame proposed and accepted, in octets (0: no limit; else at least 4096)")
 	fs.IntVar(&o.channelMax, "channel-max", broker.DefaultChannelMax, "most channels per connection proposed and enforced (0: no limit)")
@@ -91,7 +93,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 // the default. A flag left out keeps its default, which is Config's.
 func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 	cfg := broker.DefaultConfig()
-	cfg.Addr, cfg.MgmtAddr = o.addr, o.mgmtAddr
+	cfg.Addr, cfg.MgmtAddr, cfg.PrometheusAddr = o.addr, o.mgmtAddr, o.promAddr
 	switch {
 	case o.heartbeat < 0 || o.heartbeat > 65535:
 		return cfg, fmt.Errorf("--heartbeat %d: want 0 to 65535 seconds", o.heartbeat)
@@ -117,6 +119,11 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 	if o.mgmtAddr != "" {
 		if _, _, err := net.SplitHostPort(o.mgmtAddr); err != nil {
 			return cfg, fmt.Errorf("--mgmt-addr %q: %v", o.mgmtAddr, err)
+		}
+	}
+	if o.promAddr != "" {
+		if _, _, err := net.SplitHostPort(o.promAddr); err != nil {
+			return cfg, fmt.Errorf("--prometheus-addr %q: %v", o.promAddr, err)
 		}
 	}
 	cfg.Heartbeat = broker.Explicit(o.heartbeat)
@@ -215,7 +222,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 		fmt.Fprintf(stderr, "beatmq: cannot listen for AMQP: %v\n", err)
 		return 1
 	}
-	var ml net.Listener
+	var ml, pl net.Listener
 	if cfg.MgmtAddr != "" {
 		if ml, err = net.Listen("tcp", cfg.MgmtAddr); err != nil {
 			_ = l.Close()
@@ -224,9 +231,17 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 			return 1
 		}
 	}
+	if cfg.PrometheusAddr != "" {
+		if pl, err = net.Listen("tcp", cfg.PrometheusAddr); err != nil {
+			closeAll(l, ml)
+			_ = srv.Close()
+			fmt.Fprintf(stderr, "beatmq: cannot listen for the Prometheus metrics (--prometheus-addr \"\" disables them): %v\n", err)
+			return 1
+		}
+	}
 	mem, err := alarm.NewMemoryMonitor(srv, o.memWatermark, logger)
 	if err != nil {
-		_ = l.Close()
+		closeAll(l, ml, pl)
 		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: %v\n", err)
 		return 2
@@ -244,15 +259,22 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	select {
 	case <-srv.Ready():
 	case err := <-served:
+		closeAll(ml, pl)
 		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: %v\n", err)
 		return 1
 	}
-	var hs *http.Server
+	monitors := mgmt.Monitors{Memory: mem, Disk: disk}
+	var hs, ps *http.Server
 	if ml != nil {
-		hs = &http.Server{Handler: mgmtHandler(srv, mgmt.Monitors{Memory: mem, Disk: disk}, ml.Addr(), logger), ReadHeaderTimeout: 10 * time.Second}
+		hs = &http.Server{Handler: mgmtHandler(srv, monitors, ml, pl, logger), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = hs.Serve(ml) }()
 		logger.Info("Management plugin: HTTP (non-TLS) listener started on " + ml.Addr().String())
+	}
+	if pl != nil {
+		ps = &http.Server{Handler: metricsHandler(srv, monitors), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = ps.Serve(pl) }()
+		logger.Info("Prometheus metrics: HTTP (non-TLS) listener started on " + pl.Addr().String())
 	}
 	logger.Info("Server startup complete")
 	if o.logFile != "" && o.logFile != "-" {
@@ -260,23 +282,22 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 		if ml != nil {
 			fmt.Fprintf(stdout, " and %s (HTTP)", ml.Addr())
 		}
+		if pl != nil {
+			fmt.Fprintf(stdout, " and %s (Prometheus)", pl.Addr())
+		}
 		fmt.Fprintf(stdout, "; log in %s\n", o.logFile)
 	}
 
 	select {
 	case err := <-served:
-		if hs != nil {
-			_ = hs.Close()
-		}
+		closeHTTP(hs, ps)
 		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: %v\n", err)
 		return 1
 	case <-ctx.Done():
 	}
 	logger.Info("beatmq is asked to stop...")
-	if hs != nil {
-		_ = hs.Close()
-	}
+	closeHTTP(hs, ps)
 	mem.Stop()
 	if disk != nil {
 		disk.Stop()
