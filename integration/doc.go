@@ -15,6 +15,11 @@
 // octet), 5 the broker's log lines against RabbitMQ 3.10.8's formats. The results
 // table is printed at the end of the run (results_test.go).
 //
+// TestPrometheusCounters scrapes the broker's Prometheus endpoint (beatmq's
+// --prometheus-addr, RabbitMQ's rabbitmq_prometheus) around the same
+// publish, confirm, consume, get, reject and dead-letter steps: the global
+// counters and queue gauges must move by the same amounts on both.
+//
 // Durability (beatmq only: each test starts and SIGKILLs its own broker by
 // pid, on a fresh --data-dir): TestCrashKill9 kills the broker at random
 // moments under publishers with confirms and consumers with acks, both
