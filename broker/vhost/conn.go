@@ -10,9 +10,6 @@ type Conn struct {
 	mu       sync.Mutex // guards sessions and closed; taken after VHost.connsMu
 	sessions map[*Session]struct{}
 	closed   bool
-	// ended sums the counters of the sessions closed so far (stats.go);
-	// guarded by mu.
-	ended counts
 
 	// exclusive holds the queues this connection owns; guarded by VHost.mu.
 	exclusive map[*Queue]struct{}
@@ -67,27 +64,30 @@ func (c *Conn) Close() {
 	v.mu.Unlock()
 	notifyCancelled(cancels)
 
-	// The counters move to the vhost with the connection, under both
-	// locks, so that Stats sees them in one place or the other.
+	// A session still closing on another goroutine leaves its counters
+	// to the vhost here, under the locks Stats takes (stats.go).
 	v.connsMu.Lock()
 	delete(v.conns, c)
 	c.mu.Lock()
 	for s := range c.sessions {
-		s.foldInto(&v.stats.ended) // a session still closing on another goroutine
+		s.foldInto(&v.stats.ended)
 	}
 	c.sessions = nil
-	v.stats.ended.add(&c.ended)
 	c.mu.Unlock()
 	v.connsMu.Unlock()
 }
 
-// forget removes a closed session, keeping its counters. Its last call on
-// the session.
+// forget removes a closed session; its counters go to the vhost's, under
+// the locks Stats takes, so that Stats sees them in one place or the
+// other. Its last call on the session.
 func (c *Conn) forget(s *Session) {
+	v := c.v
+	v.connsMu.Lock()
 	c.mu.Lock()
 	if _, ok := c.sessions[s]; ok {
 		delete(c.sessions, s)
-		s.foldInto(&c.ended)
+		s.foldInto(&v.stats.ended)
 	}
 	c.mu.Unlock()
+	v.connsMu.Unlock()
 }

@@ -59,9 +59,9 @@
 //     message to a consumer, so tags reach the sink in order.
 //
 // VHost.connsMu, Conn.mu and VHost.cyclesMu are leaves but for one
-// order: Stats and Conn.Close take VHost.connsMu, then Conn.mu, then each
-// Session.mu (nothing takes Conn.mu while holding a Session.mu). Sink
-// methods and the Consume
+// order: Stats, Conn.Close and a closing session take VHost.connsMu, then
+// Conn.mu, then Session.mu (nothing takes either of the first two while
+// holding a Session.mu). Sink methods and the Consume
 // callback run with Queue.mu and Session.mu held: they must not block and
 // must not call back into this package, and the broker must not call into
 // this package while holding a lock they take. A publish is routed under

@@ -11,10 +11,9 @@ import "sync/atomic"
 // Session.opMu, which Stats cannot take (its holders take Conn.mu), so
 // those counts move to atomics that Stats reads when the channel calls
 // FlushCounts, once per batch of input, and when the session closes. The
-// counts of a closed session are folded into its Conn, and those of a
-// closed Conn into its VHost, each under the locks that Stats takes to
-// list what is still open, so Stats never counts a session twice or
-// misses one.
+// counts of a closed session are folded into its VHost's under the locks
+// that Stats takes to list the sessions still open, so Stats never counts
+// a session twice or misses one.
 
 // counter indexes the message counters: first those of the publishing
 // side (sessionCounts.pub), then those of the delivering side
@@ -183,10 +182,10 @@ const (
 // (rabbitmq_global_messages_dead_lettered_*_total).
 type DeadLetterStats [nDeadReasons][nDeadStrategies]uint64
 
-// vhostStats are a vhost's counters: those of its closed connections, its
+// vhostStats are a vhost's counters: those of its closed sessions, its
 // queue churn, its dead letters and its publishing sessions.
 type vhostStats struct {
-	ended                                        counts // folded from closed Conns; VHost.connsMu
+	ended                                        counts // folded from closed sessions; VHost.connsMu
 	queuesDeclared, queuesCreated, queuesDeleted atomic.Uint64
 	dead                                         [nDeadReasons][nDeadStrategies]atomic.Uint64
 	publishers                                   atomic.Int64
@@ -223,7 +222,6 @@ func (v *VHost) Stats() Stats {
 	sum.add(&v.stats.ended)
 	for c := range v.conns {
 		c.mu.Lock()
-		sum.add(&c.ended)
 		for s := range c.sessions {
 			s.mu.Lock()
 			s.counts.addTo(&sum)
