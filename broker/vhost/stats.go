@@ -46,10 +46,13 @@ type counts [nCounters]uint64
 
 // sessionCounts are a session's counters.
 type sessionCounts struct {
-	pub     [nPubCounters]atomic.Uint64 // what Stats reads of the publishing side
-	pending [nPubCounters]uint64        // Session.opMu: counted, not yet in pub
-	del     counts                      // Session.mu; only the indexes from nPubCounters
+	pub     [nPubCounters]atomic.Uint64      // what Stats reads of the publishing side
+	pending [nPubCounters]uint64             // Session.opMu: counted, not yet in pub
+	del     [nCounters - nPubCounters]uint64 // Session.mu: the delivering side, from nPubCounters
 }
+
+// delivered counts n on the delivering side; i >= nPubCounters. s.mu held.
+func (s *Session) delivered(i counter, n uint64) { s.counts.del[i-nPubCounters] += n }
 
 // count counts n on the publishing side, for the next FlushCounts. s.opMu
 // held.
@@ -80,8 +83,8 @@ func (c *sessionCounts) addTo(sum *counts) {
 	for i := range c.pub {
 		sum[i] += c.pub[i].Load()
 	}
-	for i := nPubCounters; i < nCounters; i++ {
-		sum[i] += c.del[i]
+	for i, n := range c.del {
+		sum[int(nPubCounters)+i] += n
 	}
 }
 
@@ -292,15 +295,15 @@ func (s *Session) countDelivery(get, noAck, redelivered bool) {
 	case noAck:
 		i = cConsumeAutoAck
 	}
-	s.counts.del[i]++
+	s.delivered(i, 1)
 	if redelivered {
-		s.counts.del[cRedelivered]++
+		s.delivered(cRedelivered, 1)
 	}
 }
 
 // countAcked counts deliveries settled by basic.ack
 // (rabbit_channel:incr_queue_stats/3). s.mu held.
-func (s *Session) countAcked(n int) { s.counts.del[cAcknowledged] += uint64(n) }
+func (s *Session) countAcked(n int) { s.delivered(cAcknowledged, uint64(n)) }
 
 // foldInto adds the session's counters to sum, for good: the session is
 // closed. s.mu not held.
