@@ -100,6 +100,12 @@ func TestFaultAndLateWarningJSON(t *testing.T) {
 	if cleared := find("fault cleared"); cleared["fault_end"] != "expired" {
 		t.Fatalf("fault cleared %v", cleared)
 	}
+	// Each field once: encoding/json keeps the last of duplicate keys, a
+	// reader of the raw line would see both.
+	line, _ := logs.WaitFor("closing AMQP connection", time.Second)
+	if n := strings.Count(line, `"name":`); n != 1 || !strings.Contains(line, `"reason":"missed_heartbeats"`) {
+		t.Fatalf("close record with %d name fields: %s", n, line)
+	}
 }
 
 // The management API end to end: telemetry fields of a live amqp091-go

@@ -14,13 +14,14 @@ import (
 
 // scenarioArgs are the arguments every scenario program takes.
 type scenarioArgs struct {
-	Scenario  string // roundtrip, hold, idle or dead
+	Scenario  string // roundtrip, hold, idle, dead or watch
 	Port      int    // broker (or relay) port on 127.0.0.1
 	Heartbeat int    // heartbeat asked for, seconds
 	Name      string // connection_name client property
 	Queue     string
 	Count     int
-	Seconds   float64 // idle duration, or upper bound for hold/dead
+	Seconds   float64 // idle duration, or upper bound for hold/dead/watch
+	Every     float64 // watch: seconds between two published messages (0: none)
 }
 
 func (a scenarioArgs) flags(dash string) []string {
@@ -33,6 +34,7 @@ func (a scenarioArgs) flags(dash string) []string {
 		dash + "queue", a.Queue,
 		dash + "count", strconv.Itoa(a.Count),
 		dash + "seconds", strconv.FormatFloat(a.Seconds, 'f', -1, 64),
+		dash + "every", strconv.FormatFloat(a.Every, 'f', -1, 64),
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -180,22 +178,7 @@ func (b *labBeatmq) Ready(ctx context.Context, name string) (int, error) {
 	return 0, fmt.Errorf("no queue %q", name)
 }
 
-func (b *labBeatmq) Stop() error {
-	select {
-	case <-b.exited:
-		return nil
-	default:
-	}
-	_ = b.cmd.Process.Signal(syscall.SIGTERM) // the process this test started
-	select {
-	case <-b.exited:
-		return nil
-	case <-time.After(15 * time.Second):
-		_ = b.cmd.Process.Kill()
-		<-b.exited
-		return errors.New("beatmq did not stop within 15s of SIGTERM; killed")
-	}
-}
+func (b *labBeatmq) Stop() error { return stopProcess(b.cmd, b.exited, 15*time.Second) }
 
 // labRabbitMQ is a private RabbitMQ node started by scripts/rabbitmq-node.sh
 // on the lab network, with its own port, node name and directory.

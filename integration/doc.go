@@ -12,8 +12,18 @@
 // manual acks), 2 negotiation (asks 0, 1, 5, 600; expected values in
 // expected_test.go), 3 idle with a 1 s heartbeat, 4a broker silent (the client
 // must detect it), 4b client silent (the broker must close 2T–3T after the last
-// octet), 5 the broker's log lines against RabbitMQ 3.10.8's formats. The results
-// table is printed at the end of the run (results_test.go).
+// octet), 5 the broker's log lines against RabbitMQ 3.10.8's formats, 7 messaging
+// features through amqp091-go (direct reply-to, CC/BCC, quorum queues), each
+// observation compared with RabbitMQ 3.10.8's. The results table is printed at the
+// end of the run (results_test.go).
+//
+// Fault matrix (beatmq only): TestFaultMatrix runs each client's "watch"
+// scenario (its own exclusive queue, a message to itself every T/4 or none),
+// injects a fault through the management API and records when the client
+// reports the connection lost and when and why the broker closed it. By
+// default three cells with assertions (half-open, reset, a brief
+// freeze-out); BEATMQ_FAULT_MATRIX=path runs every cell and writes the tables
+// there (`make fault-matrix`, docs/client-fault-matrix.md).
 //
 // TestPrometheusCounters scrapes the broker's Prometheus endpoint (beatmq's
 // --prometheus-addr, RabbitMQ's rabbitmq_prometheus) around the same
@@ -39,6 +49,7 @@
 //	BEATMQ_INTEROP_CLIENTS  comma-separated subset: go,java,amqplib,pika,bunny,pyamqp,amqp-tools
 //	BEATMQ_INTEROP_PARALLEL client programs at once in the timing scenarios (default 4)
 //	BEATMQ_RESULTS_FILE     also write the results table to this file
+//	BEATMQ_FAULT_MATRIX     run the full fault matrix and write its tables into this Markdown file
 //	BEATMQ_KEEP             keep the temporary directory (broker log, builds)
 //	BEATMQ_PYTHON, BEATMQ_JAVA_CLASSPATH  override /usr/bin/python3 and the Debian jars
 package integration

@@ -22,11 +22,13 @@ type programLine struct {
 	Client        string   `json:"client"`
 	Scenario      string   `json:"scenario"`
 	Heartbeat     *int     `json:"heartbeat"`
+	Library       string   `json:"library"` // "open": library and runtime versions
 	T             float64  `json:"t"`
 	Published     int      `json:"published"`
 	Confirmed     int      `json:"confirmed"`
 	Received      int      `json:"received"`
 	PayloadErrors int      `json:"payload_errors"`
+	MaxDelay      float64  `json:"max_delay"` // watch: longest publish-to-delivery time, seconds
 	Closed        bool     `json:"closed"`
 	Alive         *bool    `json:"alive"`
 	Error         string   `json:"error"`

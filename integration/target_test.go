@@ -217,20 +217,24 @@ func (b *beatmqTarget) Connections(ctx context.Context) ([]brokerConn, error) {
 	return conns, nil
 }
 
-func (b *beatmqTarget) Stop() error {
+func (b *beatmqTarget) Stop() error { return stopProcess(b.cmd, b.exited, 10*time.Second) }
+
+// stopProcess stops a broker process this test started: SIGTERM, then
+// SIGKILL if it has not exited (exited closed) within grace.
+func stopProcess(cmd *exec.Cmd, exited <-chan struct{}, grace time.Duration) error {
 	select {
-	case <-b.exited:
+	case <-exited:
 		return nil
 	default:
 	}
-	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-b.exited:
+	case <-exited:
 		return nil
-	case <-time.After(10 * time.Second):
-		_ = b.cmd.Process.Kill()
-		<-b.exited
-		return errors.New("beatmq did not stop within 10s of SIGTERM; killed")
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+		<-exited
+		return fmt.Errorf("beatmq did not stop within %v of SIGTERM; killed", grace)
 	}
 }
 

@@ -49,11 +49,8 @@ type DiskMonitor struct {
 	alarm    bool
 	failing  bool // the last check could not measure (logged once)
 	interval time.Duration
-	started  bool
-	stopped  bool
-	stop     chan struct{}
+	loop     loop
 	kick     chan struct{} // the limit changed: recompute the wait
-	done     chan struct{}
 }
 
 // NewDiskMonitor returns a monitor, not yet started, that raises and clears
@@ -85,12 +82,11 @@ func newDiskMonitor(target Target, dir string, limit DiskFreeLimit, log *slog.Lo
 // goroutine, unless it runs or has been stopped.
 func (d *DiskMonitor) Start() {
 	d.mu.Lock()
-	if d.started || d.stopped {
+	if !d.loop.begin() {
 		d.mu.Unlock()
 		return
 	}
-	d.started = true
-	d.stop, d.kick, d.done = make(chan struct{}), make(chan struct{}, 1), make(chan struct{})
+	d.kick = make(chan struct{}, 1)
 	limit := d.limit
 	d.mu.Unlock()
 	// rabbit_disk_monitor:enable/1, then set_disk_limits/2.
@@ -104,23 +100,18 @@ func (d *DiskMonitor) Start() {
 // Safe to call more than once.
 func (d *DiskMonitor) Stop() {
 	d.mu.Lock()
-	d.stopped = true
-	started := d.started
-	d.started = false
+	wait := d.loop.end()
 	d.mu.Unlock()
-	if started {
-		close(d.stop)
-		<-d.done
-	}
+	wait()
 }
 
 func (d *DiskMonitor) run() {
-	defer close(d.done)
+	defer close(d.loop.done)
 	t := time.NewTimer(d.nextInterval())
 	defer t.Stop()
 	for {
 		select {
-		case <-d.stop:
+		case <-d.loop.stop:
 			return
 		case <-d.kick:
 			t.Reset(d.nextInterval())

@@ -81,10 +81,7 @@ type MemoryMonitor struct {
 	total    uint64
 	used     uint64
 	alarm    bool
-	started  bool
-	stopped  bool
-	stop     chan struct{}
-	done     chan struct{}
+	loop     loop
 	// goLimit: Go's soft memory limit follows the watermark (gomemlimit.go).
 	goLimit     bool
 	goLimitOwns bool  // this monitor set the limit and restores it on Stop
@@ -111,15 +108,13 @@ func NewMemoryMonitor(target Target, fraction float64, log *slog.Logger) (*Memor
 func (m *MemoryMonitor) Start() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.started || m.stopped {
+	if !m.loop.begin() {
 		return
 	}
-	m.started = true
 	m.logWatermark(m.fraction)
 	if m.goLimit {
 		m.acquireGoLimitLocked()
 	}
-	m.stop, m.done = make(chan struct{}), make(chan struct{})
 	go m.run()
 }
 
@@ -127,27 +122,22 @@ func (m *MemoryMonitor) Start() {
 // back the value it had before Start. Safe to call more than once.
 func (m *MemoryMonitor) Stop() {
 	m.mu.Lock()
-	m.stopped = true
-	started := m.started
-	m.started = false
+	wait := m.loop.end()
 	m.mu.Unlock()
-	if started {
-		close(m.stop)
-		<-m.done
-	}
+	wait()
 	m.mu.Lock()
 	m.releaseGoLimitLocked()
 	m.mu.Unlock()
 }
 
 func (m *MemoryMonitor) run() {
-	defer close(m.done)
+	defer close(m.loop.done)
 	m.check()
 	t := time.NewTicker(memoryCheckInterval)
 	defer t.Stop()
 	for {
 		select {
-		case <-m.stop:
+		case <-m.loop.stop:
 			return
 		case <-t.C:
 			m.check()
@@ -218,7 +208,7 @@ func (m *MemoryMonitor) Status() MemoryStatus {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	used := m.used
-	if !m.started {
+	if !m.loop.started {
 		used = processMemory()
 	}
 	return MemoryStatus{Used: used, Total: m.total, HighWatermark: m.fraction, Limit: limitOf(m.fraction, m.total), Alarm: m.alarm}

@@ -40,7 +40,8 @@
 // counters; rabbitmq_channel_consumers and _messages_unacked are written as
 // node-wide sums), rabbitmq_alarms_file_descriptor_limit (beatmq has no such
 // alarm), auth_attempts_detailed_*, rabbitmq_cluster_permanent_id,
-// erlang_version, and the rows of rabbit_quorum_queue and
-// rabbit_stream_queue (beatmq serves every queue as a classic queue).
+// erlang_version, the rows of rabbit_stream_queue (streams are refused)
+// and of at-least-once dead-lettering (refused too), with
+// messages_dead_lettered_confirmed_total.
 // README.md's Prometheus section lists the names that are written.
 package metrics

@@ -30,9 +30,12 @@ func twoVHosts(t *testing.T) (*brokertest.Broker, string) {
 		must(t, err)
 		must(t, ch.Publish("", "q-"+vh, false, false, amqp091.Publishing{Body: []byte("hello")}))
 		if _, _, err := ch.Get("q-"+vh, true); err != nil {
-			t.Fatal(err) // a round trip: the publish has been handled
+			t.Fatal(err)
 		}
 		must(t, ch.Publish("", "q-"+vh, false, false, amqp091.Publishing{Body: []byte("hello")}))
+		// A round trip: the publish before it has been handled.
+		_, err = ch.QueueDeclarePassive("q-"+vh, false, false, false, false, nil)
+		must(t, err)
 	}
 	conns := b.Connections()
 	return b, conns[0].ID

@@ -4,14 +4,15 @@ import "github.com/beatmq/beatmq/broker/vhost"
 
 // The rabbitmq_global_* families (prometheus_rabbitmq_global_metrics_collector
 // over rabbit_global_counters): counters labelled by protocol, and, for
-// what happens in queues, by queue type. beatmq serves every queue as a
-// classic queue, so only rabbit_classic_queue rows are written (RabbitMQ
-// also writes zeros for rabbit_quorum_queue and rabbit_stream_queue).
+// what happens in queues, by queue type. beatmq has classic and quorum
+// queues (streams are refused), so it writes their rows and not
+// rabbit_stream_queue's.
 
-// The label values.
-const (
-	classicQueue = "rabbit_classic_queue"
-)
+// queueTypes are the queue_type label values, by vhost.QueueType.
+var queueTypes = [vhost.NumQueueTypes]string{
+	vhost.ClassicQueue: "rabbit_classic_queue",
+	vhost.QuorumQueue:  "rabbit_quorum_queue",
+}
 
 // writeGlobal writes the rabbitmq_global_* families.
 func writeGlobal(o *out, sn *snapshot) {
@@ -19,8 +20,11 @@ func writeGlobal(o *out, sn *snapshot) {
 	byProtocol := func(name, help string, typ valueType, v float64) {
 		o.named("rabbitmq_global_"+name, help, typ, "protocol").add(v, protocol)
 	}
-	byQueueType := func(name, help string, v uint64) {
-		o.named("rabbitmq_global_"+name, help, counter, "protocol", "queue_type").add(float64(v), protocol, classicQueue)
+	byQueueType := func(name, help string, v func(*vhost.QueueMessageStats) uint64) {
+		f := o.named("rabbitmq_global_"+name, help, counter, "protocol", "queue_type")
+		for t := range m.ByQueueType {
+			f.add(float64(v(&m.ByQueueType[t])), protocol, queueTypes[t])
+		}
 	}
 	consumers, publishers := 0, 0
 	for _, q := range sn.queues {
@@ -29,9 +33,11 @@ func writeGlobal(o *out, sn *snapshot) {
 	var dead vhost.DeadLetterStats
 	for _, v := range sn.stats.VHosts {
 		publishers += v.Publishers
-		for r := range dead {
-			for s := range dead[r] {
-				dead[r][s] += v.DeadLettered[r][s]
+		for t := range dead {
+			for r := range dead[t] {
+				for s := range dead[t][r] {
+					dead[t][r][s] += v.DeadLettered[t][r][s]
+				}
 			}
 		}
 	}
@@ -50,17 +56,32 @@ func writeGlobal(o *out, sn *snapshot) {
 	byProtocol("consumers", "Current number of consumers", gauge, float64(consumers))
 
 	// PROTOCOL_QUEUE_TYPE_COUNTERS.
-	byQueueType("messages_delivered_total", "Total number of messages delivered to consumers", m.Delivered())
-	byQueueType("messages_delivered_consume_manual_ack_total", "Total number of messages delivered to consumers using basic.consume with manual acknowledgment", m.DeliveredConsumeManualAck)
-	byQueueType("messages_delivered_consume_auto_ack_total", "Total number of messages delivered to consumers using basic.consume with automatic acknowledgment", m.DeliveredConsumeAutoAck)
-	byQueueType("messages_delivered_get_manual_ack_total", "Total number of messages delivered to consumers using basic.get with manual acknowledgment", m.DeliveredGetManualAck)
-	byQueueType("messages_delivered_get_auto_ack_total", "Total number of messages delivered to consumers using basic.get with automatic acknowledgment", m.DeliveredGetAutoAck)
-	byQueueType("messages_get_empty_total", "Total number of times basic.get operations fetched no message", m.GetEmpty)
-	byQueueType("messages_redelivered_total", "Total number of messages redelivered to consumers", m.Redelivered)
-	byQueueType("messages_acknowledged_total", "Total number of messages acknowledged by consumers", m.Acknowledged)
+	byQueueType("messages_delivered_total", "Total number of messages delivered to consumers",
+		func(q *vhost.QueueMessageStats) uint64 { return q.Delivered() })
+	byQueueType("messages_delivered_consume_manual_ack_total", "Total number of messages delivered to consumers using basic.consume with manual acknowledgment",
+		func(q *vhost.QueueMessageStats) uint64 { return q.DeliveredConsumeManualAck })
+	byQueueType("messages_delivered_consume_auto_ack_total", "Total number of messages delivered to consumers using basic.consume with automatic acknowledgment",
+		func(q *vhost.QueueMessageStats) uint64 { return q.DeliveredConsumeAutoAck })
+	byQueueType("messages_delivered_get_manual_ack_total", "Total number of messages delivered to consumers using basic.get with manual acknowledgment",
+		func(q *vhost.QueueMessageStats) uint64 { return q.DeliveredGetManualAck })
+	byQueueType("messages_delivered_get_auto_ack_total", "Total number of messages delivered to consumers using basic.get with automatic acknowledgment",
+		func(q *vhost.QueueMessageStats) uint64 { return q.DeliveredGetAutoAck })
+	byQueueType("messages_get_empty_total", "Total number of times basic.get operations fetched no message",
+		func(q *vhost.QueueMessageStats) uint64 { return q.GetEmpty })
+	byQueueType("messages_redelivered_total", "Total number of messages redelivered to consumers",
+		func(q *vhost.QueueMessageStats) uint64 { return q.Redelivered })
+	byQueueType("messages_acknowledged_total", "Total number of messages acknowledged by consumers",
+		func(q *vhost.QueueMessageStats) uint64 { return q.Acknowledged })
 
-	// MESSAGES_DEAD_LETTERED_COUNTERS and the maxlen one, for classic
-	// queues with and without a dead-letter exchange.
+	writeDeadLetters(o, &dead)
+}
+
+// writeDeadLetters writes MESSAGES_DEAD_LETTERED_COUNTERS and the maxlen
+// and delivery-limit ones, with the rows RabbitMQ writes for the queue
+// types and strategies beatmq has: classic queues without delivery_limit,
+// no at_least_once (refused).
+func writeDeadLetters(o *out, dead *vhost.DeadLetterStats) {
+	strategies := [vhost.NumDeadStrategies]string{vhost.DeadAtMostOnce: "at_most_once", vhost.DeadDisabled: "disabled"}
 	for _, f := range []struct {
 		name, help string
 		reason     vhost.DeadLetterReason
@@ -68,9 +89,16 @@ func writeGlobal(o *out, sn *snapshot) {
 		{"messages_dead_lettered_expired_total", "Total number of messages dead-lettered due to message TTL exceeded", vhost.DeadExpired},
 		{"messages_dead_lettered_rejected_total", "Total number of messages dead-lettered due to basic.reject or basic.nack", vhost.DeadRejected},
 		{"messages_dead_lettered_maxlen_total", "Total number of messages dead-lettered due to overflow drop-head or reject-publish-dlx", vhost.DeadMaxlen},
+		{"messages_dead_lettered_delivery_limit_total", "Total number of messages dead-lettered due to delivery-limit exceeded", vhost.DeadDeliveryLimit},
 	} {
 		fam := o.named("rabbitmq_global_"+f.name, f.help, counter, "queue_type", "dead_letter_strategy")
-		fam.add(float64(dead[f.reason][vhost.DeadAtMostOnce]), classicQueue, "at_most_once")
-		fam.add(float64(dead[f.reason][vhost.DeadDisabled]), classicQueue, "disabled")
+		for t := range dead {
+			if f.reason == vhost.DeadDeliveryLimit && vhost.QueueType(t) != vhost.QuorumQueue {
+				continue
+			}
+			for _, s := range []vhost.DeadLetterStrategy{vhost.DeadAtMostOnce, vhost.DeadDisabled} {
+				fam.add(float64(dead[t][f.reason][s]), queueTypes[t], strategies[s])
+			}
+		}
 	}
 }

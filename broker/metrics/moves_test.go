@@ -56,6 +56,11 @@ const (
 	mRedelivered = "rabbitmq_global_messages_redelivered_total" + byType
 	mAcked       = "rabbitmq_global_messages_acknowledged_total" + byType
 
+	byQuorum        = `{protocol="amqp091",queue_type="rabbit_quorum_queue"}`
+	mQDelivered     = "rabbitmq_global_messages_delivered_total" + byQuorum
+	mQGetManual     = "rabbitmq_global_messages_delivered_get_manual_ack_total" + byQuorum
+	mQDeliveryLimit = `rabbitmq_global_messages_dead_lettered_delivery_limit_total{dead_letter_strategy="disabled",queue_type="rabbit_quorum_queue"}`
+
 	dead          = `rabbitmq_global_messages_dead_lettered_%s_total{dead_letter_strategy="%s",queue_type="rabbit_classic_queue"}`
 	mDeadRejected = "rejected/disabled"
 	mDeadExpired  = "expired/disabled"
@@ -76,6 +81,7 @@ var watched = []string{
 	mReceived, mRecvConfirm, mRouted, mDropped, mReturned, mConfirmed, mPublishers, mGConsumers,
 	mDelivered, mConsManual, mConsAuto, mGetManual, mGetAuto, mGetEmpty, mRedelivered, mAcked,
 	deadKey(mDeadRejected), deadKey(mDeadExpired), deadKey(mDeadMaxlen), deadKey(mDeadExpDLX),
+	mQDelivered, mQGetManual, mQDeliveryLimit,
 }
 
 // mover scrapes /metrics around each step of a scenario and checks how
@@ -290,6 +296,19 @@ func TestCountersMove(t *testing.T) {
 		mDeadExpDLX: 1, mDeadMaxlen: 1, // pq4 holds one: the dead letter pushes out its head
 	})
 
+	// beatmq's own step too: a quorum queue's rows, and its delivery limit.
+	_, err = ch.QueueDeclare("pqq", true, false, false, false, amqp091.Table{"x-queue-type": "quorum", "x-delivery-limit": int32(0)})
+	must(t, err)
+	publish(ch, "", "pqq", false)
+	confirmed(1)
+	d, _, err = ch.Get("pqq", false)
+	must(t, err)
+	must(t, d.Nack(false, true))
+	m.step("quorum queue, get, requeue past x-delivery-limit 0", map[string]float64{
+		mQueues: 1, mQCreated: 1, mQDeclared: 1, mReceived: 1, mRecvConfirm: 1, mConfirmed: 1, mRouted: 1,
+		mQDelivered: 1, mQGetManual: 1, mQDeliveryLimit: 1,
+	})
+
 	must(t, ch2.Close())
 	m.step("close the consuming channel", map[string]float64{
 		mChannels: -1, mChClosed: 1, mConnChannels: -1, mConsumers: -1, mChConsumers: -1, mGConsumers: -1,
@@ -314,13 +333,13 @@ func TestCountersMove(t *testing.T) {
 	must(t, err)
 	ch, err = conn.Channel()
 	must(t, err)
-	for _, q := range []string{"pq1", "pq2"} {
+	for _, q := range []string{"pq1", "pq2", "pqq"} {
 		_, err = ch.QueueDelete(q, false, false, false)
 		must(t, err)
 	}
 	must(t, conn.Close())
-	m.step("reconnect, delete pq1 and pq2, close", map[string]float64{
-		mAuth: 1, mAuthOK: 1, mConnsOpened: 1, mConnsClosed: 1, mChOpened: 1, mChClosed: 1, mQueues: -2, mQDeleted: 2,
+	m.step("reconnect, delete pq1, pq2 and pqq, close", map[string]float64{
+		mAuth: 1, mAuthOK: 1, mConnsOpened: 1, mConnsClosed: 1, mChOpened: 1, mChClosed: 1, mQueues: -3, mQDeleted: 3,
 	})
 }
 

@@ -194,6 +194,8 @@ type Queue struct {
 	Durable    bool
 	AutoDelete bool
 	Exclusive  bool
+	// Type is the queue type, "classic" (also when empty) or "quorum".
+	Type string
 	// Owner is the Name of the connection that owns an exclusive queue.
 	Owner string
 	// Arguments are the declared x-arguments, converted as

@@ -7,7 +7,8 @@ import (
 )
 
 // queueJSON is one element of GET /api/queues, with RabbitMQ's field names
-// for a classic queue. Rates and Erlang-only items are left out.
+// for a classic queue, and for a quorum queue its leader, members and
+// online nodes. Rates and Erlang-only items are left out.
 type queueJSON struct {
 	Arguments              map[string]any  `json:"arguments"`
 	AutoDelete             bool            `json:"auto_delete"`
@@ -15,6 +16,9 @@ type queueJSON struct {
 	Durable                bool            `json:"durable"`
 	Exclusive              bool            `json:"exclusive"`
 	ExclusiveConsumerTag   *string         `json:"exclusive_consumer_tag"`
+	Leader                 string          `json:"leader,omitempty"`
+	Members                []string        `json:"members,omitempty"`
+	Online                 []string        `json:"online,omitempty"`
 	MessageBytes           uint64          `json:"message_bytes"`
 	MessageBytesPersistent uint64          `json:"message_bytes_persistent"`
 	Messages               int             `json:"messages"`
@@ -61,8 +65,12 @@ func (q *Queue) toJSON() queueJSON {
 		Name:                   q.Name,
 		Node:                   q.Node,
 		State:                  cmp.Or(q.State, "running"),
-		Type:                   "classic",
+		Type:                   cmp.Or(q.Type, "classic"),
 		Vhost:                  q.Vhost,
+	}
+	if j.Type == "quorum" && q.Node != "" {
+		// One node holds every replica.
+		j.Leader, j.Members, j.Online = q.Node, []string{q.Node}, []string{q.Node}
 	}
 	if q.ExclusiveConsumerTag != "" {
 		tag := q.ExclusiveConsumerTag

@@ -147,7 +147,7 @@ func (a *serverBroker) Queues() []Queue {
 	for _, q := range qs {
 		out = append(out, Queue{
 			Name: q.Name, Vhost: q.VHost, Node: a.s.ClusterName(),
-			Durable: q.Durable, AutoDelete: q.AutoDelete, Exclusive: q.Exclusive,
+			Durable: q.Durable, AutoDelete: q.AutoDelete, Exclusive: q.Exclusive, Type: q.Type,
 			Arguments:     tableMap(q.Arguments),
 			MessagesReady: q.MessagesReady, MessagesUnacknowledged: q.MessagesUnacknowledged,
 			MessageBytes: uint64(max(q.MessageBytesReady, 0)), Consumers: q.Consumers,

@@ -47,7 +47,7 @@ func (s *Session) settle(tag uint64, multiple bool, kind settleKind) error {
 		return nil
 	}
 	if kind == settleAck {
-		s.countAcked(len(recs))
+		s.countAcked(recs)
 	}
 	kicks := s.release(recs)
 	s.mu.Unlock()
@@ -73,7 +73,7 @@ func (s *Session) release(recs []unackedRec) []*consumer {
 // same queue. No lock held.
 func (s *Session) apply(recs []unackedRec, kind settleKind) {
 	if kind == settleRequeue {
-		s.requeueAll(recs)
+		s.requeueAll(recs, true)
 		return
 	}
 	for i := 0; i < len(recs); {
@@ -110,63 +110,44 @@ func (q *Queue) settle(recs []unackedRec, discard bool) {
 }
 
 // requeue puts deliveries back in q at their original places, marked
-// redelivered (rabbit_amqqueue_process:requeue_and_run/2). No lock held.
-func (q *Queue) requeue(recs []unackedRec) {
+// redelivered (rabbit_amqqueue_process:requeue_and_run/2); a quorum queue
+// counts them first (returnQuorum). byClient says the client asked for it
+// (nack, reject, recover) rather than its channel going. No lock held.
+func (q *Queue) requeue(recs []unackedRec, byClient bool) {
 	q.mu.Lock()
 	if q.deleted {
 		q.mu.Unlock()
 		return
 	}
 	q.unacked -= len(recs)
-	var bytes int64
-	sorted := true
 	for i := range recs {
-		recs[i].e.redelivered = true
-		bytes += recs[i].e.msg.bodySize()
+		q.unackedBytes -= recs[i].e.msg.bodySize()
 		if c := recs[i].c; c != nil {
 			c.unacked--
 			if !c.full() {
 				q.wake(c)
 			}
 		}
-		if i > 0 && recs[i].e.seq < recs[i-1].e.seq {
-			sorted = false
+	}
+	if q.cfg.quorum {
+		recs = q.returnQuorum(recs, byClient)
+	}
+	if len(recs) > 0 {
+		sorted := true
+		for i := range recs {
+			recs[i].e.redelivered = true
+			if i > 0 && recs[i].e.seq < recs[i-1].e.seq {
+				sorted = false
+			}
 		}
+		if !sorted {
+			sortRecsBySeq(recs)
+		}
+		q.requeueReady(recs)
 	}
-	if !sorted {
-		sortRecsBySeq(recs)
-	}
-	q.insertSorted(recs)
-	q.readyBytes += bytes
-	q.unackedBytes -= bytes
 	q.dropOverLimit()
 	q.run()
 	q.unlock()
-}
-
-// insertSorted merges recs (sorted by seq) into the ready messages, which
-// are sorted by seq. q.mu held.
-func (q *Queue) insertSorted(recs []unackedRec) {
-	if q.ready.Len() == 0 || recs[len(recs)-1].e.seq < q.ready.Front().seq {
-		for i := len(recs) - 1; i >= 0; i-- {
-			q.ready.PushFront(recs[i].e)
-		}
-		return
-	}
-	merged := make([]entry, 0, q.ready.Len()+len(recs))
-	i := 0
-	for k := 0; k < q.ready.Len(); k++ {
-		e := q.ready.At(k)
-		for i < len(recs) && recs[i].e.seq < e.seq {
-			merged = append(merged, recs[i].e)
-			i++
-		}
-		merged = append(merged, *e)
-	}
-	for ; i < len(recs); i++ {
-		merged = append(merged, recs[i].e)
-	}
-	q.ready.Replace(merged)
 }
 
 // Recover handles basic.recover (and recover-async) with requeue=true:
@@ -182,15 +163,16 @@ func (s *Session) Recover(requeue bool) error {
 	recs := s.unacked.takeAll(s.ackBuf[:0])
 	kicks := s.release(recs)
 	s.mu.Unlock()
-	s.requeueAll(recs)
+	s.requeueAll(recs, true)
 	clear(recs)
 	s.ackBuf = recs[:0]
 	s.kick(kicks)
 	return nil
 }
 
-// requeueAll requeues recs, each queue's share in one go. No lock held.
-func (s *Session) requeueAll(recs []unackedRec) {
+// requeueAll requeues recs, each queue's share in one go; byClient as for
+// Queue.requeue. No lock held.
+func (s *Session) requeueAll(recs []unackedRec, byClient bool) {
 	if len(recs) == 0 {
 		return
 	}
@@ -204,6 +186,6 @@ func (s *Session) requeueAll(recs []unackedRec) {
 		byQueue[r.q] = append(byQueue[r.q], r)
 	}
 	for _, q := range order {
-		q.requeue(byQueue[q])
+		q.requeue(byQueue[q], byClient)
 	}
 }

@@ -29,8 +29,9 @@ func benchRoute(b *testing.B, v *VHost, x, key string, want int) {
 	v.mu.RLock()
 	ex := v.exchanges[x]
 	v.mu.RUnlock()
+	keys := []string{key}
 	v.mu.RLock()
-	v.routeLocked(r, ex, key, nil)
+	v.routeLocked(r, ex, keys, nil)
 	v.mu.RUnlock()
 	if len(r.qs) != want {
 		b.Fatalf("routed to %d queues, want %d", len(r.qs), want)
@@ -40,7 +41,7 @@ func benchRoute(b *testing.B, v *VHost, x, key string, want int) {
 	cpu := cpuTime()
 	for i := 0; i < b.N; i++ {
 		v.mu.RLock()
-		v.routeLocked(r, ex, key, nil)
+		v.routeLocked(r, ex, keys, nil)
 		v.mu.RUnlock()
 	}
 	reportCPU(b, cpu)
@@ -102,7 +103,7 @@ func BenchmarkRouteTopic10k(b *testing.B) {
 	}
 	r2 := &router{}
 	v.mu.RLock()
-	v.routeLocked(r2, v.exchanges["amq.topic"], "stock.n42.s17", nil)
+	v.routeLocked(r2, v.exchanges["amq.topic"], []string{"stock.n42.s17"}, nil)
 	n := len(r2.qs)
 	v.mu.RUnlock()
 	b.Logf("stock.n42.s17 matches %d queues", n)

@@ -5,7 +5,8 @@ import "sync"
 // Conn is one client connection: the owner of the exclusive queues declared
 // through its sessions.
 type Conn struct {
-	v *VHost
+	v    *VHost
+	user string // the authenticated user, checked against user_id
 
 	mu       sync.Mutex // guards sessions and closed; taken after VHost.connsMu
 	sessions map[*Session]struct{}

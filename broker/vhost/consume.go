@@ -21,9 +21,16 @@ type ConsumeSpec struct {
 // Errors: 404 missing queue, 405 another connection's exclusive queue, 403
 // when the queue has an exclusive consumer (or consumers, for an exclusive
 // consume), 530 NOT_ALLOWED for a tag already in use on this session.
+//
+// Consuming from amq.rabbitmq.reply-to sets up direct reply-to (replyto.go):
+// it must be no-ack (406 "reply consumer cannot acknowledge") and a session
+// has at most one such consumer (406 "reply consumer already set").
 func (s *Session) Consume(spec ConsumeSpec, ok func(tag string)) (string, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
+	if spec.Queue == replyToQueue {
+		return s.consumeReply(spec, ok)
+	}
 	name, err := s.queueName(spec.Queue)
 	if err != nil {
 		return "", err
@@ -41,13 +48,21 @@ func (s *Session) Consume(spec ConsumeSpec, ok func(tag string)) (string, error)
 	if err != nil {
 		return "", err
 	}
-	if err := s.v.checkConsumeArgs(name, spec.Args); err != nil {
+	if err := s.v.checkConsumeArgs(name, q.qtype, spec.Args); err != nil {
 		return "", err
+	}
+	if q.cfg.quorum {
+		if err := s.checkQuorumConsume(q); err != nil {
+			return "", err
+		}
+		// rabbit_fifo does not enforce exclusive consumers.
+		spec.Exclusive = false
 	}
 	if tag == "" {
 		tag = genName("amq.ctag")
 	}
-	c := &consumer{tag: tag, s: s, q: q, noAck: spec.NoAck, exclusive: spec.Exclusive, prefetch: prefetch, args: spec.Args}
+	c := &consumer{tag: tag, s: s, q: q, noAck: spec.NoAck, exclusive: spec.Exclusive, prefetch: prefetch, args: spec.Args,
+		priority: consumerPriority(spec.Args)}
 	q.mu.Lock()
 	if q.deleted {
 		q.mu.Unlock()
@@ -67,9 +82,12 @@ func (s *Session) Consume(spec ConsumeSpec, ok func(tag string)) (string, error)
 	s.consumers[tag] = c
 	s.mu.Unlock()
 	q.consumers = append(q.consumers, c)
+	q.rr.subscribe(c)
 	if spec.Exclusive {
 		q.exclusiveConsumer = c
 	}
+	// rabbit_amqqueue_process: with single active consumer, a consumer
+	// arriving when there is none active becomes it, whatever its priority.
 	if q.cfg.sac && q.activeConsumer == nil {
 		q.activeConsumer = c
 	}
@@ -87,10 +105,14 @@ func (s *Session) Consume(spec ConsumeSpec, ok func(tag string)) (string, error)
 // Cancel handles basic.cancel: no delivery for the consumer follows once it
 // returns, so the channel sends basic.cancel-ok after it. An unknown tag is
 // not an error (the spec says to ignore it); found reports whether it was
-// known. The consumer's unacknowledged messages stay unacknowledged.
+// known. The consumer's unacknowledged messages stay unacknowledged. The
+// reply consumer's tag is looked up first, as RabbitMQ does.
 func (s *Session) Cancel(tag string) (found bool) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
+	if s.cancelReply(tag) {
+		return true
+	}
 	s.mu.Lock()
 	c := s.consumers[tag]
 	delete(s.consumers, tag)
@@ -141,18 +163,18 @@ func (s *Session) Get(queue string, noAck bool) (bool, error) {
 	}
 	q.armExpiry()
 	q.dropExpired(0)
-	if q.readyLen() == 0 {
+	e, ok := q.takeReady()
+	if !ok {
 		q.unlock()
-		s.count(cGetEmpty, 1)
+		s.mu.Lock()
+		s.delivered(typeOfQueue(q), cGetEmpty, 1)
+		s.mu.Unlock()
 		return false, nil
 	}
-	e := q.ready.PopFront()
-	q.readyBytes -= e.msg.bodySize()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		q.ready.PushFront(e)
-		q.readyBytes += e.msg.bodySize()
+		q.unpopReady(e)
 		q.unlock()
 		return false, nil
 	}
@@ -165,10 +187,9 @@ func (s *Session) Get(queue string, noAck bool) (bool, error) {
 	}
 	q.handedOut(&e, noAck)
 	s.unsent++
-	s.countDelivery(true, noAck, e.redelivered)
-	s.sink.Deliver(Delivery{Message: e.msg, DeliveryTag: tag, Redelivered: e.redelivered, Get: true, MessageCount: uint32(q.readyLen())})
+	s.countDelivery(q, true, noAck, e.redelivered)
+	s.sink.Deliver(Delivery{Message: e.msg, DeliveryTag: tag, Redelivered: e.redelivered, Get: true, MessageCount: uint32(q.readyLen()), Properties: q.deliveryProps(&e, true)})
 	s.mu.Unlock()
-	q.refill()
 	q.dropExpired(0)
 	q.unlock()
 	return true, nil

@@ -18,6 +18,9 @@ type consumer struct {
 	// when it was created), 0 for none.
 	prefetch int
 	args     amqp.Table
+	// priority is x-priority (0 when absent): messages go to the consumers
+	// of the highest priority that can take them.
+	priority int64
 
 	unacked int
 	inRR    bool // in the queue's round-robin ring
@@ -29,29 +32,36 @@ func (c *consumer) full() bool {
 	return !c.noAck && c.prefetch > 0 && c.unacked >= c.prefetch
 }
 
-// deliverToConsumer hands e to the next consumer in round-robin order that
-// can take it; consumers that cannot (at their prefetch limit, or their
-// session at its limit) leave the ring until an ack or a kick brings them
-// back, as rabbit_queue_consumers does with blocked consumers. q.mu held.
+// deliverToConsumer hands e to the next consumer that can take it: of the
+// highest priority, in round-robin order among equals
+// (rabbit_queue_consumers:deliver/5). Consumers that cannot (at their
+// prefetch limit, or their session at its limit) leave the ring until an
+// ack or a kick brings them back, as rabbit_queue_consumers does with
+// blocked consumers, so a lower priority is offered a message only when
+// every consumer above it is blocked. q.mu held.
 func (q *Queue) deliverToConsumer(e *entry) bool {
-	for q.rr.Len() > 0 {
-		c := *q.rr.Front()
-		if c.full() || !c.s.deliver(q, c, e) {
-			q.rr.PopFront()
-			c.inRR = false
-			continue
+	for i := 0; q.rr.n > 0 && i < len(q.rr.levels); i++ {
+		lv := &q.rr.levels[i]
+		for lv.rr.Len() > 0 {
+			c := *lv.rr.Front()
+			if c.full() || !c.s.deliver(q, c, e) {
+				lv.rr.PopFront()
+				q.rr.n--
+				c.inRR = false
+				continue
+			}
+			if lv.rr.Len() > 1 {
+				lv.rr.PopFront()
+				lv.rr.PushBack(c)
+			}
+			if !c.noAck {
+				c.unacked++
+				q.unacked++
+				q.unackedBytes += e.msg.bodySize()
+			}
+			q.handedOut(e, c.noAck)
+			return true
 		}
-		if q.rr.Len() > 1 {
-			q.rr.PopFront()
-			q.rr.PushBack(c)
-		}
-		if !c.noAck {
-			c.unacked++
-			q.unacked++
-			q.unackedBytes += e.msg.bodySize()
-		}
-		q.handedOut(e, c.noAck)
-		return true
 	}
 	return false
 }
@@ -61,8 +71,11 @@ func (q *Queue) deliverToConsumer(e *entry) bool {
 // q.mu held.
 func (q *Queue) run() {
 	var now int64
-	for q.ready.Len() > 0 && q.rr.Len() > 0 {
-		e := q.ready.Front()
+	for q.rr.n > 0 {
+		e := q.headReady()
+		if e == nil {
+			break
+		}
 		if e.expires != 0 {
 			if now == 0 {
 				now = q.v.now()
@@ -75,9 +88,7 @@ func (q *Queue) run() {
 		if !q.deliverToConsumer(e) {
 			break
 		}
-		q.readyBytes -= e.msg.bodySize()
-		q.ready.PopFront()
-		q.refill()
+		q.popReady()
 	}
 	q.dropExpired(now)
 }
@@ -90,7 +101,7 @@ func (q *Queue) wake(c *consumer) {
 	}
 	if !c.inRR && !c.gone {
 		c.inRR = true
-		q.rr.PushBack(c)
+		q.rr.push(c)
 	}
 }
 
@@ -103,22 +114,13 @@ func (q *Queue) removeConsumer(c *consumer) {
 	if i := slices.Index(q.consumers, c); i >= 0 {
 		q.consumers = slices.Delete(q.consumers, i, i+1)
 	}
-	if c.inRR {
-		c.inRR = false
-		for i := 0; i < q.rr.Len(); i++ {
-			if *q.rr.At(i) == c {
-				q.rr.RemoveAt(i)
-				break
-			}
-		}
-	}
+	q.rr.remove(c)
 	if q.exclusiveConsumer == c {
 		q.exclusiveConsumer = nil
 	}
 	if q.activeConsumer == c {
-		q.activeConsumer = nil
-		if len(q.consumers) > 0 {
-			q.activeConsumer = q.consumers[0]
+		q.activeConsumer = q.nextActiveConsumer()
+		if q.activeConsumer != nil {
 			q.wake(q.activeConsumer)
 		}
 	}
@@ -138,26 +140,22 @@ func (q *Queue) kick(c *consumer) {
 	q.unlock()
 }
 
-// checkConsumeArgs is rabbit_amqqueue:check_consume_arguments/3 for a
-// classic queue.
-func (v *VHost) checkConsumeArgs(queue string, args amqp.Table) error {
+// checkConsumeArgs is rabbit_amqqueue:check_consume_arguments/3: the
+// arguments of the queue's type are validated, those of other types
+// refused.
+func (v *VHost) checkConsumeArgs(queue string, t *queueType, args amqp.Table) error {
 	invalid := func(key, reason string) error {
 		return precondition("invalid arg '%s' for %s: %s", key, v.rs("queue", queue), reason)
 	}
-	if p, ok := args.Get("x-priority"); ok {
+	if p, ok := args.Get("x-priority"); ok && slices.Contains(t.consumerArgs, "x-priority") {
 		if e := checkInt(p); e != "" {
 			return invalid("x-priority", e)
 		}
 	}
-	if p, ok := args.Get("x-cancel-on-ha-failover"); ok {
+	if p, ok := args.Get("x-cancel-on-ha-failover"); ok && slices.Contains(t.consumerArgs, "x-cancel-on-ha-failover") {
 		if _, ok := p.(bool); !ok {
 			return invalid("x-cancel-on-ha-failover", unacceptable(p))
 		}
 	}
-	for _, f := range args {
-		if f.Name == "x-stream-offset" {
-			return precondition("invalid arg '%s' for %s of queue type rabbit_classic_queue", f.Name, v.rs("queue", queue))
-		}
-	}
-	return nil
+	return v.checkTypeKeys(queue, t, args, true)
 }

@@ -32,7 +32,7 @@ func (q *Queue) deadLetter(m *Message, reason string) {
 		q.dead = append(q.dead, deadLetter{msg: m, reason: reason})
 		return
 	}
-	q.v.deadLettered(deadReason(reason), DeadDisabled, 1)
+	q.v.deadLettered(q, deadReason(reason), DeadDisabled)
 }
 
 // deadReason is the counter of an x-death reason.
@@ -42,6 +42,8 @@ func deadReason(reason string) DeadLetterReason {
 		return DeadExpired
 	case reasonRejected:
 		return DeadRejected
+	case reasonDeliveryLimit:
+		return DeadDeliveryLimit
 	}
 	return DeadMaxlen
 }
@@ -63,12 +65,18 @@ func (v *VHost) publishDeadLetters(q *Queue, dead []deadLetter) {
 		x := v.exchanges[q.cfg.dlx]
 		if x == nil {
 			v.mu.RUnlock()
-			v.deadLettered(deadReason(d.reason), DeadDisabled, 1)
+			v.deadLettered(q, deadReason(d.reason), DeadDisabled)
 			continue
 		}
-		v.deadLettered(deadReason(d.reason), DeadAtMostOnce, 1)
-		v.routeLocked(r, x, msg.RoutingKey, msg.Headers)
+		v.deadLettered(q, deadReason(d.reason), DeadAtMostOnce)
+		r.keys = appendRoutingKeys(r.keys[:0], msg.RoutingKey, msg)
+		v.routeLocked(r, x, r.keys, msg.Headers)
 		v.mu.RUnlock()
+		clear(r.keys)
+		for _, name := range r.replies {
+			v.deliverReply(name, msg)
+		}
+		clear(r.replies)
 		qs := r.qs
 		if d.reason != reasonRejected {
 			qs = v.dropCycles(qs, msg.Headers)
@@ -83,7 +91,9 @@ func (v *VHost) publishDeadLetters(q *Queue, dead []deadLetter) {
 
 // makeDeadLetter is rabbit_dead_letter:make_msg/5: the x-death header is
 // updated, the expiration property removed, and the message re-addressed to
-// the dead-letter exchange.
+// the dead-letter exchange. With a dead-letter routing key it is routed
+// with that key alone (the CC header goes); without, with the keys it was
+// published with, BCC ones included.
 func makeDeadLetter(m *Message, reason, dlx, dlrk string, hasDLRK bool, queue string, now time.Time) *Message {
 	p, err := amqp.DecodeProperties(m.Properties)
 	if err != nil && len(m.Properties) > 0 {
@@ -103,9 +113,9 @@ func makeDeadLetter(m *Message, reason, dlx, dlrk string, hasDLRK bool, queue st
 		info = append(info, amqp.Field{Name: "original-expiration", Value: p.Expiration})
 	}
 	headers := updateXDeath(info, slices.Clone(p.Headers), queue, reason, m.Exchange)
-	newKey := m.RoutingKey
+	newKey, cc, bcc := m.RoutingKey, m.cc, m.bcc
 	if hasDLRK {
-		newKey = dlrk
+		newKey, cc, bcc = dlrk, nil, nil
 		headers = deleteField(headers, "CC")
 	}
 	p.Headers = headers
@@ -120,25 +130,11 @@ func makeDeadLetter(m *Message, reason, dlx, dlrk string, hasDLRK bool, queue st
 		Body:         m.Body,
 		Headers:      headers,
 		expirationMs: -1,
+		persistent:   p.DeliveryMode == 2,
+		cc:           cc,
+		bcc:          bcc,
 	}
 	return dm
-}
-
-// headerRoutes is rabbit_basic:header_routes/1: the CC and BCC routing keys.
-func headerRoutes(h amqp.Table) []any {
-	var out []any
-	for _, key := range []string{"CC", "BCC"} {
-		if v, ok := h.Get(key); ok {
-			if a, ok := v.([]any); ok {
-				for _, e := range a {
-					if s, ok := e.(string); ok {
-						out = append(out, s)
-					}
-				}
-			}
-		}
-	}
-	return out
 }
 
 // updateXDeath is rabbit_dead_letter:update_x_death_header/2. The first

@@ -1,10 +1,13 @@
 // Package vhost is the messaging model of one virtual host, as RabbitMQ
 // 3.10.8 behaves: exchanges (direct, fanout, topic, headers,
-// exchange-to-exchange, alternate), bindings, routing, queues (exclusive,
-// auto-delete, server-named, x-message-ttl, x-expires, x-max-length,
-// dead-lettering with x-death), consumers with round-robin dispatch and
-// prefetch, unacknowledged deliveries, transactions, and RabbitMQ's error
-// texts for all of them. It knows nothing of sockets or frames.
+// exchange-to-exchange, alternate), bindings, routing with sender-selected
+// distribution (CC and BCC headers), queues (exclusive, auto-delete,
+// server-named, x-message-ttl, x-expires, x-max-length, x-max-priority,
+// dead-lettering with x-death; classic and quorum types, x-delivery-limit),
+// consumers with round-robin dispatch by priority (x-priority) and
+// prefetch, direct reply-to, unacknowledged
+// deliveries, transactions, and RabbitMQ's error texts for all of them. It
+// knows nothing of sockets or frames.
 //
 // # Use from the broker
 //
@@ -18,7 +21,8 @@
 //	exchange.declare/delete/bind/unbind  DeclareExchange, DeleteExchange, BindExchange, UnbindExchange
 //	queue.declare/bind/unbind/purge/delete  DeclareQueue, BindQueue, UnbindQueue, PurgeQueue, DeleteQueue
 //	basic.publish + content              NewMessage, then Publish (basic.return 312 when !Routed && mandatory)
-//	basic.consume / basic.cancel         Consume (consume-ok from its callback), Cancel (then cancel-ok)
+//	basic.consume / basic.cancel         Consume (consume-ok from its callback), Cancel (then cancel-ok);
+//	                                     amq.rabbitmq.reply-to included (replyto.go)
 //	basic.get                            Get (get-ok goes through Sink.Deliver; false: get-empty)
 //	basic.qos / ack / nack / reject      Qos, Ack, Nack, Reject
 //	basic.recover(-async)                Recover
@@ -58,10 +62,10 @@
 //     consumer tags and prefetch counters. Taken under Queue.mu to hand a
 //     message to a consumer, so tags reach the sink in order.
 //
-// VHost.connsMu, Conn.mu and VHost.cyclesMu are leaves but for one
-// order: Stats, Conn.Close and a closing session take VHost.connsMu, then
-// Conn.mu, then Session.mu (nothing takes either of the first two while
-// holding a Session.mu). Sink methods and the Consume
+// VHost.cyclesMu and VHost.repliesMu are leaves; so are VHost.connsMu and
+// Conn.mu but for one order: Stats, Conn.Close and a closing session take
+// VHost.connsMu, then Conn.mu, then Session.mu (nothing takes either of
+// the first two while holding a Session.mu). Sink methods and the Consume
 // callback run with Queue.mu and Session.mu held: they must not block and
 // must not call back into this package, and the broker must not call into
 // this package while holding a lock they take. A publish is routed under

@@ -26,12 +26,19 @@ import (
 // Options.SaveDefinitions with no lock held, before the method that made
 // the change returns (so declare-ok is sent once the queue is on disk).
 
-// storeFormat is the first octet of a stored message: the layout below.
-const storeFormat = 1
+// Stored message formats, the first octet of a stored message: the layout
+// below; storeFormatBCC adds the message's BCC routing keys, which its
+// properties no longer hold (message_routes.go).
+const (
+	storeFormat    = 1
+	storeFormatBCC = 2
+)
 
 // encodeStored lays msg out for the store: format, the publish time (Unix
 // nanoseconds, wall clock, so that message TTL keeps counting across a
-// restart), exchange, routing key, properties and body.
+// restart), exchange, routing key, with storeFormatBCC the count and the
+// BCC keys, then properties and body. Strings are preceded by their
+// length (uvarint).
 func encodeStored(msg *Message, published int64) []byte {
 	n := 1 + 8 + 3*binary.MaxVarintLen32 + len(msg.Exchange) + len(msg.RoutingKey) + len(msg.Properties) + len(msg.Body)
 	return appendStored(make([]byte, 0, n), msg, published)
@@ -39,15 +46,28 @@ func encodeStored(msg *Message, published int64) []byte {
 
 // appendStored appends encodeStored's layout of msg to b.
 func appendStored(b []byte, msg *Message, published int64) []byte {
-	b = append(b, storeFormat)
+	format := byte(storeFormat)
+	if len(msg.bcc) > 0 {
+		format = storeFormatBCC
+	}
+	b = append(b, format)
 	b = binary.BigEndian.AppendUint64(b, uint64(published))
-	b = binary.AppendUvarint(b, uint64(len(msg.Exchange)))
-	b = append(b, msg.Exchange...)
-	b = binary.AppendUvarint(b, uint64(len(msg.RoutingKey)))
-	b = append(b, msg.RoutingKey...)
+	b = appendString(b, msg.Exchange)
+	b = appendString(b, msg.RoutingKey)
+	if format == storeFormatBCC {
+		b = binary.AppendUvarint(b, uint64(len(msg.bcc)))
+		for _, k := range msg.bcc {
+			b = appendString(b, k)
+		}
+	}
 	b = binary.AppendUvarint(b, uint64(len(msg.Properties)))
 	b = append(b, msg.Properties...)
 	return append(b, msg.Body...)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
 
 // errStoredFormat reports a stored message beatmq cannot read.
@@ -55,24 +75,50 @@ var errStoredFormat = errors.New("not a stored message of a known format")
 
 // decodeStored reverses encodeStored. The message keeps slices of b.
 func decodeStored(b []byte) (*Message, int64, error) {
-	if len(b) < 9 || b[0] != storeFormat {
+	if len(b) < 9 || (b[0] != storeFormat && b[0] != storeFormatBCC) {
 		return nil, 0, errStoredFormat
 	}
+	format := b[0]
 	published := int64(binary.BigEndian.Uint64(b[1:9]))
 	b = b[9:]
-	var parts [3][]byte
-	for i := range parts {
+	next := func() ([]byte, bool) {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)-k) {
+			return nil, false
+		}
+		s := b[k : k+int(n)]
+		b = b[k+int(n):]
+		return s, true
+	}
+	exchange, ok1 := next()
+	key, ok2 := next()
+	if !ok1 || !ok2 {
+		return nil, 0, errStoredFormat
+	}
+	var bcc []string
+	if format == storeFormatBCC {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)) {
 			return nil, 0, errStoredFormat
 		}
-		parts[i] = b[k : k+int(n)]
-		b = b[k+int(n):]
+		b = b[k:]
+		for range n {
+			s, ok := next()
+			if !ok {
+				return nil, 0, errStoredFormat
+			}
+			bcc = append(bcc, string(s))
+		}
 	}
-	msg, err := NewMessage(string(parts[0]), string(parts[1]), parts[2], b)
+	props, ok := next()
+	if !ok {
+		return nil, 0, errStoredFormat
+	}
+	msg, err := NewMessage(string(exchange), string(key), props, b)
 	if err != nil {
 		return nil, 0, fmt.Errorf("stored properties: %w", err)
 	}
+	msg.bcc = bcc
 	return msg, published, nil
 }
 
@@ -326,8 +372,8 @@ func (v *VHost) Restore(d Definitions, msgs map[uint32]*store.RecoveredQueue, re
 	return r
 }
 
-// restoreMessages puts recovered messages at the tail of q (ready), and
-// returns how many. A message that cannot be decoded is logged and
+// restoreMessages puts recovered messages at the tail of q (ready, each
+// at the tail of its priority), and returns how many. A message that cannot be decoded is logged and
 // settled; a record the store cannot read stops it with the error.
 func (q *Queue) restoreMessages(rq *store.RecoveredQueue, redeliverAll bool) (int, error) {
 	if rq == nil || rq.Len == 0 {
@@ -344,14 +390,18 @@ func (q *Queue) restoreMessages(rq *store.RecoveredQueue, redeliverAll bool) (in
 			_ = q.v.opts.Store.Ack(q.sqid, m.ID)
 			return nil
 		}
-		e := entry{msg: msg, seq: q.nextSeq, sid: m.ID, redelivered: m.Delivered || redeliverAll}
+		e := entry{msg: msg, seq: q.nextSeq, sid: m.ID, redelivered: m.Delivered || redeliverAll, prio: q.priorityOf(msg)}
+		if q.cfg.quorum && m.Delivered {
+			// Delivered and not settled before the stop: RabbitMQ's quorum
+			// queue returns it when the consumer's channel is found gone.
+			e.deliveries = 1
+		}
 		q.nextSeq++
 		if q.cfg.ttl >= 0 || msg.expirationMs >= 0 {
 			// The deadline as if the message had entered the queue when it
 			// was published: mono less the wall-clock time since then.
 			e.expires = max(q.expiryFor(msg, mono-(wall-published)), 1)
 		}
-		q.readyBytes += msg.bodySize()
 		q.pushReady(e)
 		q.stored++
 		q.storedBytes += msg.bodySize()

@@ -80,6 +80,18 @@ func formatArg(v any, present bool) string {
 	return "the value '" + s + "' of type '" + typeName(v) + "'"
 }
 
+// formatValue is rabbit_misc:val/1 for a bare table value: '1000'
+// (binaries with ~s, the rest with ~p).
+func formatValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return "'" + x + "'"
+	case []byte:
+		return "'" + string(x) + "'"
+	}
+	return "'" + erlangTerm(v) + "'"
+}
+
 // formatBool is rabbit_misc:val/1 for a plain Erlang term: 'true'.
 func formatBool(b bool) string {
 	if b {

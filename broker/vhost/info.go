@@ -14,6 +14,8 @@ type QueueInfo struct {
 	AutoDelete bool
 	Exclusive  bool
 	Arguments  amqp.Table
+	// Type is the queue type: "classic" or "quorum" (x-queue-type).
+	Type string
 	// Messages is MessagesReady + MessagesUnacknowledged.
 	Messages               int
 	MessagesReady          int
@@ -64,13 +66,14 @@ func (q *Queue) info() QueueInfo {
 		AutoDelete:                 q.autoDelete,
 		Exclusive:                  q.owner != nil,
 		Arguments:                  q.args,
+		Type:                       q.qtype.name,
 		MessagesReady:              q.readyLen(),
 		MessagesUnacknowledged:     q.unacked,
 		Messages:                   q.readyLen() + q.unacked,
 		MessagesPagedOut:           q.paged(),
 		MessageBytesPagedOut:       q.pagedBytes(),
 		Consumers:                  len(q.consumers),
-		MessageBytesReady:          q.readyBytes,
+		MessageBytesReady:          q.readyBytes(),
 		MessageBytesUnacknowledged: q.unackedBytes,
 		MessagesPersistent:         q.stored,
 		MessageBytesPersistent:     q.storedBytes,

@@ -31,6 +31,18 @@ type Message struct {
 	expirationMs int64
 	// persistent: delivery_mode 2, kept on disk in durable queues.
 	persistent bool
+	// cc and bcc are the routing keys of the CC and BCC headers
+	// (sender-selected distribution, message_routes.go); the BCC header is
+	// no longer in Properties or Headers. routesErr is set when either
+	// header is not an array: the publish is refused.
+	cc, bcc   []string
+	routesErr error
+	// fastReply is set when reply_to is amq.rabbitmq.reply-to: the publish
+	// rewrites it to the channel's reply name (replyto.go).
+	fastReply bool
+	// userID is the user_id property, when hasUserID.
+	userID    string
+	hasUserID bool
 }
 
 // Persistent reports whether the message asked to be kept on disk
@@ -45,9 +57,9 @@ func (m *Message) Persistent() bool { return m.persistent }
 // error is the error of a property list that does not decode, the empty
 // list included, so that no consumer is ever handed one it cannot parse.
 func NewMessage(exchange, routingKey string, props, body []byte) (*Message, error) {
-	// Most messages carry neither headers, an expiration nor a delivery
-	// mode: their list is only validated, which allocates nothing.
-	if len(props) < 2 || binary.BigEndian.Uint16(props)&(amqp.FlagHeaders|amqp.FlagExpiration|amqp.FlagDeliveryMode) == 0 {
+	// Most messages carry none of the properties the broker acts on: their
+	// list is only validated, which allocates nothing.
+	if len(props) < 2 || binary.BigEndian.Uint16(props)&decodedFlags == 0 {
 		if err := amqp.ValidProperties(props); err != nil {
 			return nil, err
 		}
@@ -59,11 +71,19 @@ func NewMessage(exchange, routingKey string, props, body []byte) (*Message, erro
 	}
 	m := &Message{Exchange: exchange, RoutingKey: routingKey, Properties: props, Body: body}
 	m.setDecoded(&p)
+	if p.Headers != nil {
+		m.setRoutes(&p)
+	}
 	return m, nil
 }
 
+// decodedFlags are the properties NewMessage decodes the list for.
+const decodedFlags = amqp.FlagHeaders | amqp.FlagExpiration | amqp.FlagDeliveryMode | amqp.FlagReplyTo | amqp.FlagUserID
+
 func (m *Message) setDecoded(p *amqp.Properties) {
 	m.Headers = p.Headers
+	m.fastReply = p.ReplyTo == replyToQueue
+	m.userID, m.hasUserID = p.UserID, p.Flags&amqp.FlagUserID != 0 || p.UserID != ""
 	m.persistent = p.DeliveryMode == 2
 	m.expirationMs = -1
 	m.hasExpire = p.Flags&amqp.FlagExpiration != 0 || p.Expiration != ""

@@ -199,9 +199,7 @@ func (e *env) flushAll(name string) {
 	q := e.v.queues[name]
 	e.v.mu.RUnlock()
 	q.mu.Lock()
-	if q.pages != nil {
-		q.flushPages()
-	}
+	q.flushPages()
 	q.mu.Unlock()
 }
 

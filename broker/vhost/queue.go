@@ -18,6 +18,12 @@ type entry struct {
 	// expires is the VHost.now() deadline, 0 for never.
 	expires     int64
 	redelivered bool
+	// deliveries counts the returns of the message to a quorum queue, its
+	// x-delivery-count (queue_quorum.go).
+	deliveries uint32
+	// prio is the message's priority in a queue with x-max-priority (its
+	// level in the ready messages), 0 in any other queue.
+	prio uint8
 	// sid is the message's id in the store for this queue, 0 when the
 	// message is not stored (see durable.go).
 	sid uint64
@@ -33,6 +39,7 @@ type Queue struct {
 	autoDelete bool
 	owner      *Conn // the connection of an exclusive queue
 	args       amqp.Table
+	qtype      *queueType // x-queue-type
 	cfg        queueConfig
 	sqid       uint32 // the queue's id in the store; 0: its messages are not stored
 
@@ -40,16 +47,14 @@ type Queue struct {
 
 	mu                sync.Mutex
 	deleted           bool
-	stored            int         // messages (ready and unacked) kept in the store
-	storedBytes       int64       // their body sizes
-	ready             ring[entry] // the ready messages in memory (page.go)
-	readyBytes        int64       // body sizes of every ready message, paged ones included
-	pages             *pages      // the ready messages paged out, nil until the first
+	stored            int        // messages (ready and unacked) kept in the store
+	storedBytes       int64      // their body sizes
+	ready             readyQueue // the ready messages, by priority (ready.go, page.go)
 	unacked           int
 	unackedBytes      int64 // body sizes of the unacked messages
 	nextSeq           uint64
-	consumers         []*consumer // in consume order
-	rr                ring[*consumer]
+	consumers         []*consumer  // in consume order
+	rr                consumerRing // those that can be offered a message, by priority
 	exclusiveConsumer *consumer
 	activeConsumer    *consumer // the single active consumer (x-single-active-consumer)
 	hadConsumers      bool
@@ -99,6 +104,10 @@ type QueueDeclared struct {
 // created.
 func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) {
 	name := stripCRLF(spec.Name)
+	if strings.HasPrefix(spec.Name, replyToQueue) {
+		// Every declare of these names is passive (rabbit_channel).
+		return v.declareReplyQueue(name)
+	}
 	if spec.Passive {
 		v.mu.RLock()
 		q := v.queues[name]
@@ -117,8 +126,8 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) 
 	}
 	durable := spec.Durable && !spec.Exclusive
 	if name == "" {
-		if t := queueType(spec.Args); t == "quorum" || t == "stream" {
-			return QueueDeclared{}, precondition("Cannot declare a server-named queue for type rabbit_%s_queue", t)
+		if t := typeOf(spec.Args); !t.serverNamed {
+			return QueueDeclared{}, precondition("Cannot declare a server-named queue for type %s", t.module)
 		}
 		name = genName("amq.gen")
 	} else if strings.HasPrefix(name, "amq.") {
@@ -146,7 +155,7 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) 
 		if q.autoDelete != spec.AutoDelete {
 			return QueueDeclared{}, v.inequivalent("auto_delete", "queue", name, formatBool(spec.AutoDelete), formatBool(q.autoDelete))
 		}
-		if err := v.assertArgs("queue", name, q.args, spec.Args, classicQueueArgs); err != nil {
+		if err := v.assertArgs("queue", name, q.args, spec.Args, q.qtype.queueArgs); err != nil {
 			return QueueDeclared{}, err
 		}
 		return q.stat(), nil
@@ -162,6 +171,13 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) 
 		v.mu.Unlock()
 		return QueueDeclared{}, err
 	}
+	qt := typeOf(spec.Args)
+	if qt.replicated {
+		if err := v.checkReplicated(name, durable, spec.Exclusive, spec.AutoDelete); err != nil {
+			v.mu.Unlock()
+			return QueueDeclared{}, err
+		}
+	}
 	q := &Queue{
 		v:          v,
 		id:         v.newID(),
@@ -170,7 +186,11 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec) (QueueDeclared, error) 
 		autoDelete: spec.AutoDelete,
 		owner:      owner,
 		args:       spec.Args,
+		qtype:      qt,
 		cfg:        parseQueueConfig(spec.Args),
+	}
+	if q.cfg.quorum {
+		v.logQuorumFallbacks(q)
 	}
 	if durable && v.opts.Store != nil {
 		q.sqid = v.opts.NewQueueID()
@@ -246,6 +266,12 @@ func (v *VHost) deleteQueue(conn *Conn, name string, ifUnused, ifEmpty bool) (ui
 		v.mu.Unlock()
 		return 0, v.resourceLocked(name)
 	}
+	if q.cfg.quorum {
+		if err := v.checkQuorumDelete(name, ifUnused, ifEmpty); err != nil {
+			v.mu.Unlock()
+			return 0, err
+		}
+	}
 	q.mu.Lock()
 	empty, unused := q.readyLen() == 0, len(q.consumers) == 0
 	count := uint32(q.readyLen())
@@ -284,9 +310,7 @@ func (v *VHost) deleteQueueLocked(q *Queue, cancels []cancelled) []cancelled {
 	if !v.closed {
 		v.stats.queuesDeleted.Add(1) // not the queues a closing vhost drops
 	}
-	q.ready.Clear()
-	q.dropPages()
-	q.readyBytes = 0
+	q.clearReady()
 	q.stored, q.storedBytes = 0, 0
 	// A vhost that closes (the broker stops) keeps its durable queues on
 	// disk: only a real deletion removes them.
@@ -300,7 +324,7 @@ func (v *VHost) deleteQueueLocked(q *Queue, cancels []cancelled) []cancelled {
 		cancels = append(cancels, cancelled{c: c})
 	}
 	q.consumers = nil
-	q.rr.Clear()
+	q.rr.clear()
 	q.exclusiveConsumer = nil
 	q.activeConsumer = nil
 	q.expiryGen++
@@ -340,13 +364,7 @@ func (v *VHost) purgeQueue(conn *Conn, name string) (uint32, error) {
 		return 0, err
 	}
 	q.mu.Lock()
-	n := uint32(q.readyLen())
-	for i := 0; i < q.ready.Len(); i++ {
-		q.gone(q.ready.At(i))
-	}
-	q.ready.Clear()
-	q.purgePages()
-	q.readyBytes = 0
+	n := uint32(q.purgeReady())
 	q.mu.Unlock()
 	return n, nil
 }
@@ -393,7 +411,7 @@ func (q *Queue) publish(msg *Message, sid uint64) bool {
 	if q.sqid == 0 {
 		sid = 0
 	}
-	e := entry{msg: msg, sid: sid}
+	e := entry{msg: msg, sid: sid, prio: q.priorityOf(msg)}
 	q.mu.Lock()
 	if sid != 0 {
 		q.stored++ // gone undoes it if the queue does not keep e
@@ -418,11 +436,10 @@ func (q *Queue) publish(msg *Message, sid uint64) bool {
 		e.expires = q.expiryFor(msg, q.v.now())
 	}
 	q.nextSeq++
-	if q.readyLen() == 0 && q.rr.Len() > 0 && q.deliverToConsumer(&e) {
+	if q.readyLen() == 0 && q.rr.n > 0 && q.deliverToConsumer(&e) {
 		q.unlock()
 		return true
 	}
-	q.readyBytes += size
 	q.pushReady(e)
 	q.dropOverLimit()
 	q.dropExpired(0)
@@ -432,37 +449,47 @@ func (q *Queue) publish(msg *Message, sid uint64) bool {
 
 func (q *Queue) wouldOverflow(size int64) bool {
 	return (q.cfg.maxLen >= 0 && int64(q.readyLen())+1 > q.cfg.maxLen) ||
-		(q.cfg.maxBytes >= 0 && q.readyBytes+size > q.cfg.maxBytes)
+		(q.cfg.maxBytes >= 0 && q.readyBytes()+size > q.cfg.maxBytes)
 }
 
-// dropOverLimit is maybe_drop_head/2 for x-overflow drop-head. q.mu held.
+// dropOverLimit is maybe_drop_head/2 for x-overflow drop-head. In a
+// priority queue the head is that of the highest priority, as
+// rabbit_priority_queue:drop/2 takes it. q.mu held.
 func (q *Queue) dropOverLimit() {
 	if q.cfg.overflow != overflowDropHead || (q.cfg.maxLen < 0 && q.cfg.maxBytes < 0) {
 		return
 	}
-	for q.ready.Len() > 0 &&
+	for q.readyLen() > 0 &&
 		((q.cfg.maxLen >= 0 && int64(q.readyLen()) > q.cfg.maxLen) ||
-			(q.cfg.maxBytes >= 0 && q.readyBytes > q.cfg.maxBytes)) {
-		q.dropHead(reasonMaxlen)
+			(q.cfg.maxBytes >= 0 && q.readyBytes() > q.cfg.maxBytes)) {
+		if !q.dropHead(reasonMaxlen) {
+			return
+		}
 	}
 }
 
 // dropHead removes the head message, dead-lettering it when the queue has
-// a dead-letter exchange. q.mu held.
-func (q *Queue) dropHead(reason string) {
-	e := q.ready.PopFront()
-	q.readyBytes -= e.msg.bodySize()
-	q.refill()
+// a dead-letter exchange; false when there is none. q.mu held.
+func (q *Queue) dropHead(reason string) bool {
+	e, ok := q.takeReady()
+	if !ok {
+		return false
+	}
 	q.gone(&e)
 	q.deadLetter(e.msg, reason)
+	return true
 }
 
 // dropExpired drops expired messages at the head (only the head expires, as
-// in RabbitMQ) and arms the timer for the next head. now 0 means read the
-// clock. q.mu held.
+// in RabbitMQ; in a priority queue, the head of the highest priority, as
+// rabbit_priority_queue:dropwhile/2 goes) and arms the timer for the next
+// head. now 0 means read the clock. q.mu held.
 func (q *Queue) dropExpired(now int64) {
-	for q.ready.Len() > 0 {
-		e := q.ready.Front()
+	for {
+		e := q.headReady()
+		if e == nil {
+			return
+		}
 		if e.expires == 0 {
 			return
 		}

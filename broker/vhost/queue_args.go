@@ -1,6 +1,7 @@
 package vhost
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/beatmq/beatmq/amqp"
@@ -29,27 +30,19 @@ type queueConfig struct {
 	// sac is x-single-active-consumer: only the first consumer gets
 	// messages, the next takes over when it goes.
 	sac bool
-}
-
-// classicQueueArgs are rabbit_classic_queue's queue_arguments in 3.10.8:
-// the arguments compared on redeclaration, in RabbitMQ's order.
-var classicQueueArgs = []string{
-	"x-expires", "x-message-ttl", "x-dead-letter-exchange",
-	"x-dead-letter-routing-key", "x-max-length",
-	"x-max-length-bytes", "x-max-priority",
-	"x-overflow", "x-queue-mode", "x-queue-version",
-	"x-single-active-consumer", "x-queue-type",
-	"x-queue-master-locator",
-}
-
-// otherQueueTypeArgs are the quorum and stream queue arguments a classic
-// queue refuses (rabbit_amqqueue:check_arguments_key/4).
-var otherQueueTypeArgs = map[string]bool{
-	"x-dead-letter-strategy": true, "x-max-in-memory-length": true,
-	"x-max-in-memory-bytes": true, "x-quorum-initial-group-size": true,
-	"x-delivery-limit": true, "x-queue-leader-locator": true,
-	"x-max-age": true, "x-stream-max-segment-size-bytes": true,
-	"x-initial-cluster-size": true,
+	// quorum: the queue counts redeliveries (queue_quorum.go).
+	quorum bool
+	// deliveryLimit is x-delivery-limit when it is a number: a message
+	// requeued more often is dead-lettered or dropped. limitArg is set
+	// when the argument is there at all, a number or not.
+	deliveryLimit int64
+	hasLimit      bool
+	limitArg      bool
+	// sacInOrder: the next single active consumer is the first waiting
+	// one, whatever its priority (a quorum queue); maxPriority is
+	// x-max-priority (priority.go), -1 when absent.
+	sacInOrder  bool
+	maxPriority int16
 }
 
 // argCheck is one of rabbit_amqqueue:declare_args/0's validators: it returns
@@ -135,8 +128,13 @@ var declareArgChecks = []argCheck{
 		}
 		return ""
 	}},
+	{"x-dead-letter-strategy", func(v any, _ amqp.Table) string {
+		return oneOf(v, []string{"at-most-once", "at-least-once"}, "invalid_dlx_strategy")
+	}},
 	{"x-max-length", func(v any, _ amqp.Table) string { return checkNonNegInt(v) }},
 	{"x-max-length-bytes", func(v any, _ amqp.Table) string { return checkNonNegInt(v) }},
+	{"x-max-in-memory-length", func(v any, _ amqp.Table) string { return checkNonNegInt(v) }},
+	{"x-max-in-memory-bytes", func(v any, _ amqp.Table) string { return checkNonNegInt(v) }},
 	{"x-max-priority", func(v any, _ amqp.Table) string {
 		if e := checkNonNegInt(v); e != "" {
 			return e
@@ -175,6 +173,19 @@ var declareArgChecks = []argCheck{
 		return ""
 	}},
 	{"x-queue-type", checkQueueType},
+	{"x-quorum-initial-group-size", func(v any, _ amqp.Table) string {
+		if e := checkNonNegInt(v); e != "" {
+			return e
+		}
+		if n, _ := intValue(v); n == 0 {
+			return "{value_zero,0}"
+		}
+		return ""
+	}},
+	{"x-queue-leader-locator", func(v any, _ amqp.Table) string {
+		// rabbit_queue_location:queue_leader_locators/0.
+		return oneOf(v, []string{"client-local", "balanced", "random", "least-leaders"}, "invalid_queue_locator_arg")
+	}},
 }
 
 func checkQueueType(v any, _ amqp.Table) string {
@@ -186,8 +197,8 @@ func checkQueueType(v any, _ amqp.Table) string {
 }
 
 // checkDeclareArgs is rabbit_amqqueue:check_declare_arguments/2 for a new
-// queue; quorum and stream queues are served as classic ones, so their own
-// arguments are accepted for them.
+// queue: x-queue-type first, then the arguments of the queue's type, then
+// no argument of another type. Stream queues are refused: beatmq has none.
 func (v *VHost) checkDeclareArgs(name string, args amqp.Table) error {
 	invalid := func(key, reason string) error {
 		return precondition("invalid arg '%s' for %s: %s", key, v.rs("queue", name), reason)
@@ -197,30 +208,27 @@ func (v *VHost) checkDeclareArgs(name string, args amqp.Table) error {
 			return invalid("x-queue-type", e)
 		}
 	}
+	qt := typeOf(args)
+	if qt == streamQueue {
+		return invalid("x-queue-type", "stream queues are not supported by beatmq")
+	}
 	for _, c := range declareArgChecks {
+		if !slices.Contains(qt.queueArgs, c.key) {
+			continue
+		}
 		if val, ok := args.Get(c.key); ok {
 			if e := c.check(val, args); e != "" {
 				return invalid(c.key, e)
 			}
 		}
 	}
-	if queueType(args) == "classic" {
-		for _, f := range args {
-			if otherQueueTypeArgs[f.Name] {
-				return precondition("invalid arg '%s' for %s of queue type rabbit_classic_queue", f.Name, v.rs("queue", name))
-			}
-		}
+	if err := v.checkTypeKeys(name, qt, args, false); err != nil {
+		return err
+	}
+	if qt == quorumQueue {
+		return v.checkQuorumArgs(name, args)
 	}
 	return nil
-}
-
-func queueType(args amqp.Table) string {
-	if t, ok := args.Get("x-queue-type"); ok {
-		if s, ok := t.(string); ok {
-			return s
-		}
-	}
-	return "classic"
 }
 
 // parseQueueConfig reads validated arguments.
@@ -255,6 +263,11 @@ func parseQueueConfig(args amqp.Table) queueConfig {
 	if val, ok := args.Get("x-single-active-consumer"); ok {
 		c.sac = val == true
 	}
+	if typeOf(args) == quorumQueue {
+		c.quorum = true
+		parseQuorumConfig(&c, args)
+	}
+	c.maxPriority, c.sacInOrder = parsePriorityConfig(args)
 	return c
 }
 
@@ -278,6 +291,11 @@ func (v *VHost) assertArgs(kind, name string, current, received amqp.Table, keys
 		// x-queue-type equals one declared with "classic".
 		if key == "x-queue-type" && ((!cok && rv == "classic") || (!rok && cv == "classic")) {
 			continue
+		}
+		if cok && rok {
+			// assert_args_equivalence1/4 compares the bare values when both
+			// are there, so the text shows them without their types.
+			return v.inequivalent(key, kind, name, formatValue(rv), formatValue(cv))
 		}
 		return v.inequivalent(key, kind, name, formatArg(rv, rok), formatArg(cv, cok))
 	}

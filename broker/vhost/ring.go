@@ -11,6 +11,9 @@ type ring[T any] struct {
 // Len returns the number of elements.
 func (r *ring[T]) Len() int { return r.n }
 
+// Cap returns the number of elements the ring holds without growing.
+func (r *ring[T]) Cap() int { return len(r.buf) }
+
 func (r *ring[T]) grow() {
 	size := len(r.buf) * 2
 	if size == 0 {
@@ -77,6 +80,18 @@ func (r *ring[T]) PopFront() T {
 		r.shrink()
 	}
 	return v
+}
+
+// DropFront removes the first element; the ring must not be empty.
+func (r *ring[T]) DropFront() {
+	var zero T
+	r.buf[r.head] = zero
+	r.head = (r.head + 1) & (len(r.buf) - 1)
+	r.n--
+	if r.n == 0 {
+		r.head = 0
+		r.shrink()
+	}
 }
 
 // PopBack removes and returns the last element; the ring must not be

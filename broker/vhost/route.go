@@ -1,6 +1,7 @@
 package vhost
 
 import (
+	"slices"
 	"sort"
 	"sync"
 
@@ -14,7 +15,11 @@ type router struct {
 	work  []*Exchange
 	seen  []*Exchange
 	words []string
+	keys  []string
 	set   queueSet
+	// replies are the direct reply-to names the default exchange routed
+	// to (replyto.go), each once.
+	replies []string
 }
 
 // queueSet is a reusable open-addressing set of queues for removing
@@ -86,13 +91,25 @@ func (r *router) addExchange(x *Exchange) {
 
 // routeLocked sets r.qs to the queues x routes the message to, without
 // duplicates, following exchange-to-exchange bindings (each exchange visited
-// once, as rabbit_exchange:route/2) and alternate exchanges. v.mu held.
-func (v *VHost) routeLocked(r *router, x *Exchange, key string, headers amqp.Table) {
+// once, as rabbit_exchange:route/2) and alternate exchanges, and r.replies
+// to the direct reply-to names it routes to. keys are the message's routing
+// keys: its basic.publish's, then those of its CC and BCC headers. v.mu
+// held.
+func (v *VHost) routeLocked(r *router, x *Exchange, keys []string, headers amqp.Table) {
 	r.qs = r.qs[:0]
+	r.replies = r.replies[:0]
 	if x.isDefault {
-		// The default exchange binds every queue by its name.
-		if q := v.queues[key]; q != nil {
-			r.qs = append(r.qs, q)
+		// The default exchange binds every queue by its name; a reply
+		// name goes to its channel (rabbit_exchange:route/2).
+		for i, key := range keys {
+			if slices.Contains(keys[:i], key) {
+				continue
+			}
+			if isReplyName(key) {
+				r.replies = append(r.replies, key)
+			} else if q := v.queues[key]; q != nil {
+				r.qs = append(r.qs, q)
+			}
 		}
 		return
 	}
@@ -101,7 +118,7 @@ func (v *VHost) routeLocked(r *router, x *Exchange, key string, headers amqp.Tab
 	for len(r.work) > 0 {
 		cur := r.work[len(r.work)-1]
 		r.work = r.work[:len(r.work)-1]
-		if !v.matchExchange(r, cur, key, headers) && cur.hasAlternate {
+		if !v.matchExchange(r, cur, keys, headers) && cur.hasAlternate {
 			// rabbit_exchange:process_alternate/2: nothing matched.
 			if ae := v.exchanges[cur.alternate]; ae != nil {
 				r.addExchange(ae)
@@ -113,21 +130,29 @@ func (v *VHost) routeLocked(r *router, x *Exchange, key string, headers amqp.Tab
 	clear(r.seen[:cap(r.seen)])
 }
 
-// matchExchange adds to r the destinations of x's bindings that match, and
-// reports whether there were any.
-func (v *VHost) matchExchange(r *router, x *Exchange, key string, headers amqp.Table) bool {
+// matchExchange adds to r the destinations of x's bindings that match any
+// of keys (headers for a headers exchange), and reports whether there were
+// any.
+func (v *VHost) matchExchange(r *router, x *Exchange, keys []string, headers amqp.Table) bool {
 	switch x.kind {
 	case KindDirect:
-		bs := x.direct[key]
-		r.addBindings(bs)
-		return len(bs) > 0
+		matched := false
+		for _, key := range keys {
+			bs := x.direct[key]
+			r.addBindings(bs)
+			matched = matched || len(bs) > 0
+		}
+		return matched
 	case KindFanout:
 		r.addBindings(x.fanout)
 		return len(x.fanout) > 0
 	case KindTopic:
-		r.words = splitTopic(r.words[:0], key)
-		matched := x.topic.match(r, r.words)
-		clear(r.words)
+		matched := false
+		for _, key := range keys {
+			r.words = splitTopic(r.words[:0], key)
+			matched = x.topic.match(r, r.words) || matched
+			clear(r.words)
+		}
 		return matched
 	case KindHeaders:
 		matched := false
@@ -174,10 +199,15 @@ func (r *router) dedup(qs []*Queue) []*Queue {
 }
 
 // Route returns the names of the queues a message published to exchange
-// with routingKey and headers goes to, each once, sorted. It is for tests
-// and inspection; Session.Publish routes without allocating. The error is
-// 404 when the exchange does not exist.
+// with routingKey and headers goes to, each once, sorted; the CC and BCC
+// headers add routing keys as they do for a publish. It is for tests and
+// inspection; Session.Publish routes without allocating. The error is 404
+// when the exchange does not exist.
 func (v *VHost) Route(exchange, routingKey string, headers amqp.Table) ([]string, error) {
+	msg := &Message{}
+	if headers != nil {
+		msg.setRoutes(&amqp.Properties{Headers: headers})
+	}
 	r := routerPool.Get().(*router)
 	defer routerPool.Put(r)
 	v.mu.RLock()
@@ -186,12 +216,17 @@ func (v *VHost) Route(exchange, routingKey string, headers amqp.Table) ([]string
 		v.mu.RUnlock()
 		return nil, v.notFound("exchange", exchange)
 	}
-	v.routeLocked(r, x, routingKey, headers)
+	if msg.Headers != nil {
+		headers = msg.Headers // without BCC
+	}
+	r.keys = appendRoutingKeys(r.keys[:0], routingKey, msg)
+	v.routeLocked(r, x, r.keys, headers)
 	names := make([]string, len(r.qs))
 	for i, q := range r.qs {
 		names[i] = q.name
 	}
 	clear(r.qs)
+	clear(r.keys)
 	v.mu.RUnlock()
 	sort.Strings(names)
 	return names, nil

@@ -31,6 +31,9 @@ type Delivery struct {
 	// left ready in the queue.
 	Get          bool
 	MessageCount uint32
+	// Properties, when not nil, is the property list to send instead of
+	// Message.Properties: a quorum queue's x-delivery-count header added.
+	Properties []byte
 }
 
 // Session is the model side of one AMQP channel: its consumers, delivery
@@ -72,6 +75,9 @@ type Session struct {
 	// blocked are the consumers refused a delivery because the session was
 	// at a limit; they are woken when it has room again.
 	blocked map[*consumer]struct{}
+	// reply is the session's consumer of amq.rabbitmq.reply-to, nil when
+	// none (replyto.go).
+	reply *replyConsumer
 }
 
 func newSession(c *Conn, sink Sink) *Session {
@@ -105,8 +111,8 @@ func (s *Session) deliver(q *Queue, c *consumer, e *entry) bool {
 		s.globalUnacked++
 	}
 	s.unsent++
-	s.countDelivery(false, c.noAck, e.redelivered)
-	s.sink.Deliver(Delivery{Message: e.msg, ConsumerTag: c.tag, DeliveryTag: tag, Redelivered: e.redelivered})
+	s.countDelivery(q, false, c.noAck, e.redelivered)
+	s.sink.Deliver(Delivery{Message: e.msg, ConsumerTag: c.tag, DeliveryTag: tag, Redelivered: e.redelivered, Properties: q.deliveryProps(e, false)})
 	s.mu.Unlock()
 	return true
 }
@@ -165,6 +171,7 @@ func (s *Session) Close() {
 		return
 	}
 	s.closed = true
+	s.dropReply()
 	consumers := s.consumers
 	s.consumers = make(map[string]*consumer)
 	recs := s.unacked.takeAll(nil)
@@ -189,7 +196,7 @@ func (s *Session) Close() {
 		q.unlock()
 		queues = append(queues, q)
 	}
-	s.requeueAll(recs)
+	s.requeueAll(recs, false)
 	for _, q := range queues {
 		s.v.maybeAutoDelete(q)
 	}
@@ -215,7 +222,8 @@ func (s *Session) Unacked() int {
 	return s.unacked.live
 }
 
-// ConsumerCount returns the number of consumers of the session.
+// ConsumerCount returns the number of consumers of the session (its
+// consumer of amq.rabbitmq.reply-to is not one, as in RabbitMQ).
 func (s *Session) ConsumerCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

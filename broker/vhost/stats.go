@@ -2,8 +2,8 @@ package vhost
 
 import "sync/atomic"
 
-// Message counters, as RabbitMQ 3.10.8 counts them for AMQP 0-9-1 and
-// classic queues (rabbit_global_counters, called from rabbit_channel and
+// Message counters, as RabbitMQ 3.10.8 counts them for AMQP 0-9-1, by
+// queue type for what happens in queues (rabbit_global_counters, called from rabbit_channel and
 // rabbit_amqqueue_process). Each session counts its own, in plain fields
 // under a lock its path holds anyway, so counting costs a message no
 // atomic operation and no shared cache line: the delivering side under
@@ -15,48 +15,72 @@ import "sync/atomic"
 // that Stats takes to list the sessions still open, so Stats never counts
 // a session twice or misses one.
 
-// counter indexes the message counters: first those of the publishing
-// side (sessionCounts.pub), then those of the delivering side
-// (sessionCounts.del).
-type counter uint8
+// QueueType tells the counters of what happens in queues apart by the
+// queue's type, as RabbitMQ's queue_type label does (streams are refused).
+type QueueType uint8
+
+// The queue types.
+const (
+	ClassicQueue  QueueType = iota // x-queue-type classic, the default
+	QuorumQueue                    // x-queue-type quorum
+	NumQueueTypes                  // how many
+)
+
+// typeOfQueue is q's QueueType.
+func typeOfQueue(q *Queue) QueueType {
+	if q.cfg.quorum {
+		return QuorumQueue
+	}
+	return ClassicQueue
+}
+
+// pubCounter indexes the publishing side's counters (per protocol).
+type pubCounter uint8
 
 const (
-	cReceived           counter = iota // basic.publish handled
-	cReceivedConfirm                   // ... on a channel in confirm or tx mode
-	cRouted                            // queues a message was routed to (a fanout to 2 counts 2)
-	cUnroutableDropped                 // routed nowhere, not mandatory
-	cUnroutableReturned                // routed nowhere, mandatory: basic.return
-	cConfirmed                         // publishes acked to the publisher (Session.Confirmed)
-	cGetEmpty                          // basic.get-empty
+	cReceived           pubCounter = iota // basic.publish handled
+	cReceivedConfirm                      // ... on a channel in confirm or tx mode
+	cRouted                               // queues a message was routed to (a fanout to 2 counts 2)
+	cUnroutableDropped                    // routed nowhere, not mandatory
+	cUnroutableReturned                   // routed nowhere, mandatory: basic.return
+	cConfirmed                            // publishes acked to the publisher (Session.Confirmed)
 	nPubCounters
 )
 
+// delCounter indexes the delivering side's counters (per queue type).
+type delCounter uint8
+
 const (
-	cAcknowledged     = nPubCounters + iota // deliveries settled by basic.ack
-	cConsumeManualAck                       // deliveries to consumers that ack
-	cConsumeAutoAck                         // deliveries to no-ack consumers
-	cGetManualAck                           // basic.get-ok that need an ack
-	cGetAutoAck                             // basic.get-ok with no-ack
-	cRedelivered                            // deliveries and get-oks with redelivered set
-	nCounters
+	cConsumeManualAck delCounter = iota // deliveries to consumers that ack
+	cConsumeAutoAck                     // deliveries to no-ack consumers
+	cGetManualAck                       // basic.get-ok that need an ack
+	cGetAutoAck                         // basic.get-ok with no-ack
+	cRedelivered                        // deliveries and get-oks with redelivered set
+	cAcknowledged                       // deliveries settled by basic.ack
+	cGetEmpty                           // basic.get-empty
+	nDelCounters
 )
 
 // counts is a set of message counters, guarded by its holder's lock.
-type counts [nCounters]uint64
+type counts struct {
+	pub [nPubCounters]uint64
+	del [NumQueueTypes][nDelCounters]uint64
+}
 
 // sessionCounts are a session's counters.
 type sessionCounts struct {
-	pub     [nPubCounters]atomic.Uint64      // what Stats reads of the publishing side
-	pending [nPubCounters]uint64             // Session.opMu: counted, not yet in pub
-	del     [nCounters - nPubCounters]uint64 // Session.mu: the delivering side, from nPubCounters
+	pub     [nPubCounters]atomic.Uint64         // what Stats reads of the publishing side
+	pending [nPubCounters]uint64                // Session.opMu: counted, not yet in pub
+	del     [NumQueueTypes][nDelCounters]uint64 // Session.mu: the delivering side
 }
-
-// delivered counts n on the delivering side; i >= nPubCounters. s.mu held.
-func (s *Session) delivered(i counter, n uint64) { s.counts.del[i-nPubCounters] += n }
 
 // count counts n on the publishing side, for the next FlushCounts. s.opMu
 // held.
-func (s *Session) count(i counter, n uint64) { s.counts.pending[i] += n }
+func (s *Session) count(i pubCounter, n uint64) { s.counts.pending[i] += n }
+
+// delivered counts n on the delivering side, for a queue of type t. s.mu
+// held.
+func (s *Session) delivered(t QueueType, i delCounter, n uint64) { s.counts.del[t][i] += n }
 
 // FlushCounts makes the publishing side's counts so far visible to Stats.
 // The channel calls it when it has handled a batch of input (before it
@@ -81,30 +105,44 @@ func (s *Session) flushCountsLocked() {
 // addTo adds a session's counters to sum. s.mu held.
 func (c *sessionCounts) addTo(sum *counts) {
 	for i := range c.pub {
-		sum[i] += c.pub[i].Load()
+		sum.pub[i] += c.pub[i].Load()
 	}
-	for i, n := range c.del {
-		sum[int(nPubCounters)+i] += n
-	}
-}
-
-// stats returns the counters as MessageStats.
-func (c *counts) stats() MessageStats {
-	return MessageStats{
-		Received: c[cReceived], ReceivedConfirm: c[cReceivedConfirm], Routed: c[cRouted],
-		UnroutableDropped: c[cUnroutableDropped], UnroutableReturned: c[cUnroutableReturned],
-		Confirmed: c[cConfirmed], Acknowledged: c[cAcknowledged], GetEmpty: c[cGetEmpty],
-		DeliveredConsumeManualAck: c[cConsumeManualAck], DeliveredConsumeAutoAck: c[cConsumeAutoAck],
-		DeliveredGetManualAck: c[cGetManualAck], DeliveredGetAutoAck: c[cGetAutoAck],
-		Redelivered: c[cRedelivered],
+	for t := range c.del {
+		for i, n := range c.del[t] {
+			sum.del[t][i] += n
+		}
 	}
 }
 
 // add adds o to c.
 func (c *counts) add(o *counts) {
-	for i := range o {
-		c[i] += o[i]
+	for i := range o.pub {
+		c.pub[i] += o.pub[i]
 	}
+	for t := range o.del {
+		for i, n := range o.del[t] {
+			c.del[t][i] += n
+		}
+	}
+}
+
+// stats returns the counters as MessageStats.
+func (c *counts) stats() MessageStats {
+	p := &c.pub
+	m := MessageStats{
+		Received: p[cReceived], ReceivedConfirm: p[cReceivedConfirm], Routed: p[cRouted],
+		UnroutableDropped: p[cUnroutableDropped], UnroutableReturned: p[cUnroutableReturned],
+		Confirmed: p[cConfirmed],
+	}
+	for t := range c.del {
+		d := &c.del[t]
+		m.ByQueueType[t] = QueueMessageStats{
+			DeliveredConsumeManualAck: d[cConsumeManualAck], DeliveredConsumeAutoAck: d[cConsumeAutoAck],
+			DeliveredGetManualAck: d[cGetManualAck], DeliveredGetAutoAck: d[cGetAutoAck],
+			Redelivered: d[cRedelivered], Acknowledged: d[cAcknowledged], GetEmpty: d[cGetEmpty],
+		}
+	}
+	return m
 }
 
 // MessageStats are message counters, named after RabbitMQ's
@@ -121,23 +159,29 @@ type MessageStats struct {
 	UnroutableDropped, UnroutableReturned uint64
 	// Confirmed counts publishes acknowledged to publishers (confirm mode).
 	Confirmed uint64
-	// Acknowledged counts deliveries settled by basic.ack (at tx.commit in
-	// a transaction).
-	Acknowledged uint64
-	// GetEmpty counts basic.get answered with get-empty.
-	GetEmpty uint64
+	// ByQueueType counts what happens in queues, by queue type.
+	ByQueueType [NumQueueTypes]QueueMessageStats
+}
+
+// QueueMessageStats count what happens in the queues of one type.
+type QueueMessageStats struct {
 	// The four kinds of delivery: to consumers (basic.deliver) or basic.get
 	// (get-ok), with manual or automatic acknowledgement.
 	DeliveredConsumeManualAck, DeliveredConsumeAutoAck uint64
 	DeliveredGetManualAck, DeliveredGetAutoAck         uint64
 	// Redelivered counts deliveries of either kind with redelivered set.
 	Redelivered uint64
+	// Acknowledged counts deliveries settled by basic.ack (at tx.commit in
+	// a transaction).
+	Acknowledged uint64
+	// GetEmpty counts basic.get answered with get-empty.
+	GetEmpty uint64
 }
 
 // Delivered is every delivery of the four kinds (RabbitMQ's
 // messages_delivered_total).
-func (m MessageStats) Delivered() uint64 {
-	return m.DeliveredConsumeManualAck + m.DeliveredConsumeAutoAck + m.DeliveredGetManualAck + m.DeliveredGetAutoAck
+func (q QueueMessageStats) Delivered() uint64 {
+	return q.DeliveredConsumeManualAck + q.DeliveredConsumeAutoAck + q.DeliveredGetManualAck + q.DeliveredGetAutoAck
 }
 
 // Add adds o to m.
@@ -148,13 +192,16 @@ func (m *MessageStats) Add(o MessageStats) {
 	m.UnroutableDropped += o.UnroutableDropped
 	m.UnroutableReturned += o.UnroutableReturned
 	m.Confirmed += o.Confirmed
-	m.Acknowledged += o.Acknowledged
-	m.GetEmpty += o.GetEmpty
-	m.DeliveredConsumeManualAck += o.DeliveredConsumeManualAck
-	m.DeliveredConsumeAutoAck += o.DeliveredConsumeAutoAck
-	m.DeliveredGetManualAck += o.DeliveredGetManualAck
-	m.DeliveredGetAutoAck += o.DeliveredGetAutoAck
-	m.Redelivered += o.Redelivered
+	for t := range m.ByQueueType {
+		q, p := &m.ByQueueType[t], &o.ByQueueType[t]
+		q.DeliveredConsumeManualAck += p.DeliveredConsumeManualAck
+		q.DeliveredConsumeAutoAck += p.DeliveredConsumeAutoAck
+		q.DeliveredGetManualAck += p.DeliveredGetManualAck
+		q.DeliveredGetAutoAck += p.DeliveredGetAutoAck
+		q.Redelivered += p.Redelivered
+		q.Acknowledged += p.Acknowledged
+		q.GetEmpty += p.GetEmpty
+	}
 }
 
 // DeadLetterReason is why a message left its queue as a dead letter.
@@ -162,10 +209,11 @@ type DeadLetterReason uint8
 
 // The reasons, as x-death and RabbitMQ's counters name them.
 const (
-	DeadExpired  DeadLetterReason = iota // message TTL ran out
-	DeadRejected                         // basic.reject or basic.nack without requeue
-	DeadMaxlen                           // x-max-length / x-max-length-bytes overflow
-	nDeadReasons
+	DeadExpired       DeadLetterReason = iota // message TTL ran out
+	DeadRejected                              // basic.reject or basic.nack without requeue
+	DeadMaxlen                                // x-max-length / x-max-length-bytes overflow
+	DeadDeliveryLimit                         // requeued past x-delivery-limit (quorum queues)
+	NumDeadReasons
 )
 
 // DeadLetterStrategy is what became of a dead letter, as RabbitMQ's
@@ -174,29 +222,30 @@ const (
 // dead-letter exchange, or one that does not exist).
 type DeadLetterStrategy uint8
 
-// The strategies of classic queues.
+// The strategies beatmq has (not a quorum queue's at-least-once, which it
+// refuses).
 const (
 	DeadDisabled DeadLetterStrategy = iota
 	DeadAtMostOnce
-	nDeadStrategies
+	NumDeadStrategies
 )
 
-// DeadLetterStats count dead letters by reason and strategy
+// DeadLetterStats count dead letters by queue type, reason and strategy
 // (rabbitmq_global_messages_dead_lettered_*_total).
-type DeadLetterStats [nDeadReasons][nDeadStrategies]uint64
+type DeadLetterStats [NumQueueTypes][NumDeadReasons][NumDeadStrategies]uint64
 
 // vhostStats are a vhost's counters: those of its closed sessions, its
 // queue churn, its dead letters and its publishing sessions.
 type vhostStats struct {
 	ended                                        counts // folded from closed sessions; VHost.connsMu
 	queuesDeclared, queuesCreated, queuesDeleted atomic.Uint64
-	dead                                         [nDeadReasons][nDeadStrategies]atomic.Uint64
+	dead                                         [NumQueueTypes][NumDeadReasons][NumDeadStrategies]atomic.Uint64
 	publishers                                   atomic.Int64
 }
 
-// deadLettered counts n dead letters.
-func (v *VHost) deadLettered(r DeadLetterReason, s DeadLetterStrategy, n uint64) {
-	v.stats.dead[r][s].Add(n)
+// deadLettered counts a dead letter of q.
+func (v *VHost) deadLettered(q *Queue, r DeadLetterReason, s DeadLetterStrategy) {
+	v.stats.dead[typeOfQueue(q)][r][s].Add(1)
 }
 
 // Stats is a snapshot of a vhost's counters.
@@ -210,7 +259,7 @@ type Stats struct {
 	// for any reason (queue.delete, auto-delete, exclusive owner gone,
 	// x-expires).
 	QueuesDeclared, QueuesCreated, QueuesDeleted uint64
-	// DeadLettered counts dead letters by reason and strategy.
+	// DeadLettered counts dead letters by queue type, reason and strategy.
 	DeadLettered DeadLetterStats
 	// Publishers is the number of open sessions that have published.
 	Publishers int
@@ -237,9 +286,11 @@ func (v *VHost) Stats() Stats {
 	st.QueuesDeclared = v.stats.queuesDeclared.Load()
 	st.QueuesCreated = v.stats.queuesCreated.Load()
 	st.QueuesDeleted = v.stats.queuesDeleted.Load()
-	for r := range st.DeadLettered {
-		for s := range st.DeadLettered[r] {
-			st.DeadLettered[r][s] = v.stats.dead[r][s].Load()
+	for t := range st.DeadLettered {
+		for r := range st.DeadLettered[t] {
+			for s := range st.DeadLettered[t][r] {
+				st.DeadLettered[t][r][s] = v.stats.dead[t][r][s].Load()
+			}
 		}
 	}
 	st.Publishers = int(max(v.stats.publishers.Load(), 0))
@@ -283,9 +334,9 @@ func (s *Session) countRouted(n int, mandatory bool) {
 	}
 }
 
-// countDelivery counts a delivery handed to the sink
+// countDelivery counts a delivery from q handed to the sink
 // (rabbit_channel:record_sent/6). s.mu held.
-func (s *Session) countDelivery(get, noAck, redelivered bool) {
+func (s *Session) countDelivery(q *Queue, get, noAck, redelivered bool) {
 	i := cConsumeManualAck
 	switch {
 	case get && noAck:
@@ -295,15 +346,20 @@ func (s *Session) countDelivery(get, noAck, redelivered bool) {
 	case noAck:
 		i = cConsumeAutoAck
 	}
-	s.delivered(i, 1)
+	t := typeOfQueue(q)
+	s.delivered(t, i, 1)
 	if redelivered {
-		s.delivered(cRedelivered, 1)
+		s.delivered(t, cRedelivered, 1)
 	}
 }
 
 // countAcked counts deliveries settled by basic.ack
 // (rabbit_channel:incr_queue_stats/3). s.mu held.
-func (s *Session) countAcked(n int) { s.delivered(cAcknowledged, uint64(n)) }
+func (s *Session) countAcked(recs []unackedRec) {
+	for i := range recs {
+		s.delivered(typeOfQueue(recs[i].q), cAcknowledged, 1)
+	}
+}
 
 // foldInto adds the session's counters to sum, for good: the session is
 // closed. s.mu not held.

@@ -96,7 +96,7 @@ func (s *Session) TxCommit(done func(error)) (returns []*Message, pending bool, 
 	for _, a := range tx.acks {
 		s.mu.Lock()
 		if a.kind == settleAck {
-			s.countAcked(len(a.recs))
+			s.countAcked(a.recs)
 		}
 		kicks := s.release(a.recs)
 		s.mu.Unlock()

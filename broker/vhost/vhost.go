@@ -72,6 +72,11 @@ type VHost struct {
 	// cycles are the dead-letter cycles already logged.
 	cyclesMu sync.Mutex
 	cycles   map[string]bool
+
+	// replies maps the reply names of direct reply-to to their sessions
+	// (replyto.go). repliesMu is a leaf, taken under Session.mu or alone.
+	repliesMu sync.Mutex
+	replies   map[string]*Session
 }
 
 // New returns a virtual host called name (the name goes into error texts:
@@ -146,9 +151,14 @@ func (v *VHost) now() int64 { return int64(time.Since(v.start)) + 1 }
 func (v *VHost) newID() uint64 { return v.nextID.Add(1) }
 
 // Connect registers a new client connection, the owner of the exclusive
-// queues it declares. Call Conn.Close when the connection goes.
-func (v *VHost) Connect() *Conn {
-	c := &Conn{v: v, sessions: make(map[*Session]struct{})}
+// queues it declares, with no user name. Call Conn.Close when the
+// connection goes.
+func (v *VHost) Connect() *Conn { return v.ConnectAs("") }
+
+// ConnectAs is Connect for a connection authenticated as user: a message
+// it publishes with a user_id property must name that user.
+func (v *VHost) ConnectAs(user string) *Conn {
+	c := &Conn{v: v, user: user, sessions: make(map[*Session]struct{})}
 	v.connsMu.Lock()
 	v.conns[c] = struct{}{}
 	v.connsMu.Unlock()

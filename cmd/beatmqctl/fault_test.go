@@ -52,6 +52,8 @@ func TestFault(t *testing.T) {
 		{[]string{"fault", name, "reset", "--for", "soon"}, exitUsage, `--for "soon"`},
 		{[]string{"fault", name, "slow-heartbeats", "--factor", "x"}, exitUsage, `--factor "x"`},
 		{[]string{"fault", name, "clear", "--for", "1s"}, exitUsage, "takes no --for"},
+		{[]string{"list_connections", "--for", "1s"}, exitUsage, "--for applies to the fault command only"},
+		{[]string{"status", "--latency", "1s"}, exitUsage, "--latency applies to the fault command only"},
 	} {
 		r := ctl(env, tc.args...)
 		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {

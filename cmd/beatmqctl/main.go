@@ -163,6 +163,16 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		usage(stderr, fs)
 		return exitUsage
 	}
+	if rest[0] != "fault" {
+		// The fault command's flags are parsed with the others; elsewhere
+		// they would be ignored without a word.
+		for _, f := range []string{"for", "factor", "latency"} {
+			if fs.Changed(f) {
+				fmt.Fprintf(stderr, "Error: --%s applies to the fault command only, not to %s\n", f, rest[0])
+				return exitUsage
+			}
+		}
+	}
 	api, err := newAPIClient(o.mgmtURL, o.user, o.password, o.timeout)
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)

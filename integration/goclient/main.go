@@ -22,19 +22,20 @@ const client = "go"
 type options struct {
 	host, scenario, name, queue string
 	port, heartbeat, count      int
-	seconds                     float64
+	seconds, every              float64
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.host, "host", "127.0.0.1", "broker host")
 	flag.IntVar(&o.port, "port", 5672, "broker port")
-	flag.StringVar(&o.scenario, "scenario", "", "roundtrip, hold, idle or dead")
+	flag.StringVar(&o.scenario, "scenario", "", "roundtrip, hold, idle, dead or watch")
 	flag.IntVar(&o.heartbeat, "heartbeat", 60, "heartbeat asked for, in seconds (sent as ?heartbeat=N)")
 	flag.StringVar(&o.name, "name", "go", "connection_name client property")
 	flag.StringVar(&o.queue, "queue", "", "queue name")
 	flag.IntVar(&o.count, "count", 1000, "messages to publish")
-	flag.Float64Var(&o.seconds, "seconds", 4, "idle: how long to stay idle; hold/dead: upper bound")
+	flag.Float64Var(&o.seconds, "seconds", 4, "idle: how long to stay idle; hold/dead/watch: upper bound")
+	flag.Float64Var(&o.every, "every", 0, "watch: seconds between two published messages (0: none)")
 	flag.Parse()
 
 	res := map[string]any{"event": "result", "client": client, "scenario": o.scenario, "closed": false}
@@ -48,6 +49,8 @@ func main() {
 		err = idle(o, res)
 	case "dead":
 		err = dead(o, res)
+	case "watch":
+		err = watch(o, res)
 	default:
 		err = fmt.Errorf("unknown scenario %q", o.scenario)
 	}
@@ -98,7 +101,7 @@ func connect(o options, res map[string]any) (*conn, error) {
 	if cn.ch, err = c.Channel(); err != nil {
 		return nil, err
 	}
-	emit(map[string]any{"event": "open", "client": client, "heartbeat": hb, "t": now()})
+	emit(map[string]any{"event": "open", "client": client, "heartbeat": hb, "library": library(), "t": now()})
 	return cn, nil
 }
 

@@ -59,6 +59,7 @@ public final class Scenario {
                 case "hold": hold(); break;
                 case "idle": idle(); break;
                 case "dead": dead(); break;
+                case "watch": watch(); break;
                 default: throw new IllegalArgumentException("unknown scenario " + scenario);
             }
         } catch (Throwable e) {
@@ -104,6 +105,8 @@ public final class Scenario {
         open.put("event", "open");
         open.put("client", CLIENT);
         open.put("heartbeat", hb);
+        open.put("library", "RabbitMQ Java client " + com.rabbitmq.client.impl.ClientVersion.VERSION
+                + " (Java " + System.getProperty("java.version") + ")");
         open.put("t", now());
         emit(open);
         return c;
@@ -202,6 +205,88 @@ public final class Scenario {
         res.put("alive", c.isOpen());
         c.close();
         res.put("closed", true);
+    }
+
+    /**
+     * Keeps the connection open while the fault matrix injects a fault: consumes
+     * its own exclusive queue (no acks) and publishes a message to it every
+     * --every seconds (none if 0). When the shutdown listener fires it reports
+     * t_detect and the cause at once; when stdin says stop or --seconds pass, it
+     * waits up to 5 s for what it published and reports whether the connection
+     * is open. Counters: published, received, max_delay (seconds).
+     */
+    private void watch() throws Exception {
+        double every = Double.parseDouble(opt("every", "0"));
+        String q = opt("queue", "");
+        Connection c = connect();
+        Channel ch = channel;
+        ch.queueDeclare(q, false, true, true, null);
+        List<Double> sent = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicInteger received = new java.util.concurrent.atomic.AtomicInteger();
+        double[] maxDelay = {0};
+        ch.basicConsume(q, true, new DefaultConsumer(ch) {
+            @Override
+            public void handleDelivery(String consumerTag, Envelope env, AMQP.BasicProperties props, byte[] body) {
+                try {
+                    int i = Integer.parseInt(new String(body, StandardCharsets.UTF_8));
+                    synchronized (maxDelay) {
+                        maxDelay[0] = Math.max(maxDelay[0], now() - sent.get(i));
+                    }
+                } catch (RuntimeException ignored) {
+                    // not one of ours
+                }
+                received.incrementAndGet();
+            }
+        });
+        watchStdin();
+        long bound = System.nanoTime() + (long) (Double.parseDouble(opt("seconds", "30")) * 1e9);
+        long next = every > 0 ? System.nanoTime() + (long) (every * 1e9) : Long.MAX_VALUE;
+        boolean stopping = false;
+        long drainEnd = 0;
+        while (true) {
+            ShutdownSignalException cause = shutdown.get();
+            if (cause != null) {
+                res.put("t_detect", tShutdown);
+                res.put("alive", false);
+                putError(cause);
+                break;
+            }
+            long t = System.nanoTime();
+            if (!stopping && (stop.getCount() == 0 || t >= bound)) {
+                stopping = true;
+                drainEnd = t + 5_000_000_000L;
+            }
+            if (stopping && (received.get() >= sent.size() || t >= drainEnd)) {
+                res.put("alive", c.isOpen());
+                break;
+            }
+            if (!stopping && t >= next) {
+                try {
+                    ch.basicPublish("", q, null, Integer.toString(sent.size()).getBytes(StandardCharsets.UTF_8));
+                    sent.add(now());
+                } catch (Exception e) {
+                    Thread.sleep(200); // let the shutdown listener report the cause
+                    if (shutdown.get() == null) {
+                        res.put("t_detect", now());
+                        res.put("alive", false);
+                        putError(e);
+                        break;
+                    }
+                    continue;
+                }
+                next += (long) (every * 1e9);
+            }
+            Thread.sleep(10);
+        }
+        res.put("published", sent.size());
+        res.put("received", received.get());
+        synchronized (maxDelay) {
+            res.put("max_delay", maxDelay[0]);
+        }
+        if (c.isOpen()) {
+            c.close();
+            res.put("closed", true);
+        }
     }
 
     private static double now() {

@@ -14,6 +14,7 @@ function parseArgs(argv) {
   o.heartbeat = Number(o.heartbeat);
   o.count = Number(o.count);
   o.seconds = Number(o.seconds);
+  o.every = Number(o.every || 0);
   return o;
 }
 
@@ -21,6 +22,12 @@ const now = () => Date.now() / 1000;
 const emit = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 const payload = (i) => 'msg-' + String(i).padStart(5, '0');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// amqplib's package.json is not exported: read it next to its main module.
+const library = () => {
+  const dir = require('path').dirname(require.resolve('amqplib'));
+  const { version } = JSON.parse(require('fs').readFileSync(require('path').join(dir, 'package.json'), 'utf8'));
+  return 'amqplib ' + version + ' (Node ' + process.version + ')';
+};
 const errorFields = (e) => ({ error: String((e && e.message) || e), error_type: (e && e.constructor && e.constructor.name) || typeof e });
 
 // Resolves when stdin delivers a line or ends (the driver's close signal).
@@ -47,7 +54,7 @@ async function connect(o, res, confirm) {
   // Open a channel before announcing "open": the driver may cut the connection
   // as soon as it reads that line.
   const ch = confirm ? await conn.createConfirmChannel() : await conn.createChannel();
-  emit({ event: 'open', client: CLIENT, heartbeat: hb, t: now() });
+  emit({ event: 'open', client: CLIENT, heartbeat: hb, library: library(), t: now() });
   return { conn, died, ch };
 }
 
@@ -114,10 +121,61 @@ async function dead(o, res) {
   res.closed = true;
 }
 
+// Keeps the connection open while the fault matrix injects a fault: consumes
+// its own exclusive queue (no acks) and publishes a message to it every
+// --every seconds (none if 0). When the connection emits 'error' or 'close' it
+// reports t_detect and the error at once; when stdin says stop or --seconds
+// pass, it waits up to 5 s for what it published and reports the connection
+// alive. Counters: published, received, max_delay (seconds).
+async function watch(o, res) {
+  const { conn, ch, died } = await connect(o, res);
+  await ch.assertQueue(o.queue, { exclusive: true, durable: false, autoDelete: true });
+  const sent = [];
+  let received = 0;
+  let maxDelay = 0;
+  let allBack = () => {};
+  await ch.consume(o.queue, (msg) => {
+    if (msg === null) return;
+    const i = Number(msg.content.toString());
+    if (Number.isInteger(i) && i >= 0 && i < sent.length) maxDelay = Math.max(maxDelay, now() - sent[i]);
+    received++;
+    if (received >= sent.length) allBack();
+  }, { noAck: true });
+  const record = () => Object.assign(res, { published: sent.length, received, max_delay: maxDelay });
+  let timer = null;
+  if (o.every > 0) {
+    timer = setInterval(() => {
+      try {
+        ch.sendToQueue(o.queue, Buffer.from(String(sent.length)));
+        sent.push(now());
+      } catch (e) {
+        // the connection's own 'error' or 'close' reports the loss
+      }
+    }, o.every * 1000);
+  }
+  const lost = (r) => {
+    if (timer) clearInterval(timer);
+    record();
+    res.t_detect = r.t;
+    res.alive = false;
+    Object.assign(res, errorFields(r.e || new Error('connection closed')));
+  };
+  const r = await Promise.race([died, stdinStop(), sleep(o.seconds * 1000)]);
+  if (r && r.t) return lost(r);
+  if (timer) clearInterval(timer);
+  const back = received >= sent.length ? Promise.resolve() : new Promise((resolve) => { allBack = resolve; });
+  const r2 = await Promise.race([died, back, sleep(5000)]);
+  if (r2 && r2.t) return lost(r2);
+  record();
+  res.alive = true;
+  await conn.close();
+  res.closed = true;
+}
+
 async function main() {
   const o = parseArgs(process.argv);
   const res = { event: 'result', client: CLIENT, scenario: o.scenario, closed: false };
-  const scenarios = { roundtrip, hold, idle, dead };
+  const scenarios = { roundtrip, hold, idle, dead, watch };
   try {
     if (!scenarios[o.scenario]) throw new Error('unknown scenario ' + o.scenario);
     await scenarios[o.scenario](o, res);

@@ -9,7 +9,7 @@ import time
 
 import pika
 
-from scenario_common import Client, emit, now, payload, stdin_says_stop
+from scenario_common import Client, WatchOps, emit, library, now, payload, stdin_says_stop
 
 CLIENT = "pika"
 
@@ -30,7 +30,7 @@ def connect(args):
     # Open a channel before announcing "open": the driver may cut the
     # connection as soon as it reads that line.
     ch = conn.channel()
-    emit({"event": "open", "client": CLIENT, "heartbeat": hb, "t": now()})
+    emit({"event": "open", "client": CLIENT, "heartbeat": hb, "library": library("pika", pika.__version__), "t": now()})
     return conn, hb, ch
 
 
@@ -70,8 +70,18 @@ def pump_until(conn, deadline, stop_on_stdin):
             return
 
 
+def watch_consume(ch, queue, on_body):
+    ch.queue_declare(queue=queue, exclusive=True, auto_delete=True)
+    ch.basic_consume(queue, lambda _ch, _method, _props, body: on_body(body.decode()), auto_ack=True)
+
+
+def watch_publish(ch, queue, text):
+    ch.basic_publish(exchange="", routing_key=queue, body=text.encode())
+
+
 def main():
-    Client(CLIENT, connect, roundtrip, pump_until, lambda conn: conn.is_open).main()
+    ops = WatchOps(watch_consume, watch_publish, lambda conn, seconds: conn.process_data_events(time_limit=seconds))
+    Client(CLIENT, connect, roundtrip, pump_until, lambda conn: conn.is_open, watch_ops=ops).main()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import time
 
 import amqp
 
-from scenario_common import Client, emit, now, payload, stdin_says_stop
+from scenario_common import Client, WatchOps, emit, library, now, payload, stdin_says_stop
 
 CLIENT = "pyamqp"
 
@@ -27,7 +27,7 @@ def connect(args):
     # Open a channel before announcing "open": the driver may cut the
     # connection as soon as it reads that line.
     ch = conn.channel()
-    emit({"event": "open", "client": CLIENT, "heartbeat": hb, "t": now()})
+    emit({"event": "open", "client": CLIENT, "heartbeat": hb, "library": library("py-amqp", amqp.__version__), "t": now()})
     return conn, hb, ch
 
 
@@ -77,8 +77,23 @@ def roundtrip(args, res):
     res["closed"] = True
 
 
+def watch_consume(ch, queue, on_body):
+    ch.queue_declare(queue=queue, exclusive=True, auto_delete=True)
+
+    def on_message(msg):
+        on_body(msg.body.decode() if isinstance(msg.body, bytes) else msg.body)
+
+    ch.basic_consume(queue, no_ack=True, callback=on_message)
+
+
+def watch_publish(ch, queue, text):
+    ch.basic_publish(amqp.Message(text), exchange="", routing_key=queue)
+
+
 def main():
-    Client(CLIENT, connect, roundtrip, pump_until, lambda conn: conn.connected, lambda conn: conn.collect()).main()
+    ops = WatchOps(watch_consume, watch_publish, pump)
+    Client(CLIENT, connect, roundtrip, pump_until, lambda conn: conn.connected, lambda conn: conn.collect(),
+           watch_ops=ops).main()
 
 
 if __name__ == "__main__":

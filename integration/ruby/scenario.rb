@@ -8,7 +8,7 @@ require "optparse"
 
 CLIENT = "bunny"
 
-opts = { host: "127.0.0.1", count: 1000, seconds: 4.0, queue: "" }
+opts = { host: "127.0.0.1", count: 1000, seconds: 4.0, queue: "", every: 0.0 }
 OptionParser.new do |o|
   o.on("--host H") { |v| opts[:host] = v }
   o.on("--port P", Integer) { |v| opts[:port] = v }
@@ -18,6 +18,7 @@ OptionParser.new do |o|
   o.on("--queue Q") { |v| opts[:queue] = v }
   o.on("--count N", Integer) { |v| opts[:count] = v }
   o.on("--seconds S", Float) { |v| opts[:seconds] = v }
+  o.on("--every S", Float) { |v| opts[:every] = v }
 end.parse!
 
 $stdout.sync = true
@@ -61,7 +62,8 @@ def connect(opts, res)
   # Open a channel before announcing "open": the driver may cut the connection
   # as soon as it reads that line.
   ch = conn.create_channel
-  emit("event" => "open", "client" => CLIENT, "heartbeat" => conn.heartbeat, "t" => now)
+  emit("event" => "open", "client" => CLIENT, "heartbeat" => conn.heartbeat,
+       "library" => "Bunny #{Bunny::VERSION} (Ruby #{RUBY_VERSION})", "t" => now)
   [conn, ch]
 end
 
@@ -131,6 +133,65 @@ def dead(opts, res)
   res["closed"] = true
 end
 
+def mono
+  Process.clock_gettime(Process::CLOCK_MONOTONIC)
+end
+
+# Keeps the connection open while the fault matrix injects a fault: consumes
+# its own exclusive queue (no acks) and publishes a message to it every --every
+# seconds (none if 0). When Bunny's reader loop raises its network failure into
+# this thread it reports t_detect and the error at once; when stdin says stop
+# or --seconds pass, it waits up to 5 s for what it published and reports
+# whether the connection is open. Counters: published, received, max_delay.
+def watch(opts, res)
+  conn, ch = connect(opts, res)
+  sent = []
+  got = { n: 0, max: 0.0 }
+  lock = Mutex.new
+  record = lambda do
+    lock.synchronize do
+      res["published"] = sent.size
+      res["received"] = got[:n]
+      res["max_delay"] = got[:max]
+    end
+  end
+  begin
+    q = ch.queue(opts[:queue], exclusive: true, auto_delete: true)
+    q.subscribe(manual_ack: false) do |_info, _props, body|
+      lock.synchronize do
+        i = Integer(body, exception: false)
+        got[:max] = [got[:max], now - sent[i]].max if i && i >= 0 && i < sent.size
+        got[:n] += 1
+      end
+    end
+    bound = mono + opts[:seconds]
+    every = opts[:every]
+    nxt = every > 0 ? mono + every : Float::INFINITY
+    until mono >= bound || stdin_says_stop
+      if mono >= nxt
+        lock.synchronize do
+          ch.default_exchange.publish(sent.size.to_s, routing_key: q.name)
+          sent << now
+        end
+        nxt += every
+      end
+      sleep 0.01
+    end
+    drain = mono + 5
+    sleep 0.01 while lock.synchronize { got[:n] < sent.size } && mono < drain
+    res["alive"] = conn.open?
+  rescue Exception => e # rubocop:disable Lint/RescueException
+    res["t_detect"] = now
+    res.merge!(error_fields(e))
+    res["alive"] = false
+    record.call
+    return
+  end
+  record.call
+  conn.close
+  res["closed"] = true
+end
+
 res = { "event" => "result", "client" => CLIENT, "scenario" => opts[:scenario], "closed" => false }
 begin
   case opts[:scenario]
@@ -138,6 +199,7 @@ begin
   when "hold" then hold(opts, res)
   when "idle" then idle(opts, res)
   when "dead" then dead(opts, res)
+  when "watch" then watch(opts, res)
   else raise ArgumentError, "unknown scenario #{opts[:scenario]}"
   end
 rescue Exception => e # rubocop:disable Lint/RescueException

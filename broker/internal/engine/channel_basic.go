@@ -69,17 +69,21 @@ type sink struct {
 // as received.
 func (k sink) Deliver(d vhost.Delivery) {
 	msg := d.Message
+	props := msg.Properties
+	if d.Properties != nil {
+		props = d.Properties
+	}
 	if d.Get {
 		k.ch.queueContent(&amqp.BasicGetOk{
 			DeliveryTag: d.DeliveryTag, Redelivered: d.Redelivered,
 			Exchange: msg.Exchange, RoutingKey: msg.RoutingKey, MessageCount: d.MessageCount,
-		}, msg.Properties, msg.Body)
+		}, props, msg.Body)
 		return
 	}
 	k.ch.queueDeliver(&amqp.BasicDeliver{
 		ConsumerTag: d.ConsumerTag, DeliveryTag: d.DeliveryTag, Redelivered: d.Redelivered,
 		Exchange: msg.Exchange, RoutingKey: msg.RoutingKey,
-	}, msg.Properties, msg.Body)
+	}, props, msg.Body)
 }
 
 // ConsumerCancelled sends basic.cancel for a consumer whose queue was

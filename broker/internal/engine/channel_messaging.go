@@ -142,7 +142,7 @@ func (ch *channel) session() *vhost.Session {
 	if ch.msg.sess == nil {
 		c := ch.c
 		if c.msg.vc == nil {
-			c.msg.vc = c.host.VHost(c.client.vhost).Connect()
+			c.msg.vc = c.host.VHost(c.client.vhost).ConnectAs(c.client.user)
 		}
 		ch.msg.sess = c.msg.vc.NewSession(sink{ch: ch, cancelNotify: c.clientCapability("consumer_cancel_notify")})
 	}

@@ -1,23 +1,19 @@
 package engine
 
 import (
-	"encoding/binary"
-
 	"github.com/beatmq/beatmq/amqp"
 	"github.com/beatmq/beatmq/broker/vhost"
 )
 
 // publish handles a complete basic.publish (rabbit_channel:handle_method/3,
-// basic.publish): refuse immediate, check user_id, route, return an
+// basic.publish): refuse immediate, route (the session checks the message:
+// exchange, reply_to, user_id, expiration, CC and BCC), return an
 // unroutable mandatory message (312 NO_ROUTE), then confirm.
 func (ch *channel) publish(pub *amqp.BasicPublish, props, body []byte) error {
 	if pub.Immediate {
 		return amqp.NewError(amqp.NotImplemented, "immediate=true")
 	}
 	s := ch.session()
-	if err := ch.checkUserID(pub, props); err != nil {
-		return err
-	}
 	ch.counting()
 	msg, err := vhost.NewMessage(pub.Exchange, pub.RoutingKey, props, body)
 	if err != nil {
@@ -73,28 +69,6 @@ func (ch *channel) sendReturn(msg *vhost.Message) error {
 	return ch.sendContent(&amqp.BasicReturn{
 		ReplyCode: amqp.NoRoute, ReplyText: "NO_ROUTE", Exchange: msg.Exchange, RoutingKey: msg.RoutingKey,
 	}, msg.Properties, msg.Body)
-}
-
-// checkUserID is rabbit_channel:check_user_id_header/2: a user_id property
-// must name the authenticated user. RabbitMQ looks the exchange up first, so
-// a missing exchange is still a 404 (left to Publish).
-func (ch *channel) checkUserID(pub *amqp.BasicPublish, props []byte) error {
-	if len(props) < 2 || binary.BigEndian.Uint16(props)&amqp.FlagUserID == 0 {
-		return nil
-	}
-	p, err := amqp.DecodeProperties(props)
-	if err != nil {
-		return contentError{err}
-	}
-	c := ch.c
-	if p.UserID == c.client.user {
-		return nil
-	}
-	if _, ok := c.host.VHost(c.client.vhost).Exchange(pub.Exchange); !ok {
-		return nil
-	}
-	return amqp.NewError(amqp.PreconditionFailed,
-		"user_id property set to '%s' but authenticated user was '%s'", p.UserID, c.client.user)
 }
 
 // contentError is an error in a message's content rather than its method: a

@@ -295,10 +295,9 @@ func (c *Conn) releaseAll() {
 
 // endAttrs are the structured fields of the record that ends a connection.
 func (c *Conn) endAttrs() []any {
+	// The client-provided name is on c.log already (set with it at
+	// start-ok), so it is not repeated here.
 	a := []any{logfmt.KeyReason, c.fin.reason.String()}
-	if c.client.clientName != "" {
-		a = append(a, logfmt.KeyName, c.client.clientName)
-	}
 	if c.client.user != "" {
 		a = append(a, logfmt.KeyUser, c.client.user)
 	}
