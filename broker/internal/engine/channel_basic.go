@@ -32,7 +32,6 @@ func (ch *channel) basicMethod(m amqp.Method) error {
 		if err != nil || got {
 			return err
 		}
-		ch.counting() // get-empty
 		return ch.sendMethod(&amqp.BasicGetEmpty{})
 	case *amqp.BasicRecover:
 		return ch.reply(s.Recover(m.Requeue), false, &amqp.BasicRecoverOk{})
