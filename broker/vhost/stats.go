@@ -3,17 +3,17 @@ package vhost
 import "sync/atomic"
 
 // Message counters, as RabbitMQ 3.10.8 counts them for AMQP 0-9-1, by
-// queue type for what happens in queues (rabbit_global_counters, called from rabbit_channel and
-// rabbit_amqqueue_process). Each session counts its own, in plain fields
-// under a lock its path holds anyway, so counting costs a message no
-// atomic operation and no shared cache line: the delivering side under
-// Session.mu, which Stats takes too; the publishing side under
-// Session.opMu, which Stats cannot take (its holders take Conn.mu), so
-// those counts move to atomics that Stats reads when the channel calls
-// FlushCounts, once per batch of input, and when the session closes. The
-// counts of a closed session are folded into its VHost's under the locks
-// that Stats takes to list the sessions still open, so Stats never counts
-// a session twice or misses one.
+// queue type for what happens in queues (rabbit_global_counters, called
+// from rabbit_channel and rabbit_amqqueue_process). Each session counts
+// its own, in plain fields under a lock its path holds anyway, so counting
+// costs a message no atomic operation and no shared cache line: the
+// delivering side under Session.mu, which Stats takes too; the publishing
+// side under Session.opMu, which Stats cannot take (its holders take
+// Conn.mu), so those counts move to atomics that Stats reads when the
+// channel calls FlushCounts, once per batch of input, and when the session
+// closes. The counts of a closed session are folded into its VHost's under
+// the locks that Stats takes to list the sessions still open, so Stats
+// never counts a session twice or misses one.
 
 // QueueType tells the counters of what happens in queues apart by the
 // queue's type, as RabbitMQ's queue_type label does (streams are refused).
