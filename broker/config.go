@@ -17,8 +17,11 @@ import (
 
 // RabbitMQ 3.10.8's defaults (deps/rabbit/Makefile app env; rabbit_reader.erl).
 const (
-	DefaultAddr             = "127.0.0.1:5672"
-	DefaultMgmtAddr         = "127.0.0.1:15672"
+	DefaultAddr     = "127.0.0.1:5672"
+	DefaultMgmtAddr = "127.0.0.1:15672"
+	// DefaultPrometheusAddr is rabbitmq_prometheus's port (15692), on
+	// loopback as the other listeners.
+	DefaultPrometheusAddr   = "127.0.0.1:15692"
 	DefaultHeartbeat        = 60     // seconds, proposed in connection.tune
 	DefaultFrameMax         = 131072 // octets, proposed in connection.tune
 	DefaultChannelMax       = 2047   // proposed in connection.tune (rabbitmq-server#1593)
@@ -78,6 +81,11 @@ type Config struct {
 	// MgmtAddr is the address of the HTTP management API. "" disables it.
 	// Config{} leaves it disabled; DefaultConfig sets DefaultMgmtAddr.
 	MgmtAddr string
+
+	// PrometheusAddr is the address of the Prometheus metrics
+	// (broker/metrics). "" disables them. Config{} leaves them disabled;
+	// DefaultConfig sets DefaultPrometheusAddr.
+	PrometheusAddr string
 
 	// Heartbeat is the heartbeat timeout, in seconds, proposed in
 	// connection.tune (default DefaultHeartbeat; None proposes 0). Whatever
@@ -200,11 +208,13 @@ type Config struct {
 }
 
 // DefaultConfig returns the configuration of a stand-alone broker: every
-// RabbitMQ default spelled out, and the management API on DefaultMgmtAddr.
+// RabbitMQ default spelled out, the management API on DefaultMgmtAddr and
+// the Prometheus metrics on DefaultPrometheusAddr.
 func DefaultConfig() Config {
 	return Config{
 		Addr:             DefaultAddr,
 		MgmtAddr:         DefaultMgmtAddr,
+		PrometheusAddr:   DefaultPrometheusAddr,
 		Heartbeat:        DefaultHeartbeat,
 		FrameMax:         DefaultFrameMax,
 		ChannelMax:       DefaultChannelMax,
@@ -245,6 +255,11 @@ func (c *Config) Validate() error {
 	case "", "common_name", "distinguished_name":
 	default:
 		errs = append(errs, fmt.Errorf("SSLCertLoginFrom %q: want common_name or distinguished_name", c.SSLCertLoginFrom))
+	}
+	if c.PrometheusAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PrometheusAddr); err != nil {
+			errs = append(errs, fmt.Errorf("PrometheusAddr %q: %v", c.PrometheusAddr, err))
+		}
 	}
 	if c.Heartbeat > 65535 {
 		errs = append(errs, fmt.Errorf("Heartbeat %d: must be at most 65535 seconds (a short on the wire)", c.Heartbeat))

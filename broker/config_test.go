@@ -82,7 +82,7 @@ func TestExplicit(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	for _, c := range []Config{
-		{Heartbeat: 65536}, {FrameMax: 4095}, {ChannelMax: 65536}, {Addr: "nope"}, {MgmtAddr: "x"},
+		{Heartbeat: 65536}, {FrameMax: 4095}, {ChannelMax: 65536}, {Addr: "nope"}, {MgmtAddr: "x"}, {PrometheusAddr: "y"},
 		{HeartbeatUnit: -1}, {Users: []User{{Name: ""}}}, {Users: []User{{Name: "a"}, {Name: "a"}}}, {VHosts: []string{""}},
 	} {
 		if c.Validate() == nil {

@@ -55,9 +55,12 @@ type Server struct {
 	conns     map[*engine.Conn]struct{}
 	closed    []ConnInfo // ring of the last closedKept ended connections
 	closedN   int        // total ended connections
-	addr      net.Addr
-	ready     chan struct{} // closed when the first listener accepts
-	down      bool          // Shutdown or Close has begun
+	// endedBeats sums the heartbeat frames of the ended connections
+	// (stats.go).
+	endedBeats struct{ sent, received uint64 }
+	addr       net.Addr
+	ready      chan struct{} // closed when the first listener accepts
+	down       bool          // Shutdown or Close has begun
 	// stopCtx ends (stopAll) when Shutdown or Close begins: it interrupts
 	// TLS handshakes in progress (tls_listener.go).
 	stopCtx context.Context
@@ -362,6 +365,8 @@ func (s *Server) forget(c *engine.Conn) {
 		s.closed[s.closedN%closedKept] = info
 	}
 	s.closedN++
+	s.endedBeats.sent += info.Telemetry.HeartbeatsSent
+	s.endedBeats.received += info.Telemetry.HeartbeatsReceived
 	s.mu.Unlock()
 }
 

@@ -135,6 +135,7 @@ func (b *crashBroker) startOn(mode string) error {
 	cmd := exec.Command(b.bin,
 		"--addr", hostPort(b.port),
 		"--mgmt-addr", "",
+		"--prometheus-addr", "",
 		"--heartbeat", "60",
 		"--log-format", cmp.Or(b.format, "text"),
 		"--log-file", b.logPath,

@@ -94,7 +94,7 @@ func startLabBeatmq(dir, ip string) (labBroker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.cmd = exec.Command(bin, "--addr", addr, "--mgmt-addr", hostPort(mgmtPort),
+	b.cmd = exec.Command(bin, "--addr", addr, "--mgmt-addr", hostPort(mgmtPort), "--prometheus-addr", "",
 		"--loopback-users", "", "--data-dir", "", "--log-file", b.log)
 	b.cmd.Stdout, b.cmd.Stderr = out, out
 	if err := b.cmd.Start(); err != nil {

@@ -25,6 +25,11 @@
 // freeze-out); BEATMQ_FAULT_MATRIX=path runs every cell and writes the tables
 // there (`make fault-matrix`, docs/client-fault-matrix.md).
 //
+// TestPrometheusCounters scrapes the broker's Prometheus endpoint (beatmq's
+// --prometheus-addr, RabbitMQ's rabbitmq_prometheus) around the same
+// publish, confirm, consume, get, reject and dead-letter steps: the global
+// counters and queue gauges must move by the same amounts on both.
+//
 // Durability (beatmq only: each test starts and SIGKILLs its own broker by
 // pid, on a fresh --data-dir): TestCrashKill9 kills the broker at random
 // moments under publishers with confirms and consumers with acks, both

@@ -38,6 +38,10 @@ type target interface {
 	Port() int
 	// LogPath is the broker's text log.
 	LogPath() string
+	// MetricsURL is the broker's Prometheus endpoint
+	// (http://127.0.0.1:PORT/metrics): beatmq's --prometheus-addr,
+	// RabbitMQ's rabbitmq_prometheus plugin.
+	MetricsURL() string
 	// Connections lists the broker's view of its connections.
 	Connections(ctx context.Context) ([]brokerConn, error)
 	// Stop stops the broker (only the process the suite started).
@@ -102,12 +106,13 @@ func startTarget(dir string) (target, error) {
 }
 
 // beatmqTarget is the built binary, started with a free AMQP port, a free
-// management port (its HTTP API gives the broker's view of connections) and a
-// text log file.
+// management port (its HTTP API gives the broker's view of connections), a
+// free Prometheus port and a text log file.
 type beatmqTarget struct {
 	cmd      *exec.Cmd
 	port     int
 	mgmtPort int
+	promPort int
 	log      string
 	exited   chan struct{}
 	http     *http.Client
@@ -129,9 +134,14 @@ func startBeatmq(dir string) (target, error) {
 	if err != nil {
 		return nil, err
 	}
+	promPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	b := &beatmqTarget{
 		port:     port,
 		mgmtPort: mgmtPort,
+		promPort: promPort,
 		log:      filepath.Join(dir, "beatmq.log"),
 		exited:   make(chan struct{}),
 		http:     &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
@@ -143,6 +153,7 @@ func startBeatmq(dir string) (target, error) {
 	b.cmd = exec.Command(bin,
 		"--addr", hostPort(port),
 		"--mgmt-addr", hostPort(mgmtPort),
+		"--prometheus-addr", hostPort(promPort),
 		"--heartbeat", "60",
 		"--log-format", "text",
 		"--log-file", b.log,
@@ -165,6 +176,9 @@ func (b *beatmqTarget) Kind() string    { return "beatmq" }
 func (b *beatmqTarget) Addr() string    { return hostPort(b.port) }
 func (b *beatmqTarget) Port() int       { return b.port }
 func (b *beatmqTarget) LogPath() string { return b.log }
+func (b *beatmqTarget) MetricsURL() string {
+	return "http://" + hostPort(b.promPort) + "/metrics"
+}
 
 // Connections reads GET /api/connections, whose objects follow RabbitMQ's
 // management API (name, peer_port, timeout, client_properties).
@@ -229,10 +243,11 @@ func stopProcess(cmd *exec.Cmd, exited <-chan struct{}, grace time.Duration) err
 // BEATMQ_RABBITMQ_NODE choose them (defaults: a free port, a name unique to
 // this process).
 type rabbitTarget struct {
-	env  []string
-	port int
-	node string
-	dir  string
+	env      []string
+	port     int
+	promPort int
+	node     string
+	dir      string
 }
 
 func startRabbitMQ(dir string) (target, error) {
@@ -244,17 +259,22 @@ func startRabbitMQ(dir string) (target, error) {
 	if err != nil {
 		return nil, err
 	}
+	promPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	node := os.Getenv("BEATMQ_RABBITMQ_NODE")
 	if node == "" {
 		node = fmt.Sprintf("beatmq-interop-%d@localhost", os.Getpid())
 	}
-	r := &rabbitTarget{port: port, node: node, dir: filepath.Join(dir, "rabbitmq")}
+	r := &rabbitTarget{port: port, promPort: promPort, node: node, dir: filepath.Join(dir, "rabbitmq")}
 	r.env = append(os.Environ(),
 		"RMQ_PORT="+strconv.Itoa(port),
 		"RMQ_DIST_PORT="+strconv.Itoa(dist),
 		"RMQ_NODENAME="+node,
 		"RMQ_DIR="+r.dir,
 		"RMQ_MGMT_PORT=",
+		"RMQ_PROM_PORT="+strconv.Itoa(promPort),
 		"RMQ_WATCH_PID="+strconv.Itoa(os.Getpid()))
 	cmd := r.script("start")
 	var stderr bytes.Buffer
@@ -275,6 +295,9 @@ func (r *rabbitTarget) Kind() string    { return "rabbitmq" }
 func (r *rabbitTarget) Addr() string    { return hostPort(r.port) }
 func (r *rabbitTarget) Port() int       { return r.port }
 func (r *rabbitTarget) LogPath() string { return filepath.Join(r.dir, "log", r.node+".log") }
+func (r *rabbitTarget) MetricsURL() string {
+	return "http://" + hostPort(r.promPort) + "/metrics"
+}
 
 // Connections runs rabbitmqctl list_connections with the JSON formatter.
 func (r *rabbitTarget) Connections(ctx context.Context) ([]brokerConn, error) {

@@ -133,7 +133,7 @@ func startTLSBeatmq(t *testing.T) *tlsBeatmq {
 		t.Fatal(err)
 	}
 	b.logPath = filepath.Join(b.dir, "beatmq.log")
-	cmd := exec.Command(bin, "--addr", hostPort(port), "--mgmt-addr", "", "--data-dir", "",
+	cmd := exec.Command(bin, "--addr", hostPort(port), "--mgmt-addr", "", "--prometheus-addr", "", "--data-dir", "",
 		"--tls-addr", hostPort(b.tlsPort), "--tls-cert", srvCert, "--tls-key", srvKey,
 		"--tls-ca", filepath.Join(b.dir, "ca.pem"), "--tls-verify", "verify_peer", "--log-file", b.logPath)
 	var out bytes.Buffer

@@ -12,7 +12,7 @@
 #      go mod tidy, which would drop the unimported library);
 #   2. checks that port 15672 is free (the suite hard-codes the management API at
 #      http://localhost:15672, guest/guest), picks a free AMQP port on 127.0.0.1,
-#      starts bin/beatmq --addr 127.0.0.1:PORT --mgmt-addr 127.0.0.1:15672 and waits
+#      starts bin/beatmq --addr 127.0.0.1:PORT --mgmt-addr 127.0.0.1:15672 (no Prometheus listener) and waits
 #      until both ports accept and `beatmqctl status` answers;
 #   3. runs go test -count=1 -tags integration -timeout 30m -v on the suite with
 #      AMQP_URL and RABBITMQ_RABBITMQCTL_PATH=bin/beatmqctl (its memory-alarm test
@@ -168,7 +168,7 @@ for attempt in 1 2 3; do
   amqp_port=$(free_port) || not_run "no free port" "found no free TCP port on 127.0.0.1"
   log "starting $BEATMQ_BIN on 127.0.0.1:$amqp_port, management API on 127.0.0.1:$MGMT_PORT (attempt $attempt)"
   # shellcheck disable=SC2086 # BEATMQ_FLAGS is word-split on purpose
-  "$BEATMQ_BIN" "$BEATMQ_ADDR_FLAG" "127.0.0.1:$amqp_port" --mgmt-addr "127.0.0.1:$MGMT_PORT" \
+  "$BEATMQ_BIN" "$BEATMQ_ADDR_FLAG" "127.0.0.1:$amqp_port" --mgmt-addr "127.0.0.1:$MGMT_PORT" --prometheus-addr "" \
     --data-dir "$OUT_DIR/data-$attempt" $BEATMQ_FLAGS \
     >>"$BROKER_LOG" 2>&1 </dev/null &
   broker_pid=$!

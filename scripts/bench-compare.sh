@@ -76,7 +76,7 @@ beatmq_start() { # NAME WAIT_SECONDS: beatmq on its port and data directory (bea
   if [ "$name" = beatmq-write ]; then port=$BEATMQ_WRITE_PORT sync=(--sync write); fi
   ulimit -n "$(ulimit -Hn)"
   # shellcheck disable=SC2086
-  nohup "$BEATMQ_BIN" --addr "127.0.0.1:$port" --mgmt-addr= --data-dir "$BENCH_WORK/$name-data" "${sync[@]}" \
+  nohup "$BEATMQ_BIN" --addr "127.0.0.1:$port" --mgmt-addr= --prometheus-addr= --data-dir "$BENCH_WORK/$name-data" "${sync[@]}" \
     ${BEATMQ_ARGS:-} </dev/null >>"$BENCH_WORK/$name.log" 2>&1 &
   pid=$!
   echo "$pid" >"$BENCH_WORK/$name.pid"

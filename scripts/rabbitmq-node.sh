@@ -16,6 +16,7 @@
 #   RMQ_DIR         data, log and pid directory     (default /tmp/rabbitmq-$RMQ_NODENAME) --dir=
 #   RMQ_DIST_PORT   Erlang distribution port        (default RMQ_PORT+20000) --dist-port=
 #   RMQ_MGMT_PORT   enable the management plugin on this port (default: plugin off) --mgmt-port=
+#   RMQ_PROM_PORT   enable the rabbitmq_prometheus plugin on this port (default: plugin off) --prom-port=
 #   RMQ_IP          address the AMQP listener binds (default 127.0.0.1; the dead-peer
 #                   test uses a bridge address it made for its network namespaces)
 #   RMQ_GUEST_LOOPBACK  false lets guest log in from other addresses (default true)
@@ -35,6 +36,7 @@ while [ $# -gt 0 ]; do
     --dir=*) RMQ_DIR=${1#*=} ;;
     --dist-port=*) RMQ_DIST_PORT=${1#*=} ;;
     --mgmt-port=*) RMQ_MGMT_PORT=${1#*=} ;;
+    --prom-port=*) RMQ_PROM_PORT=${1#*=} ;;
     *) break ;;
   esac
   shift
@@ -45,6 +47,7 @@ RMQ_NODENAME=${RMQ_NODENAME:-interop@localhost}
 RMQ_DIR=${RMQ_DIR:-/tmp/rabbitmq-$RMQ_NODENAME}
 RMQ_DIST_PORT=${RMQ_DIST_PORT:-$((RMQ_PORT + 20000))}
 RMQ_MGMT_PORT=${RMQ_MGMT_PORT:-}
+RMQ_PROM_PORT=${RMQ_PROM_PORT:-}
 RMQ_IP=${RMQ_IP:-127.0.0.1}
 RMQ_GUEST_LOOPBACK=${RMQ_GUEST_LOOPBACK:-true}
 RMQ_START_TIMEOUT=${RMQ_START_TIMEOUT:-90}
@@ -100,10 +103,17 @@ case "$cmd" in
         echo "management.tcp.ip = 127.0.0.1"
         echo "management.tcp.port = $RMQ_MGMT_PORT"
       fi
+      if [ -n "$RMQ_PROM_PORT" ]; then
+        echo "prometheus.tcp.ip = 127.0.0.1"
+        echo "prometheus.tcp.port = $RMQ_PROM_PORT"
+      fi
       [ -z "${RMQ_CONF:-}" ] || printf '%s\n' "$RMQ_CONF"
     } >"$RMQ_DIR/rabbitmq.conf"
     echo "[]." >"$RMQ_DIR/advanced.config"
-    if [ -n "$RMQ_MGMT_PORT" ]; then echo "[rabbitmq_management]." >"$RMQ_DIR/enabled_plugins"; else echo "[]." >"$RMQ_DIR/enabled_plugins"; fi
+    plugins=()
+    [ -z "$RMQ_MGMT_PORT" ] || plugins+=(rabbitmq_management)
+    [ -z "$RMQ_PROM_PORT" ] || plugins+=(rabbitmq_prometheus)
+    (IFS=,; echo "[${plugins[*]}].") >"$RMQ_DIR/enabled_plugins"
     node_env
     ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
     cd "$RMQ_DIR"
@@ -155,11 +165,12 @@ case "$cmd" in
     echo "RMQ_DIR=$RMQ_DIR"
     echo "RMQ_DIST_PORT=$RMQ_DIST_PORT"
     echo "RMQ_MGMT_PORT=$RMQ_MGMT_PORT"
+    echo "RMQ_PROM_PORT=$RMQ_PROM_PORT"
     echo "RMQ_IP=$RMQ_IP"
     echo "RMQ_LOG=$RMQ_DIR/log/$RMQ_NODENAME.log"
     ;;
   *)
-    sed -n '2,25p' "$0" >&2
+    sed -n '2,26p' "$0" >&2
     exit 2
     ;;
 esac

@@ -236,6 +236,10 @@ func totalMemory() uint64 {
 
 var errNoStatm = errors.New("no resident size in /proc/self/statm")
 
+// ResidentMemory is the broker's memory as the memory monitor measures it
+// (RabbitMQ's rss strategy), read now: for metrics when no monitor runs.
+func ResidentMemory() uint64 { return processMemory() }
+
 // processMemory is the broker's resident set size, from /proc/self/statm;
 // where that is missing, the memory the Go runtime holds from the system.
 func processMemory() uint64 {

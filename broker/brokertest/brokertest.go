@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +41,7 @@ import (
 	"github.com/beatmq/beatmq/broker"
 	"github.com/beatmq/beatmq/broker/alarm"
 	"github.com/beatmq/beatmq/broker/logfmt"
+	"github.com/beatmq/beatmq/broker/metrics"
 )
 
 // ConnInfo is broker.ConnInfo, so that tests need only this package.
@@ -55,13 +57,17 @@ type Broker struct {
 	srv  *broker.Server
 	mem  *alarm.MemoryMonitor // nil unless WithMemoryMonitor
 	disk *alarm.DiskMonitor   // nil unless WithDiskFreeLimit
+	prom *http.Server         // nil unless WithPrometheus
 	addr string
 	// tlsAddr is the amqps listener's, tlsDone its Serve's result (tls.go).
 	tlsAddr string
 	tlsDone chan error
-	logs    *LogBuffer
-	done    chan error
-	once    sync.Once
+	// promAddr is the metrics' address once WithPrometheus started them,
+	// kept across Restart.
+	promAddr string
+	logs     *LogBuffer
+	done     chan error
+	once     sync.Once
 }
 
 // Option configures Run and Start.
@@ -79,6 +85,14 @@ type options struct {
 	ca       *CA   // WithTLS's
 	tlsErr   error // WithTLS's failure, returned by Start
 	tlsAuth  tls.ClientAuthType
+	prom     bool
+}
+
+// WithPrometheus serves the broker's Prometheus metrics (broker/metrics,
+// as beatmq does with --prometheus-addr) on 127.0.0.1 and a free port;
+// MetricsURL returns where. Off by default.
+func WithPrometheus() Option {
+	return func(o *options) { o.prom = true }
 }
 
 // WithMemoryMonitor runs RabbitMQ's memory monitor (broker/alarm) with the
@@ -225,14 +239,20 @@ func (b *Broker) start(addr string) error {
 			b.disk, err = alarm.NewDiskMonitor(srv, b.o.cfg.DataDir, *b.o.disk, b.o.cfg.Logger)
 		}
 		if err != nil {
-			if b.mem != nil {
-				b.mem.Stop()
-			}
+			b.stopMonitors()
 			_ = l.Close()
 			_ = srv.Close()
 			return err
 		}
 		b.disk.Start()
+	}
+	if b.o.prom {
+		if err := b.startMetrics(); err != nil {
+			b.stopMonitors()
+			_ = l.Close()
+			_ = srv.Close()
+			return err
+		}
 	}
 	go func() { b.done <- srv.Serve(l) }()
 	select {
@@ -250,6 +270,34 @@ func (b *Broker) start(addr string) error {
 	return nil
 }
 
+// startMetrics serves the metrics, on the address they had before a
+// Restart.
+func (b *Broker) startMetrics() error {
+	pl, err := listen(cmp.Or(b.promAddr, "127.0.0.1:0"))
+	if err != nil {
+		return err
+	}
+	b.promAddr = pl.Addr().String()
+	b.prom = &http.Server{
+		Handler:           metrics.NewHandler(metrics.Sources{Server: b.srv, Memory: b.mem, Disk: b.disk}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() { _ = b.prom.Serve(pl) }()
+	return nil
+}
+
+// stopMonitors stops the resource monitors that run.
+func (b *Broker) stopMonitors() {
+	if b.mem != nil {
+		b.mem.Stop()
+		b.mem = nil
+	}
+	if b.disk != nil {
+		b.disk.Stop()
+		b.disk = nil
+	}
+}
+
 // listen listens on addr; a port just let go by a broker of this test may
 // take a moment to be free again.
 func listen(addr string) (net.Listener, error) {
@@ -264,14 +312,11 @@ func listen(addr string) (net.Listener, error) {
 
 // stop shuts the running broker down as Close does.
 func (b *Broker) stop() {
-	if b.mem != nil {
-		b.mem.Stop()
-		b.mem = nil
+	if b.prom != nil {
+		_ = b.prom.Close()
+		b.prom = nil
 	}
-	if b.disk != nil {
-		b.disk.Stop()
-		b.disk = nil
-	}
+	b.stopMonitors()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = b.srv.Shutdown(ctx)
@@ -327,6 +372,16 @@ func (b *Broker) MemoryMonitor() *alarm.MemoryMonitor { return b.mem }
 // DiskMonitor returns the free disk space monitor of a broker started
 // WithDiskFreeLimit, else nil.
 func (b *Broker) DiskMonitor() *alarm.DiskMonitor { return b.disk }
+
+// MetricsURL returns the base URL of the Prometheus metrics of a broker
+// started WithPrometheus, "http://127.0.0.1:PORT" (scrape MetricsURL() +
+// "/metrics"), else "".
+func (b *Broker) MetricsURL() string {
+	if b.promAddr == "" {
+		return ""
+	}
+	return "http://" + b.promAddr
+}
 
 // Server returns the broker itself.
 func (b *Broker) Server() *broker.Server { return b.srv }

@@ -98,10 +98,15 @@ type Overview struct {
 	Listeners []Listener
 }
 
+// ProtocolPrometheus is the protocol of rabbitmq_prometheus's listener in
+// RabbitMQ's overview (its default port is 15692).
+const ProtocolPrometheus = "http/prometheus"
+
 // Listener is one listening socket of the node.
 type Listener struct {
-	// Protocol is "amqp" for AMQP 0-9-1, "amqp/ssl" for AMQP over TLS and
-	// "http" for the management API, as RabbitMQ names them.
+	// Protocol is "amqp" for AMQP 0-9-1, "amqp/ssl" for AMQP over TLS,
+	// "http" for the management API and ProtocolPrometheus for the
+	// Prometheus metrics, as RabbitMQ names them.
 	Protocol string
 	// IPAddress is the address listened on ("127.0.0.1", "::").
 	IPAddress string

@@ -14,7 +14,8 @@
 // 401, a WWW-Authenticate header for realm "RabbitMQ Management" and
 // {"error":"not_authorised","reason":"Login failed"} (or "Not management user").
 //
-//	GET    /api/overview                      product, node, object and queue totals, listeners,
+//	GET    /api/overview                      product, node, object and queue totals, listeners
+//	                                          (the Prometheus metrics' as "http/prometheus"),
 //	                                          and beatmq's "alarms" (as the health check lists them)
 //	GET    /api/whoami                        the authenticated user and its tags
 //	GET    /api/nodes                         the single node: mem_used, mem_limit, mem_alarm,

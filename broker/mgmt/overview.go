@@ -73,13 +73,15 @@ type listenerJSON struct {
 }
 
 // contextJSON is one element of "contexts": a web listener. RabbitMQ writes
-// its port as a string.
+// its port as a string, and the Prometheus listener's protocol as the
+// Erlang term it configured, quotes included ("'http/prometheus'").
 type contextJSON struct {
 	Node        string `json:"node"`
 	Description string `json:"description"`
 	Path        string `json:"path"`
 	Port        string `json:"port"`
 	IP          string `json:"ip,omitempty"`
+	Protocol    string `json:"protocol,omitempty"`
 }
 
 // getOverview serves GET /api/overview. Totals count what the user may see
@@ -114,10 +116,16 @@ func (h *handler) getOverview(w http.ResponseWriter, _ *http.Request, u *user) {
 	j.ObjectTotals.Exchanges = len(h.b.Exchanges())
 	for _, l := range ov.Listeners {
 		j.Listeners = append(j.Listeners, listenerJSON{Node: ov.Node, Protocol: l.Protocol, IPAddress: l.IPAddress, Port: l.Port})
-		if l.Protocol == "http" {
+		switch l.Protocol {
+		case "http":
 			j.Contexts = append(j.Contexts, contextJSON{
 				Node: ov.Node, Description: "RabbitMQ Management", Path: "/",
 				Port: strconv.Itoa(l.Port), IP: l.IPAddress,
+			})
+		case ProtocolPrometheus:
+			j.Contexts = append(j.Contexts, contextJSON{
+				Node: ov.Node, Description: "RabbitMQ Prometheus", Path: "/",
+				Port: strconv.Itoa(l.Port), IP: l.IPAddress, Protocol: "'" + ProtocolPrometheus + "'",
 			})
 		}
 	}

@@ -18,6 +18,7 @@ func TestOverview(t *testing.T) {
 		Listeners: []mgmt.Listener{
 			{Protocol: "amqp", IPAddress: "127.0.0.1", Port: 5672},
 			{Protocol: "http", IPAddress: "127.0.0.1", Port: 15672},
+			{Protocol: mgmt.ProtocolPrometheus, IPAddress: "127.0.0.1", Port: 15692},
 		},
 	})
 	c := conn(1, "guest", "")
@@ -48,9 +49,12 @@ func TestOverview(t *testing.T) {
 		"listeners": []any{
 			map[string]any{"node": "beatmq@host", "protocol": "amqp", "ip_address": "127.0.0.1", "port": 5672.0, "socket_opts": map[string]any{}},
 			map[string]any{"node": "beatmq@host", "protocol": "http", "ip_address": "127.0.0.1", "port": 15672.0, "socket_opts": map[string]any{}},
+			map[string]any{"node": "beatmq@host", "protocol": "http/prometheus", "ip_address": "127.0.0.1", "port": 15692.0, "socket_opts": map[string]any{}},
 		},
+		// As RabbitMQ 3.10.8 lists rabbitmq_prometheus's context.
 		"contexts": []any{
 			map[string]any{"node": "beatmq@host", "description": "RabbitMQ Management", "path": "/", "port": "15672", "ip": "127.0.0.1"},
+			map[string]any{"node": "beatmq@host", "description": "RabbitMQ Prometheus", "path": "/", "port": "15692", "ip": "127.0.0.1", "protocol": "'http/prometheus'"},
 		},
 		"alarms": []any{},
 	}

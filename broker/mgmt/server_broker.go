@@ -20,6 +20,7 @@ type serverBroker struct {
 	mem  *alarm.MemoryMonitor // nil: no memory monitor runs
 	disk *alarm.DiskMonitor   // nil: no disk monitor runs
 	http []net.Addr
+	prom []net.Addr
 }
 
 // Monitors are the resource monitors whose state and settings the
@@ -43,7 +44,25 @@ func ServerBroker(s *broker.Server, mem *alarm.MemoryMonitor, httpAddrs ...net.A
 // monitor's free space and limit show in GET /api/nodes, and its limit is
 // set through PUT DiskFreeLimitPath.
 func ServerBrokerWith(s *broker.Server, m Monitors, httpAddrs ...net.Addr) Broker {
-	return &serverBroker{s: s, mem: m.Memory, disk: m.Disk, http: httpAddrs}
+	return NewServerBroker(s, ServerOptions{Monitors: m, HTTP: httpAddrs})
+}
+
+// ServerOptions are what the management API shows of a broker.Server
+// besides the server itself.
+type ServerOptions struct {
+	// Monitors are the resource monitors.
+	Monitors
+	// HTTP are the management API's listeners; Prometheus those of the
+	// Prometheus metrics (broker/metrics), listed as RabbitMQ lists
+	// rabbitmq_prometheus's: protocol "http/prometheus", web context
+	// "RabbitMQ Prometheus".
+	HTTP, Prometheus []net.Addr
+}
+
+// NewServerBroker returns s as a Broker, for NewHandler, with what o
+// adds; ServerBroker and ServerBrokerWith are shorthands for it.
+func NewServerBroker(s *broker.Server, o ServerOptions) Broker {
+	return &serverBroker{s: s, mem: o.Memory, disk: o.Disk, http: o.HTTP, prom: o.Prometheus}
 }
 
 // errNoMemoryMonitor answers a watermark change when no monitor runs.
@@ -63,6 +82,9 @@ func (a *serverBroker) Overview() Overview {
 			protocol = "https"
 		}
 		o.Listeners = append(o.Listeners, listenerOf(protocol, addr))
+	}
+	for _, addr := range a.prom {
+		o.Listeners = append(o.Listeners, listenerOf(ProtocolPrometheus, addr))
 	}
 	return o
 }

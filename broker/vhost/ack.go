@@ -46,6 +46,9 @@ func (s *Session) settle(tag uint64, multiple bool, kind settleKind) error {
 		s.tx.acks = append(s.tx.acks, txAck{kind: kind, recs: append([]unackedRec(nil), recs...)})
 		return nil
 	}
+	if kind == settleAck {
+		s.countAcked(recs)
+	}
 	kicks := s.release(recs)
 	s.mu.Unlock()
 	s.apply(recs, kind)
@@ -89,14 +92,15 @@ func (q *Queue) settle(recs []unackedRec, discard bool) {
 	q.goneAll(recs)
 	for i := range recs {
 		q.unacked--
+		q.unackedBytes -= recs[i].e.msg.bodySize()
 		if c := recs[i].c; c != nil {
 			c.unacked--
 			if !c.full() {
 				q.wake(c)
 			}
 		}
-		if discard && q.cfg.hasDLX && !q.deleted {
-			q.dead = append(q.dead, deadLetter{msg: recs[i].e.msg, reason: reasonRejected})
+		if discard && !q.deleted {
+			q.deadLetter(recs[i].e.msg, reasonRejected)
 		}
 	}
 	if !q.deleted {
@@ -117,6 +121,7 @@ func (q *Queue) requeue(recs []unackedRec, byClient bool) {
 	}
 	q.unacked -= len(recs)
 	for i := range recs {
+		q.unackedBytes -= recs[i].e.msg.bodySize()
 		if c := recs[i].c; c != nil {
 			c.unacked--
 			if !c.full() {

@@ -11,7 +11,7 @@ type Conn struct {
 	// impersonator: the user may publish with any user_id.
 	impersonator bool
 
-	mu       sync.Mutex // guards sessions and closed
+	mu       sync.Mutex // guards sessions and closed; taken after VHost.connsMu
 	sessions map[*Session]struct{}
 	closed   bool
 
@@ -20,12 +20,14 @@ type Conn struct {
 }
 
 // NewSession opens a session (an AMQP channel) on c that delivers through
-// sink. On a closed connection the session is born closed.
+// sink. On a closed connection the session is born closed; it counts
+// nothing in Stats.
 func (c *Conn) NewSession(sink Sink) *Session {
 	s := newSession(c, sink)
 	c.mu.Lock()
 	if c.closed {
 		s.closed = true
+		s.publisher = true // never counted among the publishers
 	} else {
 		c.sessions[s] = struct{}{}
 	}
@@ -49,10 +51,9 @@ func (c *Conn) Close() {
 	for s := range c.sessions {
 		sessions = append(sessions, s)
 	}
-	c.sessions = nil
 	c.mu.Unlock()
 	for _, s := range sessions {
-		s.Close()
+		s.Close() // leaves c.sessions through forget
 	}
 
 	v := c.v
@@ -67,15 +68,30 @@ func (c *Conn) Close() {
 	v.mu.Unlock()
 	notifyCancelled(cancels)
 
+	// A session still closing on another goroutine leaves its counters
+	// to the vhost here, under the locks Stats takes (stats.go).
 	v.connsMu.Lock()
 	delete(v.conns, c)
+	c.mu.Lock()
+	for s := range c.sessions {
+		s.foldInto(&v.stats.ended)
+	}
+	c.sessions = nil
+	c.mu.Unlock()
 	v.connsMu.Unlock()
 }
 
+// forget removes a closed session; its counters go to the vhost's, under
+// the locks Stats takes, so that Stats sees them in one place or the
+// other. Its last call on the session.
 func (c *Conn) forget(s *Session) {
+	v := c.v
+	v.connsMu.Lock()
 	c.mu.Lock()
-	if c.sessions != nil {
+	if _, ok := c.sessions[s]; ok {
 		delete(c.sessions, s)
+		s.foldInto(&v.stats.ended)
 	}
 	c.mu.Unlock()
+	v.connsMu.Unlock()
 }

@@ -172,6 +172,9 @@ func (s *Session) Get(queue string, noAck bool) (bool, error) {
 	e, ok := q.takeReady()
 	if !ok {
 		q.unlock()
+		s.mu.Lock()
+		s.delivered(typeOfQueue(q), cGetEmpty, 1)
+		s.mu.Unlock()
 		return false, nil
 	}
 	s.mu.Lock()
@@ -186,9 +189,11 @@ func (s *Session) Get(queue string, noAck bool) (bool, error) {
 	if !noAck {
 		s.unacked.push(unackedRec{tag: tag, q: q, e: e})
 		q.unacked++
+		q.unackedBytes += e.msg.bodySize()
 	}
 	q.handedOut(&e, noAck)
 	s.unsent++
+	s.countDelivery(q, true, noAck, e.redelivered)
 	s.sink.Deliver(Delivery{Message: e.msg, DeliveryTag: tag, Redelivered: e.redelivered, Get: true, MessageCount: uint32(q.readyLen()), Properties: q.deliveryProps(&e, true)})
 	s.mu.Unlock()
 	q.dropExpired(0)

@@ -57,6 +57,7 @@ func (q *Queue) deliverToConsumer(e *entry) bool {
 			if !c.noAck {
 				c.unacked++
 				q.unacked++
+				q.unackedBytes += e.msg.bodySize()
 			}
 			q.handedOut(e, c.noAck)
 			return true

@@ -23,6 +23,31 @@ type deadLetter struct {
 	reason string
 }
 
+// deadLetter dead-letters m for reason: to the queue's dead-letter
+// exchange, published when q.mu is released, or, without one, nowhere
+// (counted, as rabbit_amqqueue_process's with_dlx/3 counts it with
+// strategy disabled). q.mu held.
+func (q *Queue) deadLetter(m *Message, reason string) {
+	if q.cfg.hasDLX {
+		q.dead = append(q.dead, deadLetter{msg: m, reason: reason})
+		return
+	}
+	q.v.deadLettered(q, deadReason(reason), DeadDisabled)
+}
+
+// deadReason is the counter of an x-death reason.
+func deadReason(reason string) DeadLetterReason {
+	switch reason {
+	case reasonExpired:
+		return DeadExpired
+	case reasonRejected:
+		return DeadRejected
+	case reasonDeliveryLimit:
+		return DeadDeliveryLimit
+	}
+	return DeadMaxlen
+}
+
 // publishDeadLetters is rabbit_dead_letter:publish/5 for each message: the
 // message gets an x-death entry and goes to the queue's dead-letter exchange
 // with the dead-letter routing key or its own routing keys. A missing
@@ -40,8 +65,10 @@ func (v *VHost) publishDeadLetters(q *Queue, dead []deadLetter) {
 		x := v.exchanges[q.cfg.dlx]
 		if x == nil {
 			v.mu.RUnlock()
+			v.deadLettered(q, deadReason(d.reason), DeadDisabled)
 			continue
 		}
+		v.deadLettered(q, deadReason(d.reason), DeadAtMostOnce)
 		r.keys = appendRoutingKeys(r.keys[:0], msg.RoutingKey, msg)
 		v.routeLocked(r, x, r.keys, msg.Headers)
 		v.mu.RUnlock()

@@ -43,6 +43,11 @@
 // the writer reports written deliveries through Session.Sent and a session
 // with that many unwritten deliveries gets no more until it does.
 //
+// VHost.Stats sums the message counters RabbitMQ's metrics report
+// (stats.go). The channel reports the confirms it sends through
+// Session.Confirmed, and calls Session.FlushCounts after a batch of input
+// so that Stats sees the publishes counted meanwhile.
+//
 // # Locking
 //
 // There is no goroutine per queue: operations run on their caller's
@@ -58,7 +63,10 @@
 //     consumer tags and prefetch counters. Taken under Queue.mu to hand a
 //     message to a consumer, so tags reach the sink in order.
 //
-// Conn.mu, VHost.connsMu, VHost.cyclesMu and VHost.repliesMu are leaves. Sink methods and the Consume
+// VHost.cyclesMu and VHost.repliesMu are leaves; so are VHost.connsMu and
+// Conn.mu but for one order: Stats, Conn.Close and a closing session take
+// VHost.connsMu, then Conn.mu, then Session.mu (nothing takes either of
+// the first two while holding a Session.mu). Sink methods and the Consume
 // callback run with Queue.mu and Session.mu held: they must not block and
 // must not call back into this package, and the broker must not call into
 // this package while holding a lock they take. A publish is routed under

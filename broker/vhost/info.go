@@ -21,8 +21,9 @@ type QueueInfo struct {
 	MessagesReady          int
 	MessagesUnacknowledged int
 	Consumers              int
-	// MessageBytesReady is the size of the ready bodies.
-	MessageBytesReady int64
+	// MessageBytesReady and MessageBytesUnacknowledged are the body sizes
+	// of the ready and the unacknowledged messages.
+	MessageBytesReady, MessageBytesUnacknowledged int64
 	// MessagesPersistent counts the messages (ready and unacknowledged)
 	// kept on disk, MessageBytesPersistent their body sizes: always 0 for a
 	// transient queue or a broker without a data directory.
@@ -60,21 +61,22 @@ func (q *Queue) info() QueueInfo {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return QueueInfo{
-		Name:                   q.name,
-		Durable:                q.durable,
-		AutoDelete:             q.autoDelete,
-		Exclusive:              q.owner != nil,
-		Arguments:              q.args,
-		Type:                   q.qtype.name,
-		MessagesReady:          q.readyLen(),
-		MessagesUnacknowledged: q.unacked,
-		Messages:               q.readyLen() + q.unacked,
-		MessagesPagedOut:       q.paged(),
-		MessageBytesPagedOut:   q.pagedBytes(),
-		Consumers:              len(q.consumers),
-		MessageBytesReady:      q.readyBytes(),
-		MessagesPersistent:     q.stored,
-		MessageBytesPersistent: q.storedBytes,
+		Name:                       q.name,
+		Durable:                    q.durable,
+		AutoDelete:                 q.autoDelete,
+		Exclusive:                  q.owner != nil,
+		Arguments:                  q.args,
+		Type:                       q.qtype.name,
+		MessagesReady:              q.readyLen(),
+		MessagesUnacknowledged:     q.unacked,
+		Messages:                   q.readyLen() + q.unacked,
+		MessagesPagedOut:           q.paged(),
+		MessageBytesPagedOut:       q.pagedBytes(),
+		Consumers:                  len(q.consumers),
+		MessageBytesReady:          q.readyBytes(),
+		MessageBytesUnacknowledged: q.unackedBytes,
+		MessagesPersistent:         q.stored,
+		MessageBytesPersistent:     q.storedBytes,
 	}
 }
 

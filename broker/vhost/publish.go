@@ -47,6 +47,7 @@ func (s *Session) Publish(exchange, routingKey string, mandatory bool, msg *Mess
 func (s *Session) PublishDurable(exchange, routingKey string, mandatory bool, msg *Message, done func(error)) (PublishResult, error) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
+	s.countPublish()
 	if err := s.permit(Write, "exchange", exchange); err != nil {
 		return PublishResult{}, err
 	}
@@ -85,6 +86,7 @@ func (s *Session) PublishDurable(exchange, routingKey string, mandatory bool, ms
 		clear(qs)
 		return PublishResult{}, err
 	}
+	s.countRouted(len(qs), mandatory)
 	res.Pending = pending
 	for _, q := range qs {
 		if !q.publish(msg, sid) {

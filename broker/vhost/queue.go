@@ -51,6 +51,7 @@ type Queue struct {
 	storedBytes       int64      // their body sizes
 	ready             readyQueue // the ready messages, by priority (ready.go, page.go)
 	unacked           int
+	unackedBytes      int64 // body sizes of the unacked messages
 	nextSeq           uint64
 	consumers         []*consumer  // in consume order
 	rr                consumerRing // those that can be offered a message, by priority
@@ -98,8 +99,9 @@ type QueueDeclared struct {
 	Consumers uint32
 }
 
-// declareQueue is rabbit_channel's queue.declare handling.
-// permit is as declareExchange's.
+// declareQueue is rabbit_channel's queue.declare handling. permit is as
+// declareExchange's. conn is nil for the queues recovered at startup,
+// which count neither as declared nor as created.
 func (v *VHost) declareQueue(conn *Conn, spec QueueSpec, permit permitFunc) (QueueDeclared, error) {
 	name := stripCRLF(spec.Name)
 	if strings.HasPrefix(spec.Name, replyToQueue) {
@@ -133,6 +135,10 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec, permit permitFunc) (Que
 	}
 	if err := permit.check(Configure, "queue", name); err != nil {
 		return QueueDeclared{}, err
+	}
+	if conn != nil {
+		// rabbit_core_metrics:queue_declared/1, before the equivalence checks.
+		v.stats.queuesDeclared.Add(1)
 	}
 
 	v.mu.Lock()
@@ -207,6 +213,9 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec, permit permitFunc) (Que
 		v.topologyChanged()
 	}
 	v.queues[name] = q
+	if conn != nil {
+		v.stats.queuesCreated.Add(1)
+	}
 	if owner != nil {
 		if owner.exclusive == nil {
 			owner.exclusive = make(map[*Queue]struct{})
@@ -312,6 +321,9 @@ func (v *VHost) deleteQueueLocked(q *Queue, cancels []cancelled) []cancelled {
 		return cancels
 	}
 	q.deleted = true
+	if !v.closed {
+		v.stats.queuesDeleted.Add(1) // not the queues a closing vhost drops
+	}
 	q.clearReady()
 	q.stored, q.storedBytes = 0, 0
 	// A vhost that closes (the broker stops) keeps its durable queues on
@@ -426,8 +438,8 @@ func (q *Queue) publish(msg *Message, sid uint64) bool {
 	}
 	size := msg.bodySize()
 	if q.cfg.overflow != overflowDropHead && q.wouldOverflow(size) {
-		if q.cfg.overflow == overflowRejectPublishDLX && q.cfg.hasDLX {
-			q.dead = append(q.dead, deadLetter{msg: msg, reason: reasonMaxlen})
+		if q.cfg.overflow == overflowRejectPublishDLX {
+			q.deadLetter(msg, reasonMaxlen)
 		}
 		q.gone(&e)
 		q.unlock()
@@ -478,9 +490,7 @@ func (q *Queue) dropHead(reason string) bool {
 		return false
 	}
 	q.gone(&e)
-	if q.cfg.hasDLX {
-		q.dead = append(q.dead, deadLetter{msg: e.msg, reason: reason})
-	}
+	q.deadLetter(e.msg, reason)
 	return true
 }
 

@@ -121,9 +121,7 @@ func (q *Queue) returnQuorum(recs []unackedRec, byClient bool) []unackedRec {
 		e.redelivered = true
 		if q.cfg.hasLimit && int64(e.deliveries) > q.cfg.deliveryLimit {
 			q.gone(e)
-			if q.cfg.hasDLX {
-				q.dead = append(q.dead, deadLetter{msg: e.msg, reason: reasonDeliveryLimit})
-			}
+			q.deadLetter(e.msg, reasonDeliveryLimit)
 			continue
 		}
 		if byClient && !q.cfg.limitArg {

@@ -57,6 +57,11 @@ type Session struct {
 	tx        *txState
 	confirm   bool
 	allowed   map[accessKey]struct{} // permissions granted (access.go)
+	publisher bool // counted in vhostStats.publishers, or closed: never counted (again)
+
+	// counts are the session's message counters (stats.go): the
+	// publishing side's under opMu, the delivering side's under mu.
+	counts sessionCounts
 
 	// mu guards the fields below. Taken under Queue.mu.
 	mu               sync.Mutex
@@ -107,6 +112,7 @@ func (s *Session) deliver(q *Queue, c *consumer, e *entry) bool {
 		s.globalUnacked++
 	}
 	s.unsent++
+	s.countDelivery(q, false, c.noAck, e.redelivered)
 	s.sink.Deliver(Delivery{Message: e.msg, ConsumerTag: c.tag, DeliveryTag: tag, Redelivered: e.redelivered, Properties: q.deliveryProps(e, false)})
 	s.mu.Unlock()
 	return true
@@ -195,6 +201,11 @@ func (s *Session) Close() {
 	for _, q := range queues {
 		s.v.maybeAutoDelete(q)
 	}
+	if s.publisher {
+		s.v.stats.publishers.Add(-1)
+	}
+	s.publisher = true // a publish after the close makes no publisher
+	s.flushCountsLocked()
 	s.conn.forget(s)
 }
 

@@ -73,6 +73,7 @@ func (s *Session) TxCommit(done func(error)) (returns []*Message, pending bool, 
 		}
 	}
 	for i, p := range tx.pubs {
+		s.countRouted(len(p.qs), p.mandatory)
 		if len(p.qs) == 0 {
 			if p.mandatory {
 				returns = append(returns, p.msg)
@@ -94,6 +95,9 @@ func (s *Session) TxCommit(done func(error)) (returns []*Message, pending bool, 
 	}
 	for _, a := range tx.acks {
 		s.mu.Lock()
+		if a.kind == settleAck {
+			s.countAcked(a.recs)
+		}
 		kicks := s.release(a.recs)
 		s.mu.Unlock()
 		s.apply(a.recs, a.kind)

@@ -64,8 +64,10 @@ type VHost struct {
 	defsDirty atomic.Bool // the definitions changed since they were saved
 	stopping  atomic.Bool // BeginShutdown was called: nothing auto-deletes
 
-	connsMu sync.Mutex
+	connsMu sync.Mutex // taken before Conn.mu (Stats, Conn.Close)
 	conns   map[*Conn]struct{}
+
+	stats vhostStats // counters (stats.go)
 
 	// cycles are the dead-letter cycles already logged.
 	cyclesMu sync.Mutex

@@ -22,7 +22,7 @@ func TestDiskFreeLimitFlag(t *testing.T) {
 	var out, errb bytes.Buffer
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		run(ctx, []string{"--addr", addr, "--mgmt-addr", mgmtAddr, "--disk-free-limit", "1000000GB",
+		run(ctx, []string{"--addr", addr, "--mgmt-addr", mgmtAddr, "--prometheus-addr", "", "--disk-free-limit", "1000000GB",
 			"--log-file", logFile, "--data-dir", t.TempDir()}, &out, &errb)
 	})
 	defer wg.Wait()

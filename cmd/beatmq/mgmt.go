@@ -12,14 +12,23 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/beatmq/beatmq/broker"
+	"github.com/beatmq/beatmq/broker/metrics"
 	"github.com/beatmq/beatmq/broker/mgmt"
 )
 
 // mgmtHandler serves the management API (listening on addrs): broker/mgmt
-// over the broker's public views and the resource monitors.
-func mgmtHandler(srv *broker.Server, m mgmt.Monitors, logger *slog.Logger, addrs ...net.Addr) http.Handler {
-	return mgmt.NewHandler(mgmt.ServerBrokerWith(srv, m, addrs...), logger)
+// over the broker's public views and the resource monitors. prom, the
+// Prometheus listeners, are listed in the overview.
+func mgmtHandler(srv *broker.Server, m mgmt.Monitors, logger *slog.Logger, prom []net.Addr, addrs ...net.Addr) http.Handler {
+	return mgmt.NewHandler(mgmt.NewServerBroker(srv, mgmt.ServerOptions{Monitors: m, HTTP: addrs, Prometheus: prom}), logger)
 }
+
+// metricsHandler serves the Prometheus metrics on --prometheus-addr:
+// broker/metrics over the same views and monitors.
+func metricsHandler(srv *broker.Server, m mgmt.Monitors) http.Handler {
+	return metrics.NewHandler(metrics.Sources{Server: srv, Memory: m.Memory, Disk: m.Disk})
+}
+
 
 // mgmtTLSOptions are the management API's HTTPS listener flags, after
 // RabbitMQ's management.ssl keys.
@@ -62,10 +71,11 @@ func (m *mgmtTLSOptions) load(amqps tlsOptions) error {
 // possibly absent.
 type mgmtServers []*http.Server
 
-// startMgmt serves the management API on ml (HTTP) and mtl (HTTPS with tc),
-// either of which may be nil, and logs each as RabbitMQ's management plugin
-// does (rabbit_mgmt_app:log_startup/2).
-func startMgmt(srv *broker.Server, m mgmt.Monitors, ml, mtl net.Listener, tc *tls.Config, logger *slog.Logger) mgmtServers {
+// startMgmt serves the management API on ml (HTTP) and mtl (HTTPS with tc)
+// and the Prometheus metrics on pl, any of which may be nil, and logs each
+// as RabbitMQ's management and prometheus plugins do
+// (rabbit_mgmt_app:log_startup/2).
+func startMgmt(srv *broker.Server, m mgmt.Monitors, ml, mtl, pl net.Listener, tc *tls.Config, logger *slog.Logger) mgmtServers {
 	var addrs []net.Addr
 	if ml != nil {
 		addrs = append(addrs, ml.Addr())
@@ -73,7 +83,11 @@ func startMgmt(srv *broker.Server, m mgmt.Monitors, ml, mtl net.Listener, tc *tl
 	if mtl != nil {
 		addrs = append(addrs, mgmt.HTTPSAddr{Addr: mtl.Addr()})
 	}
-	h := mgmtHandler(srv, m, logger, addrs...)
+	var prom []net.Addr
+	if pl != nil {
+		prom = append(prom, pl.Addr())
+	}
+	h := mgmtHandler(srv, m, logger, prom, addrs...)
 	var out mgmtServers
 	if ml != nil {
 		hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
@@ -86,6 +100,12 @@ func startMgmt(srv *broker.Server, m mgmt.Monitors, ml, mtl net.Listener, tc *tl
 		go func() { _ = hs.ServeTLS(mtl, "", "") }()
 		logger.Info("Management plugin: HTTPS listener started on " + mtl.Addr().String())
 		out = append(out, hs)
+	}
+	if pl != nil {
+		ps := &http.Server{Handler: metricsHandler(srv, m), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = ps.Serve(pl) }()
+		logger.Info("Prometheus metrics: HTTP (non-TLS) listener started on " + pl.Addr().String())
+		out = append(out, ps)
 	}
 	return out
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,14 +14,16 @@ import (
 )
 
 // The management API answers on --mgmt-addr, over the running broker, and
-// --vm-memory-high-watermark sets the watermark it reports.
+// --vm-memory-high-watermark sets the watermark it reports. The Prometheus
+// metrics answer on --prometheus-addr, which the overview lists as
+// RabbitMQ lists rabbitmq_prometheus's listener.
 func TestMgmtServed(t *testing.T) {
-	addr, mgmtAddr := freeAddr(t), freeAddr(t)
+	addr, mgmtAddr, promAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb bytes.Buffer
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		run(ctx, []string{"--addr", addr, "--mgmt-addr", mgmtAddr, "--vm-memory-high-watermark", "0.3", "--log-file", t.TempDir() + "/log", "--data-dir", t.TempDir()}, &out, &errb)
+		run(ctx, []string{"--addr", addr, "--mgmt-addr", mgmtAddr, "--prometheus-addr", promAddr, "--vm-memory-high-watermark", "0.3", "--log-file", t.TempDir() + "/log", "--data-dir", t.TempDir()}, &out, &errb)
 	})
 	defer wg.Wait()
 	defer cancel()
@@ -55,8 +59,20 @@ func TestMgmtServed(t *testing.T) {
 		} `json:"listeners"`
 	}
 	get("/api/overview", &ov)
-	if ov.ProductName != "beatmq" || len(ov.Listeners) != 2 {
+	if ov.ProductName != "beatmq" || len(ov.Listeners) != 3 {
 		t.Fatalf("overview %+v", ov)
+	}
+	if l := ov.Listeners[2]; l.Protocol != "http/prometheus" || strconv.Itoa(l.Port) != promAddr[strings.LastIndexByte(promAddr, ':')+1:] {
+		t.Fatalf("prometheus listener %+v, want http/prometheus on %s", l, promAddr)
+	}
+	resp, err := http.Get("http://" + promAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "\nrabbitmq_resident_memory_limit_bytes ") {
+		t.Fatalf("GET /metrics: %s\n%s", resp.Status, body)
 	}
 	var wm struct {
 		Fraction float64 `json:"fraction"`

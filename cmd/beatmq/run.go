@@ -29,6 +29,7 @@ const DefaultDataDir = "beatmq-data"
 type options struct {
 	addr             string
 	mgmtAddr         string
+	promAddr         string
 	heartbeat        int
 	frameMax         int
 	channelMax       int
@@ -59,6 +60,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.SortFlags = false
 	fs.StringVar(&o.addr, "addr", broker.DefaultAddr, "AMQP listen address (host:port)")
 	fs.StringVar(&o.mgmtAddr, "mgmt-addr", broker.DefaultMgmtAddr, "HTTP management API listen address; empty disables it")
+	fs.StringVar(&o.promAddr, "prometheus-addr", broker.DefaultPrometheusAddr, "Prometheus metrics listen address (/metrics, as rabbitmq_prometheus); empty disables it")
 	fs.IntVar(&o.heartbeat, "heartbeat", broker.DefaultHeartbeat, "heartbeat timeout proposed to clients, in seconds (0: none); clients may answer any value")
 	fs.IntVar(&o.frameMax, "frame-max", broker.DefaultFrameMax, "largest frame proposed and accepted, in octets (0: no limit; else at least 4096)")
 	fs.IntVar(&o.channelMax, "channel-max", broker.DefaultChannelMax, "most channels per connection proposed and enforced (0: no limit)")
@@ -94,7 +96,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 // the default. A flag left out keeps its default, which is Config's.
 func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 	cfg := broker.DefaultConfig()
-	cfg.Addr, cfg.MgmtAddr = o.addr, o.mgmtAddr
+	cfg.Addr, cfg.MgmtAddr, cfg.PrometheusAddr = o.addr, o.mgmtAddr, o.promAddr
 	switch {
 	case o.heartbeat < 0 || o.heartbeat > 65535:
 		return cfg, fmt.Errorf("--heartbeat %d: want 0 to 65535 seconds", o.heartbeat)
@@ -120,6 +122,11 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 	if o.mgmtAddr != "" {
 		if _, _, err := net.SplitHostPort(o.mgmtAddr); err != nil {
 			return cfg, fmt.Errorf("--mgmt-addr %q: %v", o.mgmtAddr, err)
+		}
+	}
+	if o.promAddr != "" {
+		if _, _, err := net.SplitHostPort(o.promAddr); err != nil {
+			return cfg, fmt.Errorf("--prometheus-addr %q: %v", o.promAddr, err)
 		}
 	}
 	cfg.Heartbeat = broker.Explicit(o.heartbeat)
@@ -233,9 +240,9 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 			return 1
 		}
 	}
-	var ml, mtl net.Listener
+	var ml, mtl, pl net.Listener
 	closeListeners := func() {
-		for _, x := range []net.Listener{l, tl, ml} {
+		for _, x := range []net.Listener{l, tl, ml, mtl, pl} {
 			if x != nil {
 				_ = x.Close()
 			}
@@ -254,6 +261,14 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 			closeListeners()
 			_ = srv.Close()
 			fmt.Fprintf(stderr, "beatmq: cannot listen for the management API over HTTPS: %v\n", err)
+			return 1
+		}
+	}
+	if cfg.PrometheusAddr != "" {
+		if pl, err = net.Listen("tcp", cfg.PrometheusAddr); err != nil {
+			closeListeners()
+			_ = srv.Close()
+			fmt.Fprintf(stderr, "beatmq: cannot listen for the Prometheus metrics (--prometheus-addr \"\" disables them): %v\n", err)
 			return 1
 		}
 	}
@@ -277,6 +292,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	select {
 	case <-srv.Ready():
 	case err := <-served:
+		closeListeners()
 		_ = srv.Close()
 		fmt.Fprintf(stderr, "beatmq: %v\n", err)
 		return 1
@@ -291,7 +307,7 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 			time.Sleep(time.Millisecond)
 		}
 	}
-	hs := startMgmt(srv, mgmt.Monitors{Memory: mem, Disk: disk}, ml, mtl, o.mgmtTLS.config, logger)
+	hs := startMgmt(srv, mgmt.Monitors{Memory: mem, Disk: disk}, ml, mtl, pl, o.mgmtTLS.config, logger)
 	logger.Info("Server startup complete")
 	if o.logFile != "" && o.logFile != "-" {
 		fmt.Fprintf(stdout, "beatmq %s listening on %s (AMQP)", broker.Version, l.Addr())
@@ -303,6 +319,9 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 		}
 		if mtl != nil {
 			fmt.Fprintf(stdout, " and %s (HTTPS)", mtl.Addr())
+		}
+		if pl != nil {
+			fmt.Fprintf(stdout, " and %s (Prometheus)", pl.Addr())
 		}
 		fmt.Fprintf(stdout, "; log in %s\n", o.logFile)
 	}

@@ -29,7 +29,7 @@ func TestBadFlags(t *testing.T) {
 		{"--vm-memory-high-watermark", "-0.1"}, {"--users", "guest"}, {"--log-format", "xml"}, {"--log-level", "loud"},
 		{"--addr", "nope"}, {"extra"}, {"--vm-memory-high-watermark", "1.5"},
 		{"--disk-free-limit", "1.5GB"}, {"--disk-free-limit", "lots"}, {"--disk-free-limit", "{mem_relative,-1}"},
-		{"--heartbeat-warn", "3"}, {"--heartbeat-warn", "-1"},
+		{"--heartbeat-warn", "3"}, {"--heartbeat-warn", "-1"}, {"--prometheus-addr", "nope"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(context.Background(), args, &out, &errb); code != 2 {
@@ -136,7 +136,7 @@ func TestPortInUse(t *testing.T) {
 	}
 	defer l.Close()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"--addr", l.Addr().String(), "--mgmt-addr", "", "--log-file", filepath.Join(t.TempDir(), "log"), "--data-dir", t.TempDir()}, &out, &errb)
+	code := run(context.Background(), []string{"--addr", l.Addr().String(), "--mgmt-addr", "", "--prometheus-addr", "", "--log-file", filepath.Join(t.TempDir(), "log"), "--data-dir", t.TempDir()}, &out, &errb)
 	if code != 1 || !strings.Contains(errb.String(), "address already in use") {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
@@ -152,7 +152,7 @@ func TestRunServesAndStops(t *testing.T) {
 	var code int
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		code = run(ctx, []string{"--addr", addr, "--mgmt-addr", "", "--heartbeat", "5", "--log-file", logFile, "--data-dir", t.TempDir()}, &out, &errb)
+		code = run(ctx, []string{"--addr", addr, "--mgmt-addr", "", "--prometheus-addr", "", "--heartbeat", "5", "--log-file", logFile, "--data-dir", t.TempDir()}, &out, &errb)
 	})
 	var c *amqp091.Connection
 	var err error

@@ -71,7 +71,7 @@ func TestTLSServed(t *testing.T) {
 	var out, errb bytes.Buffer
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		run(ctx, []string{"--addr", addr, "--mgmt-addr", mgmtAddr, "--mgmt-tls-addr", mgmtTLSAddr, "--tls-addr", tlsAddr,
+		run(ctx, []string{"--addr", addr, "--mgmt-addr", mgmtAddr, "--prometheus-addr", "", "--mgmt-tls-addr", mgmtTLSAddr, "--tls-addr", tlsAddr,
 			"--tls-cert", cert, "--tls-key", key, "--tls-ca", filepath.Join(dir, "ca.pem"),
 			"--tls-verify", "verify_peer", "--log-file", logFile, "--data-dir", ""}, &out, &errb)
 	})

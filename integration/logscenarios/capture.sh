@@ -34,9 +34,9 @@ trap - EXIT
 
 # beatmq, text and JSON, side by side.
 p1=$(freeport) p2=$(freeport)
-"$work/beatmq" --data-dir '' --mgmt-addr '' --addr "127.0.0.1:$p1" --log-file "$work/beatmq.log" >/dev/null 2>&1 &
+"$work/beatmq" --data-dir '' --mgmt-addr '' --prometheus-addr '' --addr "127.0.0.1:$p1" --log-file "$work/beatmq.log" >/dev/null 2>&1 &
 b1=$!
-"$work/beatmq" --data-dir '' --mgmt-addr '' --addr "127.0.0.1:$p2" --log-format json --log-file "$work/beatmq.json.log" >/dev/null 2>&1 &
+"$work/beatmq" --data-dir '' --mgmt-addr '' --prometheus-addr '' --addr "127.0.0.1:$p2" --log-format json --log-file "$work/beatmq.json.log" >/dev/null 2>&1 &
 b2=$!
 trap 'kill "$b1" "$b2" 2>/dev/null || true' EXIT
 sleep 0.5

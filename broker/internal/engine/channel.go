@@ -111,6 +111,9 @@ func (ch *channel) release() {
 	ch.released = true
 	ch.buf = nil
 	ch.releaseMessaging()
+	if t := ch.c.set.Totals; t != nil {
+		t.ChannelsClosed.Add(1) // rabbit_core_metrics:channel_closed/1
+	}
 }
 
 // closeAllForSend stops every channel from sending: the connection is about
@@ -159,6 +162,9 @@ func (c *Conn) newChannelFrame(f frames.Frame) error {
 	ch := &channel{c: c, id: f.Channel, frameMax: c.tuned.frameMax}
 	c.channels[f.Channel] = ch
 	c.updateInfo(func(in *ConnInfo) { in.Channels = len(c.channels) })
+	if t := c.set.Totals; t != nil {
+		t.ChannelsOpened.Add(1) // rabbit_core_metrics:channel_created/2
+	}
 	return ch.sendMethod(&amqp.ChannelOpenOk{})
 }
 

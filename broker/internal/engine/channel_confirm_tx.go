@@ -15,6 +15,7 @@ func (ch *channel) confirmTxMethod(m amqp.Method) error {
 	case *amqp.TxSelect:
 		return ch.reply(s.TxSelect(), false, &amqp.TxSelectOk{})
 	case *amqp.TxCommit:
+		ch.counting()
 		done, write := ch.nextWrite()
 		returns, pending, err := s.TxCommit(done)
 		if err != nil {
@@ -52,10 +53,7 @@ func (ch *channel) confirmed(tag uint64) {
 		ch.msg.confirmFirst = tag
 	}
 	ch.msg.confirmLast = tag
-	if !ch.msg.dirty {
-		ch.msg.dirty = true
-		ch.c.msg.dirty = append(ch.c.msg.dirty, ch)
-	}
+	ch.markDirty()
 }
 
 // flushConfirms sends the pending run of confirms, if any. Every earlier tag
@@ -68,5 +66,7 @@ func (ch *channel) flushConfirms() {
 	ch.msg.confirmFirst, ch.msg.confirmLast = 0, 0
 	// A write error is sticky; the reader sees it on its next read. A
 	// closed channel drops the ack, as RabbitMQ's dead channel does.
-	_ = ch.sendMethod(&amqp.BasicAck{DeliveryTag: last, Multiple: last > first})
+	if ch.sendMethod(&amqp.BasicAck{DeliveryTag: last, Multiple: last > first}) == nil && ch.msg.sess != nil {
+		ch.msg.sess.Confirmed(int(last - first + 1)) // rabbit_channel:send_confirms_and_nacks/1
+	}
 }

@@ -20,8 +20,10 @@ type connMessaging struct {
 	// vc is the connection in its vhost, the owner of its exclusive queues;
 	// made by the first channel that needs a session.
 	vc *vhost.Conn
-	// dirty are the channels holding publisher confirms not yet sent; they
-	// are sent when the reader is about to block (flushMessaging).
+	// dirty are the channels holding publisher confirms not yet sent, or
+	// publish counts not yet visible to metrics; both are flushed when the
+	// reader is about to block (flushMessaging): once per batch of input,
+	// not per message.
 	dirty []*channel
 }
 
@@ -38,6 +40,7 @@ type channelMessaging struct {
 	confirmFirst uint64
 	confirmLast  uint64
 	dirty        bool // listed in conn.msg.dirty
+	counted      bool // the session counted publishes since the last flush
 
 	// durable holds the confirms and commit-oks waiting for the store
 	// (channel_durable.go).
@@ -82,6 +85,22 @@ func (ch *channel) handleMessagingMethod(m amqp.Method) error {
 // handleMessagingMethod.
 func (ch *channel) handlePublish(pub *amqp.BasicPublish, props, body []byte) error {
 	return ch.publish(pub, props, body)
+}
+
+// counting notes that the channel's session counted publishes (a publish,
+// a commit): flushMessaging will make them visible. Reader goroutine.
+func (ch *channel) counting() {
+	ch.msg.counted = true
+	ch.markDirty()
+}
+
+// markDirty lists the channel for the next flushMessaging. Reader
+// goroutine.
+func (ch *channel) markDirty() {
+	if !ch.msg.dirty {
+		ch.msg.dirty = true
+		ch.c.msg.dirty = append(ch.c.msg.dirty, ch)
+	}
 }
 
 // releaseMessaging is called exactly once per channel, on the reader
@@ -132,8 +151,9 @@ func (ch *channel) session() *vhost.Session {
 
 // flushMessaging sends what messaging held back for the moment the reader
 // has nothing more to read: the publisher confirms earned by the publishes
-// just handled, coalesced into one basic.ack per channel as RabbitMQ does.
-// Reader goroutine, holding the outbox.
+// just handled, coalesced into one basic.ack per channel as RabbitMQ does,
+// and the publish counts for metrics (vhost.Session.FlushCounts). Reader
+// goroutine, holding the outbox.
 func (c *Conn) flushMessaging() {
 	if len(c.msg.dirty) == 0 {
 		return
@@ -141,6 +161,10 @@ func (c *Conn) flushMessaging() {
 	for i, ch := range c.msg.dirty {
 		ch.msg.dirty = false
 		ch.flushConfirms()
+		if ch.msg.counted {
+			ch.msg.counted = false
+			ch.msg.sess.FlushCounts()
+		}
 		c.msg.dirty[i] = nil
 	}
 	c.msg.dirty = c.msg.dirty[:0]

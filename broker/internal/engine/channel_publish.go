@@ -14,6 +14,7 @@ func (ch *channel) publish(pub *amqp.BasicPublish, props, body []byte) error {
 		return amqp.NewError(amqp.NotImplemented, "immediate=true")
 	}
 	s := ch.session()
+	ch.counting()
 	msg, err := vhost.NewMessage(pub.Exchange, pub.RoutingKey, props, body)
 	if err != nil {
 		return contentError{err}

@@ -144,7 +144,13 @@ func (c *Conn) startOk(so *amqp.ConnectionStartOk) error {
 	case res.syntax:
 		return c.connectionException(0, amqp.Errorf(amqp.SyntaxError, so, "%s", res.msg))
 	case res.refused:
+		if t := c.set.Totals; t != nil {
+			t.AuthFailed.Add(1)
+		}
 		return c.authFailed(baseName, so, res)
+	}
+	if t := c.set.Totals; t != nil {
+		t.AuthSucceeded.Add(1)
 	}
 	c.client.user = res.user
 	c.updateInfo(func(in *ConnInfo) { in.User = res.user })
@@ -244,6 +250,9 @@ func (c *Conn) open(o *amqp.ConnectionOpen) error {
 	c.client.vhost = o.VirtualHost
 	c.setDeadline(time.Time{}) // the handshake timer no longer applies
 	c.setState(StateRunning)
+	if t := c.set.Totals; t != nil {
+		t.ConnectionsOpened.Add(1) // rabbit_core_metrics:connection_created/2
+	}
 	c.updateInfo(func(in *ConnInfo) { in.VHost = o.VirtualHost })
 	c.log.Info(fmt.Sprintf("connection %s (%s): user '%s' authenticated and granted access to vhost '%s'",
 		c.id, c.logName, c.client.user, c.client.vhost), logfmt.KeyUser, c.client.user, logfmt.KeyVHost, c.client.vhost)

@@ -42,14 +42,6 @@ func (t Telemetry) InT(d time.Duration) float64 {
 	return float64(d) / float64(t.Interval)
 }
 
-// Totals are server-wide heartbeat counters, summed over every connection
-// (for metrics): connections closed for missed heartbeats and late-heartbeat
-// warnings logged.
-type Totals struct {
-	MissedHeartbeatCloses atomic.Uint64
-	LateWarnings          atomic.Uint64
-}
-
 // cadenceKept is how many intervals between received heartbeats the median
 // is taken over.
 const cadenceKept = 8
@@ -192,12 +184,4 @@ func (c *Conn) displayNameLocked() string {
 		return c.ctl.info.Name
 	}
 	return c.ctl.info.Name + " - " + c.ctl.info.ClientName
-}
-
-// countEnd adds a connection that ended to the server's totals. Reader
-// goroutine, at teardown.
-func (c *Conn) countEnd() {
-	if t := c.set.Totals; t != nil && c.fin.reason == ReasonMissedHeartbeats {
-		t.MissedHeartbeatCloses.Add(1)
-	}
 }
