@@ -57,7 +57,7 @@ type Session struct {
 	tx        *txState
 	confirm   bool
 	allowed   map[accessKey]struct{} // permissions granted (access.go)
-	publisher bool // counted in vhostStats.publishers, or closed: never counted (again)
+	publisher bool                   // counted in vhostStats.publishers, or closed: never counted (again)
 
 	// counts are the session's message counters (stats.go): the
 	// publishing side's under opMu, the delivering side's under mu.

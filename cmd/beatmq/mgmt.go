@@ -29,7 +29,6 @@ func metricsHandler(srv *broker.Server, m mgmt.Monitors) http.Handler {
 	return metrics.NewHandler(metrics.Sources{Server: srv, Memory: m.Memory, Disk: m.Disk})
 }
 
-
 // mgmtTLSOptions are the management API's HTTPS listener flags, after
 // RabbitMQ's management.ssl keys.
 type mgmtTLSOptions struct {
