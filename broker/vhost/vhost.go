@@ -120,35 +120,19 @@ func (v *VHost) Name() string { return v.name }
 
 // Close closes every connection still registered (as Conn.Close does),
 // then deletes every queue and stops every timer. Later calls on the vhost
-// fail as if the queues were gone.
-func (v *VHost) Close() {
-	v.connsMu.Lock()
-	conns := make([]*Conn, 0, len(v.conns))
-	for c := range v.conns {
-		conns = append(conns, c)
-	}
-	v.connsMu.Unlock()
-	for _, c := range conns {
-		c.Close()
-	}
-	v.mu.Lock()
-	if v.closed {
-		v.mu.Unlock()
-		return
-	}
-	v.closed = true
-	var cancels []cancelled
-	for _, q := range v.queues {
-		cancels = v.deleteQueueLocked(q, cancels)
-	}
-	v.mu.Unlock()
-	notifyCancelled(cancels)
-}
+// fail as if the queues were gone. Durable queues keep their data: the
+// broker is stopping.
+func (v *VHost) Close() { v.shut(true) }
 
 // Delete is Close for a vhost that is deleted (rabbit_vhost:delete/2):
 // its durable queues' messages are removed from the store too. The caller
 // removes the vhost from the definitions.
-func (v *VHost) Delete() {
+func (v *VHost) Delete() { v.shut(false) }
+
+// shut closes the connections, then deletes the queues; keep marks the
+// vhost closed first, which deleteQueueLocked reads as "keep the durable
+// queues' data".
+func (v *VHost) shut(keep bool) {
 	v.connsMu.Lock()
 	conns := make([]*Conn, 0, len(v.conns))
 	for c := range v.conns {
@@ -163,6 +147,7 @@ func (v *VHost) Delete() {
 		v.mu.Unlock()
 		return
 	}
+	v.closed = keep
 	var cancels []cancelled
 	for _, q := range v.queues {
 		cancels = v.deleteQueueLocked(q, cancels)
