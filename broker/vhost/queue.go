@@ -40,8 +40,12 @@ type Queue struct {
 	owner      *Conn // the connection of an exclusive queue
 	args       amqp.Table
 	qtype      *queueType // x-queue-type
-	cfg        queueConfig
-	sqid       uint32 // the queue's id in the store; 0: its messages are not stored
+	// cfg is what the arguments and the queue's policy ask for
+	// (policy_apply.go); policy and the fields of cfg a policy sets change
+	// with VHost.mu and mu both held, so either lock reads them.
+	cfg    queueConfig
+	policy *policy
+	sqid   uint32 // the queue's id in the store; 0: its messages are not stored
 
 	bindings map[*binding]struct{}
 
@@ -195,8 +199,9 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec, permit permitFunc) (Que
 		owner:      owner,
 		args:       spec.Args,
 		qtype:      qt,
-		cfg:        parseQueueConfig(spec.Args),
 	}
+	q.policy = v.matchPolicy(name, true)
+	q.cfg = queueConfigFor(spec.Args, q.policy)
 	if q.cfg.quorum {
 		v.logQuorumFallbacks(q)
 	}

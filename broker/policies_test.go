@@ -1,0 +1,251 @@
+package broker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
+
+	"github.com/beatmq/beatmq/broker"
+	"github.com/beatmq/beatmq/broker/brokertest"
+	"github.com/beatmq/beatmq/broker/vhost"
+)
+
+// setPolicy sets a policy on vhost "/" of b, failing the test on an error.
+func setPolicy(t *testing.T, b *brokertest.Broker, name, pattern, applyTo string, prio int, def map[string]any) {
+	t.Helper()
+	p := broker.Policy{VHost: "/", Name: name, Pattern: pattern, ApplyTo: applyTo, Priority: prio, Definition: def}
+	if err := b.Server().SetPolicy(p); err != nil {
+		t.Fatalf("SetPolicy %s: %v", name, err)
+	}
+}
+
+// publishN publishes n messages "0".."n-1" to queue, then waits for them
+// with a passive declare, which answers after them on the same channel;
+// it returns the queue's message count.
+func publishN(t *testing.T, ch *amqp091.Channel, queue string, n int) int {
+	t.Helper()
+	for i := range n {
+		publish(t, ch, queue, []byte(fmt.Sprint(i)))
+	}
+	q, err := ch.QueueDeclarePassive(queue, false, false, false, false, nil)
+	if err != nil {
+		t.Fatalf("passive declare %s: %v", queue, err)
+	}
+	return q.Messages
+}
+
+// A max-length policy truncates a queue declared without arguments, the
+// queues that exist when it is set included; clearing it lifts the limit.
+func TestPolicyMaxLength(t *testing.T) {
+	b := brokertest.Run(t)
+	ch := channel(t, dial(t, b, "p"))
+	declare(t, ch, "before", nil)
+	if got := publishN(t, ch, "before", 5); got != 5 {
+		t.Fatalf("before the policy: %d messages", got)
+	}
+	setPolicy(t, b, "len", "^(before|after)$", "queues", 0, map[string]any{"max-length": int64(2)})
+	if q, _ := b.Server().VHost("/").Queue("before"); q.Messages != 2 || q.Policy != "len" {
+		t.Fatalf("existing queue under the policy: %d messages, policy %q", q.Messages, q.Policy)
+	}
+	if d := get(t, ch, "before"); string(d.Body) != "3" {
+		t.Fatalf("head after truncation: %q, want 3 (drop-head)", d.Body)
+	}
+	declare(t, ch, "after", nil)
+	if got := publishN(t, ch, "after", 5); got != 2 {
+		t.Fatalf("new queue under the policy: %d messages, want 2", got)
+	}
+	declare(t, ch, "other", nil)
+	if got := publishN(t, ch, "other", 5); got != 5 {
+		t.Fatalf("unmatched queue: %d messages", got)
+	}
+	if err := b.Server().ClearPolicy("/", "len"); err != nil {
+		t.Fatal(err)
+	}
+	if got := publishN(t, ch, "after", 3); got != 5 {
+		t.Fatalf("after clearing: %d messages, want 5", got)
+	}
+	if q, _ := b.Server().VHost("/").Queue("after"); q.Policy != "" || q.PolicyDefinition != nil {
+		t.Fatalf("after clearing: policy %q %v", q.Policy, q.PolicyDefinition)
+	}
+	if err := b.Server().ClearPolicy("/", "len"); !errors.Is(err, broker.ErrNoPolicy) {
+		t.Fatalf("clearing twice: %v", err)
+	}
+}
+
+// The lower of a numeric policy value and the argument wins; for the
+// others the argument wins; the higher priority policy applies.
+func TestPolicyPrecedence(t *testing.T) {
+	b := brokertest.Run(t)
+	ch := channel(t, dial(t, b, "p"))
+	setPolicy(t, b, "low", ".*", "all", 0, map[string]any{"max-length": int64(1)})
+	setPolicy(t, b, "high", "^q", "queues", 5, map[string]any{"max-length": int64(3), "overflow": "reject-publish"})
+	declare(t, ch, "q-arg-higher", amqp091.Table{"x-max-length": int32(10)})
+	declare(t, ch, "q-arg-lower", amqp091.Table{"x-max-length": int32(2), "x-overflow": "drop-head"})
+	declare(t, ch, "z", nil)
+	for _, c := range []struct {
+		queue, policy string
+		want          int
+	}{{"q-arg-higher", "high", 3}, {"q-arg-lower", "high", 2}, {"z", "low", 1}} {
+		if got := publishN(t, ch, c.queue, 4); got != c.want {
+			t.Errorf("%s: %d messages, want %d", c.queue, got, c.want)
+		}
+		q, _ := b.Server().VHost("/").Queue(c.queue)
+		if q.Policy != c.policy {
+			t.Errorf("%s: policy %q, want %q", c.queue, q.Policy, c.policy)
+		}
+	}
+	// reject-publish from the policy: the first messages stay.
+	if d := get(t, ch, "q-arg-higher"); string(d.Body) != "0" {
+		t.Errorf("q-arg-higher head %q, want 0 (reject-publish)", d.Body)
+	}
+	// drop-head from the argument: the last ones stay.
+	if d := get(t, ch, "q-arg-lower"); string(d.Body) != "2" {
+		t.Errorf("q-arg-lower head %q, want 2 (drop-head)", d.Body)
+	}
+}
+
+// A message-ttl policy expires messages; with dead-letter-exchange in the
+// policy they are dead-lettered.
+func TestPolicyTTLAndDLX(t *testing.T) {
+	b := brokertest.Run(t)
+	ch := channel(t, dial(t, b, "p"))
+	declare(t, ch, "dead", nil)
+	declare(t, ch, "work", nil)
+	if err := ch.QueueBind("dead", "work", "amq.direct", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	setPolicy(t, b, "ttl", "^work$", "queues", 0, map[string]any{"message-ttl": int64(20), "dead-letter-exchange": "amq.direct"})
+	publishN(t, ch, "work", 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		q, _ := b.Server().VHost("/").Queue("dead")
+		if q.Messages == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the message was not dead-lettered")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	d := get(t, ch, "dead")
+	if death, _ := d.Headers["x-death"].([]any); len(death) != 1 || death[0].(amqp091.Table)["reason"] != "expired" {
+		t.Fatalf("x-death %v", d.Headers["x-death"])
+	}
+}
+
+// An alternate-exchange policy catches what its exchange does not route;
+// the exchange's own argument wins over it.
+func TestPolicyAlternateExchange(t *testing.T) {
+	b := brokertest.Run(t)
+	ch := channel(t, dial(t, b, "p"))
+	for _, x := range []struct {
+		name string
+		args amqp091.Table
+	}{{"ae", nil}, {"ae2", nil}, {"in", nil}, {"in-arg", amqp091.Table{"alternate-exchange": "ae2"}}} {
+		if err := ch.ExchangeDeclare(x.name, "fanout", false, false, false, false, x.args); err != nil {
+			t.Fatal(err)
+		}
+	}
+	declare(t, ch, "caught", nil)
+	declare(t, ch, "caught2", nil)
+	if err := ch.QueueBind("caught", "", "ae", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind("caught2", "", "ae2", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	setPolicy(t, b, "ae", "^in", "exchanges", 0, map[string]any{"alternate-exchange": "ae"})
+	for _, x := range []string{"in", "in-arg"} {
+		if err := ch.PublishWithContext(context.Background(), x, "k", false, false, amqp091.Publishing{Body: []byte(x)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for q, want := range map[string]int{"caught": 1, "caught2": 1} {
+		got, err := ch.QueueDeclarePassive(q, false, false, false, false, nil)
+		if err != nil || got.Messages != want {
+			t.Errorf("%s: %v messages, err %v", q, got.Messages, err)
+		}
+	}
+	if x, _ := b.Server().VHost("/").Exchange("in"); x.Policy != "ae" {
+		t.Errorf("exchange policy %q", x.Policy)
+	}
+	if q, _ := b.Server().VHost("/").Queue("caught"); q.Policy != "" {
+		t.Errorf("apply-to exchanges matched queue: %q", q.Policy)
+	}
+	if err := b.Server().ClearPolicy("/", "ae"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.PublishWithContext(context.Background(), "in", "k", false, false, amqp091.Publishing{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ch.QueueDeclarePassive("caught", false, false, false, false, nil); got.Messages != 1 {
+		t.Errorf("after clearing: caught has %d messages", got.Messages)
+	}
+}
+
+// Validation texts are rabbit_policy's and rabbit_policies'.
+func TestPolicyValidation(t *testing.T) {
+	b := brokertest.Run(t)
+	for _, c := range []struct {
+		p    broker.Policy
+		want string
+	}{
+		{broker.Policy{Pattern: "(", Definition: map[string]any{"max-length": int64(1)}}, "pattern should be a regular expression but is invalid: "},
+		{broker.Policy{Pattern: ".*", ApplyTo: "bogus", Definition: map[string]any{"max-length": int64(1)}}, "apply-to 'bogus' unrecognised; should be 'queues', 'exchanges' or 'all'"},
+		{broker.Policy{Pattern: ".*", Definition: map[string]any{}}, "no policy provided"},
+		{broker.Policy{Pattern: ".*", Definition: map[string]any{"max-length": "x"}}, `<<"x">> is not a valid maximum length`},
+		{broker.Policy{Pattern: ".*", Definition: map[string]any{"expires": int64(0)}}, "0 is not a valid queue expiry"},
+		{broker.Policy{Pattern: ".*", Definition: map[string]any{"message-ttl": 1.5}}, "1.5 is not a valid message TTL"},
+		{broker.Policy{Pattern: ".*", Definition: map[string]any{"overflow": "x"}}, `<<"x">> is not a valid overflow value`},
+		{broker.Policy{Pattern: ".*", Definition: map[string]any{"ha-mode": "all", "max-age": "1D"}}, `[{<<"ha-mode">>,<<"all">>},{<<"max-age">>,<<"1D">>}] are not recognised policy settings`},
+	} {
+		c.p.VHost, c.p.Name = "/", "p"
+		err := b.Server().SetPolicy(c.p)
+		var pe *vhost.PolicyError
+		if !errors.As(err, &pe) || len(pe.Reason) < len(c.want) || pe.Reason[:len(c.want)] != c.want {
+			t.Errorf("%+v: %v, want %q", c.p, err, c.want)
+		}
+	}
+	if err := b.Server().SetPolicy(broker.Policy{VHost: "nope", Name: "p", Pattern: ".*", Definition: map[string]any{"max-length": int64(1)}}); !errors.Is(err, broker.ErrNoVHost) {
+		t.Errorf("unknown vhost: %v", err)
+	}
+}
+
+// Policies survive a restart; a deleted vhost's go with it.
+func TestPolicyRestart(t *testing.T) {
+	b := brokertest.Run(t, brokertest.WithDataDir(t.TempDir()))
+	s := b.Server()
+	if err := s.AddVHost("gone"); err != nil {
+		t.Fatal(err)
+	}
+	setPolicy(t, b, "len", "^d", "queues", 7, map[string]any{"max-length": int64(1), "dead-letter-exchange": "x"})
+	if err := s.SetPolicy(broker.Policy{VHost: "gone", Name: "g", Pattern: ".", Definition: map[string]any{"expires": int64(1000)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteVHost("gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	ps := b.Server().Policies("")
+	if len(ps) != 1 || ps[0].Name != "len" || ps[0].Priority != 7 || ps[0].ApplyTo != "queues" ||
+		ps[0].Definition["max-length"] != int64(1) || ps[0].Definition["dead-letter-exchange"] != "x" {
+		t.Fatalf("policies after restart: %+v", ps)
+	}
+	if err := b.Server().AddVHost("gone"); err != nil {
+		t.Fatal(err)
+	}
+	if ps := b.Server().Policies("gone"); len(ps) != 0 {
+		t.Fatalf("a deleted vhost's policies came back: %+v", ps)
+	}
+	ch := channel(t, dial(t, b, "p"))
+	declare(t, ch, "d", nil)
+	if got := publishN(t, ch, "d", 3); got != 1 {
+		t.Fatalf("max-length policy after restart: %d messages", got)
+	}
+}
