@@ -27,12 +27,13 @@ var ErrNoPolicy = errors.New("Parameter does not exist")
 // vhost's queues and exchanges; ErrNoVHost, or a *vhost.PolicyError with
 // RabbitMQ's validation text.
 func (s *Server) SetPolicy(p Policy) error {
-	_, err := s.setPolicy(p)
+	_, err := s.PutPolicy(p)
 	return err
 }
 
-// setPolicy is SetPolicy that also tells whether the policy is new.
-func (s *Server) setPolicy(p Policy) (bool, error) {
+// PutPolicy is SetPolicy that also tells whether the policy is new (the
+// management API answers 201 or 204).
+func (s *Server) PutPolicy(p Policy) (created bool, err error) {
 	if p.ApplyTo == "" {
 		p.ApplyTo = vhost.ApplyToAll
 	}
@@ -44,7 +45,7 @@ func (s *Server) setPolicy(p Policy) (bool, error) {
 	if v == nil {
 		return false, ErrNoVHost
 	}
-	created, err := v.SetPolicy(vp)
+	created, err = v.SetPolicy(vp)
 	if err != nil {
 		return false, err
 	}

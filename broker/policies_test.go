@@ -2,8 +2,10 @@ package broker_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -247,5 +249,46 @@ func TestPolicyRestart(t *testing.T) {
 	declare(t, ch, "d", nil)
 	if got := publishN(t, ch, "d", 3); got != 1 {
 		t.Fatalf("max-length policy after restart: %d messages", got)
+	}
+}
+
+// The management API sets policies on the real broker and shows them on
+// the queues and exchanges they apply to.
+func TestPolicyMgmtOnTheWire(t *testing.T) {
+	b := brokertest.Run(t)
+	hs := mgmtServer(t, b)
+	ch := channel(t, dial(t, b, "p"))
+	declare(t, ch, "q1", nil)
+	declare(t, ch, "other", nil)
+	if code := mgmtPut(t, hs.URL+"/api/policies/%2F/pol", `{"pattern":"^q","definition":{"max-length":1,"message-ttl":60000},"apply-to":"all"}`); code != http.StatusCreated {
+		t.Fatalf("PUT policy: %d", code)
+	}
+	if got := publishN(t, ch, "q1", 3); got != 1 {
+		t.Fatalf("q1 under the policy: %d messages", got)
+	}
+	var q struct {
+		Policy    *string        `json:"policy"`
+		Effective map[string]any `json:"effective_policy_definition"`
+	}
+	resp := mgmtDo(t, http.MethodGet, hs.URL+"/api/queues/%2F/q1", nil)
+	if err := json.NewDecoder(resp.Body).Decode(&q); err != nil {
+		t.Fatal(err)
+	}
+	if q.Policy == nil || *q.Policy != "pol" || q.Effective["max-length"] != float64(1) || q.Effective["message-ttl"] != float64(60000) {
+		t.Fatalf("q1: policy %v, effective_policy_definition %v", q.Policy, q.Effective)
+	}
+	q.Policy, q.Effective = nil, nil
+	resp = mgmtDo(t, http.MethodGet, hs.URL+"/api/queues/%2F/other", nil)
+	if err := json.NewDecoder(resp.Body).Decode(&q); err != nil {
+		t.Fatal(err)
+	}
+	if q.Policy != nil || q.Effective == nil || len(q.Effective) != 0 {
+		t.Fatalf("other: policy %v, effective_policy_definition %v", q.Policy, q.Effective)
+	}
+	if resp := mgmtDo(t, http.MethodDelete, hs.URL+"/api/policies/%2F/pol", nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE policy: %d", resp.StatusCode)
+	}
+	if got := publishN(t, ch, "q1", 2); got != 3 {
+		t.Fatalf("q1 after the policy: %d messages", got)
 	}
 }

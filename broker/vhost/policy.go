@@ -3,7 +3,9 @@ package vhost
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,7 +157,7 @@ func compilePolicy(p Policy) (*policy, error) {
 	if err != nil {
 		// rabbit_parameter_validation:regex/2; the reason is Go's, where
 		// RabbitMQ prints PCRE's {Message,Offset}.
-		return nil, &PolicyError{"pattern should be a regular expression but is invalid: " + erlterm.String(err.Error())}
+		return nil, &PolicyError{"pattern should be a regular expression but is invalid: " + pcreError(p.Pattern, err)}
 	}
 	switch p.ApplyTo {
 	case ApplyToAll, ApplyToQueues, ApplyToExchanges:
@@ -229,4 +231,28 @@ func JSONValue(v any) any {
 		return out
 	}
 	return v
+}
+
+// pcreError prints a pattern Go refused as ~p prints the {Message,Offset}
+// of Erlang's re:compile/1 for the common mistakes PCRE names the same
+// way; any other refusal keeps Go's text, as an Erlang string.
+func pcreError(pattern string, err error) string {
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		msg, at := "", len(pattern)
+		switch se.Code {
+		case syntax.ErrMissingParen:
+			msg = "missing )"
+		case syntax.ErrMissingBracket:
+			msg = "missing terminating ] for character class"
+		case syntax.ErrUnexpectedParen:
+			msg, at = "unmatched parentheses", strings.LastIndex(pattern, ")")
+		case syntax.ErrMissingRepeatArgument:
+			msg, at = "nothing to repeat", max(strings.Index(pattern, se.Expr), 0)
+		}
+		if msg != "" {
+			return erlterm.Tuple(erlterm.String(msg), strconv.Itoa(at))
+		}
+	}
+	return erlterm.String(err.Error())
 }
