@@ -49,15 +49,26 @@ func (p Policy) toJSON() policyJSON {
 	return policyJSON{Vhost: p.Vhost, Name: p.Name, Pattern: p.Pattern, ApplyTo: p.ApplyTo, Definition: p.Definition, Priority: p.Priority}
 }
 
-// mayUsePolicies is rabbit_mgmt_util:is_authorized_policies/2: an
-// administrator, or a policymaker with a permission in the vhost of the
-// path (any, when the path names none). Otherwise it answers 401.
-func (h *handler) mayUsePolicies(w http.ResponseWriter, r *http.Request, u *user) bool {
-	vh := r.PathValue("vhost")
-	if u.isAdmin() || u.has(TagPolicymaker) && (vh == "" || h.userHasVhost(u, vh)) {
+// mayChangePolicies is rabbit_mgmt_util:is_authorized_policies/2, for
+// PUT and DELETE: an administrator, or a policymaker with a permission in
+// the vhost of the path. Otherwise it answers 401.
+func (h *handler) mayChangePolicies(w http.ResponseWriter, r *http.Request, u *user) bool {
+	if u.isAdmin() || u.has(TagPolicymaker) && h.userHasVhost(u, r.PathValue("vhost")) {
 		return true
 	}
 	notAuthorised(w, "User not authorised to access object")
+	return false
+}
+
+// mayReadPolicies is rabbit_mgmt_util:is_authorized_vhost/2, for GET: any
+// user of the API, with a permission in the vhost of the path when it
+// names one (an administrator needs none).
+func (h *handler) mayReadPolicies(w http.ResponseWriter, r *http.Request, u *user) bool {
+	vh := r.PathValue("vhost")
+	if vh == "" || u.isAdmin() || h.userHasVhost(u, vh) {
+		return true
+	}
+	notAuthorised(w, "User not authorised to access virtual host")
 	return false
 }
 
@@ -67,10 +78,11 @@ func (h *handler) userHasVhost(u *user, vh string) bool {
 	return slices.ContainsFunc(h.b.Permissions(), func(p Permission) bool { return p.User == u.name && p.Vhost == vh })
 }
 
-// getPolicies serves GET /api/policies and /api/policies/{vhost}: a
-// policymaker sees those of the vhosts it has permissions in.
+// getPolicies serves GET /api/policies and /api/policies/{vhost}: a user
+// other than an administrator sees those of the vhosts it has permissions
+// in.
 func (h *handler) getPolicies(w http.ResponseWriter, r *http.Request, u *user) {
-	if !h.mayUsePolicies(w, r, u) {
+	if !h.mayReadPolicies(w, r, u) {
 		return
 	}
 	vh := r.PathValue("vhost")
@@ -89,7 +101,7 @@ func (h *handler) getPolicies(w http.ResponseWriter, r *http.Request, u *user) {
 
 // getPolicy serves GET /api/policies/{vhost}/{name}.
 func (h *handler) getPolicy(w http.ResponseWriter, r *http.Request, u *user) {
-	if !h.mayUsePolicies(w, r, u) {
+	if !h.mayReadPolicies(w, r, u) {
 		return
 	}
 	vh, name := r.PathValue("vhost"), r.PathValue("name")
@@ -107,18 +119,18 @@ func (h *handler) getPolicy(w http.ResponseWriter, r *http.Request, u *user) {
 // and "all"); 201 when new, 204 when replaced, 400 with RabbitMQ's
 // validation text, 404 "vhost_not_found" (rabbit_mgmt_wm_policy).
 func (h *handler) putPolicy(w http.ResponseWriter, r *http.Request, u *user) {
-	if !h.mayUsePolicies(w, r, u) {
+	if !h.mayChangePolicies(w, r, u) {
 		return
 	}
 	vh, name := r.PathValue("vhost"), r.PathValue("name")
 	if !h.vhostExists(vh) {
-		writeError(w, http.StatusNotFound, "Object Not Found", "vhost_not_found")
+		writeError(w, http.StatusNotFound, "not_found", "vhost_not_found")
 		return
 	}
 	var req map[string]json.RawMessage
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		writeError(w, http.StatusBadRequest, "bad_request", "not_json")
 		return
 	}
 	var missing []string
@@ -134,15 +146,15 @@ func (h *handler) putPolicy(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	p := Policy{Vhost: vh, Name: name, ApplyTo: vhost.ApplyToAll}
 	if reason := decodePolicyFields(req, &p); reason != "" {
-		writeError(w, http.StatusBadRequest, "bad_request", reason)
+		writeError(w, http.StatusBadRequest, "bad_request", escapeReason(reason))
 		return
 	}
 	created, err := h.b.PutPolicy(p)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		writeError(w, http.StatusNotFound, "Object Not Found", "vhost_not_found")
+		writeError(w, http.StatusNotFound, "not_found", "vhost_not_found")
 	case err != nil:
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		writeError(w, http.StatusBadRequest, "bad_request", escapeReason(err.Error()))
 	case created:
 		w.WriteHeader(http.StatusCreated)
 	default:
@@ -165,7 +177,8 @@ func decodePolicyFields(req map[string]json.RawMessage, p *Policy) string {
 	}
 	pat, ok := dec(req["pattern"]).(string)
 	if !ok {
-		return wrapped("pattern should be a regular expression but is invalid: " + "not a string")
+		// rabbit_parameter_validation:regex/2 on a non-binary.
+		return wrapped("pattern should be a binary but was " + jsonTerm(req["pattern"]))
 	}
 	p.Pattern = pat
 	if raw, ok := req["priority"]; ok {
@@ -205,7 +218,7 @@ func jsonTerm(raw json.RawMessage) string {
 
 // deletePolicy serves DELETE /api/policies/{vhost}/{name}: 204, or 404.
 func (h *handler) deletePolicy(w http.ResponseWriter, r *http.Request, u *user) {
-	if !h.mayUsePolicies(w, r, u) {
+	if !h.mayChangePolicies(w, r, u) {
 		return
 	}
 	if err := h.b.DeletePolicy(r.PathValue("vhost"), r.PathValue("name")); err != nil {
@@ -213,4 +226,10 @@ func (h *handler) deletePolicy(w http.ResponseWriter, r *http.Request, u *user) 
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// escapeReason escapes a validation text as the management plugin does
+// before it puts it in a 400's reason: <<"x">> reads &lt;&lt;"x"&gt;&gt;.
+func escapeReason(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }

@@ -44,13 +44,19 @@ func TestPoliciesAPI(t *testing.T) {
 		errName    string
 		reason     string
 	}{
-		{"/api/policies/%2F/p", `{"pattern":`, http.StatusBadRequest, "bad_request", "unexpected EOF"},
+		{"/api/policies/%2F/p", `{"pattern":`, http.StatusBadRequest, "bad_request", "not_json"},
 		{"/api/policies/%2F/p", `{"definition":{"max-length":1}}`, http.StatusBadRequest, "bad_request", "[{key_missing,pattern}]"},
-		{"/api/policies/nope/p", `{"pattern":".*","definition":{"max-length":1}}`, http.StatusNotFound, "Object Not Found", "vhost_not_found"},
+		{"/api/policies/nope/p", `{"pattern":".*","definition":{"max-length":1}}`, http.StatusNotFound, "not_found", "vhost_not_found"},
 		{"/api/policies/%2F/p", `{"pattern":"(","definition":{"max-length":1}}`, http.StatusBadRequest, "bad_request",
-			"Validation failed\n\npattern should be a regular expression but is invalid: {\"missing )\",1}\n"},
-		{"/api/policies/%2F/p", `{"pattern":".*","definition":{"ha-mode":"all"}}`, http.StatusBadRequest, "bad_request",
-			"Validation failed\n\n[{<<\"ha-mode\">>,<<\"all\">>}] are not recognised policy settings\n"},
+			"Validation failed\n\npattern should be regular expression but is invalid: {\"missing )\",1}\n"},
+		{"/api/policies/%2F/p", `{"pattern":".*","definition":{"ha-mode":"all","foo":"a&b"}}`, http.StatusBadRequest, "bad_request",
+			"Validation failed\n\n[{&lt;&lt;\"foo\"&gt;&gt;,&lt;&lt;\"a&amp;b\"&gt;&gt;}] are not recognised policy settings\n"},
+		{"/api/policies/%2F/p", `{"pattern":".*","definition":{"max-age":"1D"}}`, http.StatusBadRequest, "bad_request",
+			"Validation failed\n\n[{&lt;&lt;\"max-age\"&gt;&gt;,&lt;&lt;\"1D\"&gt;&gt;}] are not supported by beatmq\n"},
+		{"/api/policies/%2F/p", `{"pattern":1,"definition":{"max-length":1}}`, http.StatusBadRequest, "bad_request",
+			"Validation failed\n\npattern should be a binary but was 1\n"},
+		{"/api/policies/%2F/p", `{"pattern":".*","priority":"5","definition":{"max-length":1}}`, http.StatusBadRequest, "bad_request",
+			"Validation failed\n\npriority should be a number, actually was &lt;&lt;\"5\"&gt;&gt;\n"},
 		{"/api/policies/%2F/p", `{"pattern":".*","definition":{"max-length":-1}}`, http.StatusBadRequest, "bad_request",
 			"Validation failed\n\n-1 is not a valid maximum length\n"},
 		{"/api/policies/%2F/p", `{"pattern":".*","definition":{}}`, http.StatusBadRequest, "bad_request",
@@ -69,7 +75,11 @@ func TestPoliciesAPI(t *testing.T) {
 	wantError(t, put("/api/policies/%2F/x", "pm", `{"pattern":".*","definition":{"expires":1000}}`), http.StatusUnauthorized, "not_authorised", "User not authorised to access object")
 	wantStatus(t, do(t, srv, http.MethodPut, "/api/permissions/%2F/pm", "guest", "guest", nil, `{"configure":"","write":"","read":""}`), http.StatusCreated)
 	wantStatus(t, put("/api/policies/%2F/x", "pm", `{"pattern":".*","definition":{"expires":1000}}`), http.StatusCreated)
-	wantError(t, do(t, srv, http.MethodGet, "/api/policies", "mg", "mg", nil, ""), http.StatusUnauthorized, "not_authorised", "User not authorised to access object")
+	wantError(t, do(t, srv, http.MethodGet, "/api/policies/%2F", "mg", "mg", nil, ""), http.StatusUnauthorized, "not_authorised", "User not authorised to access virtual host")
+	if r := do(t, srv, http.MethodGet, "/api/policies", "mg", "mg", nil, ""); r.status != http.StatusOK || r.body != "[]\n" {
+		t.Fatalf("GET /api/policies as a management user without permissions: %d %q", r.status, r.body)
+	}
+	wantError(t, put("/api/policies/%2F/x", "mg", `{"pattern":".*","definition":{"expires":1000}}`), http.StatusUnauthorized, "not_authorised", "User not authorised to access object")
 
 	wantStatus(t, do(t, srv, http.MethodDelete, "/api/policies/%2F/len", "guest", "guest", nil, ""), http.StatusNoContent)
 	wantStatus(t, do(t, srv, http.MethodDelete, "/api/policies/%2F/len", "guest", "guest", nil, ""), http.StatusNotFound)

@@ -34,6 +34,7 @@ type queueJSON struct {
 	OwnerPidDetails        *ownerPidDetail `json:"owner_pid_details,omitempty"`
 	Policy                 *string         `json:"policy"`
 	EffectivePolicy        map[string]any  `json:"effective_policy_definition"`
+	OperatorPolicy         *string         `json:"operator_policy"` // beatmq has none: null
 	State                  string          `json:"state"`
 	Type                   string          `json:"type"`
 	Vhost                  string          `json:"vhost"`

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -49,10 +50,12 @@ type policy struct {
 }
 
 // policyKeys are the definition keys beatmq accepts, each with its
-// rabbit_policies:validate_policy0/2 check (the ~p format's text). The keys
-// marked ignored are accepted as RabbitMQ accepts them and change nothing
-// here, as the queue arguments of the same names: one node has no leader
-// to place and pages out every queue alike.
+// rabbit_policies:validate_policy0/2 check (the ~p format's text, as
+// RabbitMQ 3.10.8 prints it). The keys marked ignored are accepted as
+// RabbitMQ accepts them and change nothing here, as the queue arguments of
+// the same names: one node has no leader or master to place, and the
+// queue version and mode are storage choices. The ha-* keys are checked
+// apart (checkHA): one node has nothing to mirror, as in RabbitMQ.
 var policyKeys = map[string]func(v any) string{
 	"alternate-exchange":      policyString("~p is not a valid alternate exchange name"),
 	"dead-letter-exchange":    policyString("~p is not a valid dead letter exchange name"),
@@ -63,11 +66,37 @@ var policyKeys = map[string]func(v any) string{
 	"max-length-bytes":        policyInt(0, "~p is not a valid maximum length in bytes"),
 	"delivery-limit":          policyInt(0, "~p is not a valid delivery limit"),
 	"overflow":                policyEnum("~p is not a valid overflow value", "drop-head", "reject-publish", "reject-publish-dlx"),
+	// at-most-once is what beatmq does; at-least-once is refused below.
+	"dead-letter-strategy": policyEnum("~p is not a valid dead letter strategy", "at-most-once", "at-least-once"),
 	// Ignored.
 	"max-in-memory-length": policyInt(0, "~p is not a valid maximum memory in bytes"),
 	"max-in-memory-bytes":  policyInt(0, "~p is not a valid maximum memory in bytes"),
 	"queue-mode":           policyEnum("~p is not a valid queue-mode value", "default", "lazy"),
-	"queue-leader-locator": policyEnum("~p is not a valid queue leader locator value", "client-local", "random", "least-leaders"),
+	"queue-version":        policyIntIn("~p is not a valid queue-version value", 1, 2),
+	"queue-leader-locator": policyEnum("~p is not a valid queue leader locator value", "client-local", "balanced", "random", "least-leaders"),
+	"queue-master-locator": policyEnum("~p invalid queue-master-locator value", "min-masters", "client-local", "random"),
+}
+
+// unsupportedPolicy tells whether RabbitMQ accepts key = v and beatmq does
+// not do what it asks: stream settings (beatmq has no streams) and
+// at-least-once dead-lettering.
+func unsupportedPolicy(key string, v any) bool {
+	switch key {
+	case "max-age", "stream-max-segment-size-bytes", "initial-cluster-size":
+		return true
+	case "dead-letter-strategy":
+		return v == "at-least-once"
+	}
+	return false
+}
+
+func policyIntIn(format string, known ...int64) func(any) string {
+	return func(v any) string {
+		if n, ok := v.(int64); ok && slices.Contains(known, n) {
+			return ""
+		}
+		return policyFormat(format, v)
+	}
 }
 
 func policyFormat(format string, v any) string {
@@ -110,7 +139,7 @@ func policyTerm(v any) string {
 	case int64:
 		return strconv.FormatInt(x, 10)
 	case float64:
-		return erlterm.Float(x)
+		return shortestFloat(x)
 	case bool:
 		return strconv.FormatBool(x)
 	case nil:
@@ -157,7 +186,7 @@ func compilePolicy(p Policy) (*policy, error) {
 	if err != nil {
 		// rabbit_parameter_validation:regex/2; the reason is Go's, where
 		// RabbitMQ prints PCRE's {Message,Offset}.
-		return nil, &PolicyError{"pattern should be a regular expression but is invalid: " + pcreError(p.Pattern, err)}
+		return nil, &PolicyError{regexError(p.Pattern, err)}
 	}
 	switch p.ApplyTo {
 	case ApplyToAll, ApplyToQueues, ApplyToExchanges:
@@ -167,19 +196,34 @@ func compilePolicy(p Policy) (*policy, error) {
 	if len(p.Definition) == 0 {
 		return nil, &PolicyError{"no policy provided"}
 	}
-	var unknown []string
+	// rabbit_policy:validation0/2: each validator's keys in turn (the
+	// definition's in key order), then the keys none took.
+	var unknown, unsupported []string
 	for _, k := range sortedKeys(p.Definition) {
+		v := p.Definition[k]
 		check, ok := policyKeys[k]
-		if !ok {
-			unknown = append(unknown, erlterm.Tuple(erlterm.Binary([]byte(k)), policyTerm(p.Definition[k])))
-			continue
+		switch {
+		case ok:
+			if e := check(v); e != "" {
+				return nil, &PolicyError{e}
+			}
+		case slices.Contains(haKeys, k):
+		case unsupportedPolicy(k, v):
+		default:
+			unknown = append(unknown, erlterm.Tuple(erlterm.Binary([]byte(k)), policyTerm(v)))
 		}
-		if e := check(p.Definition[k]); e != "" {
-			return nil, &PolicyError{e}
+		if unsupportedPolicy(k, v) {
+			unsupported = append(unsupported, erlterm.Tuple(erlterm.Binary([]byte(k)), policyTerm(v)))
 		}
+	}
+	if e := checkHA(p.Definition); e != "" {
+		return nil, &PolicyError{e}
 	}
 	if len(unknown) > 0 {
 		return nil, &PolicyError{erlterm.List(unknown...) + " are not recognised policy settings"}
+	}
+	if len(unsupported) > 0 {
+		return nil, &PolicyError{erlterm.List(unsupported...) + " are not supported by beatmq"}
 	}
 	return &policy{Policy: p, re: re}, nil
 }
@@ -233,13 +277,29 @@ func JSONValue(v any) any {
 	return v
 }
 
-// pcreError prints a pattern Go refused as ~p prints the {Message,Offset}
-// of Erlang's re:compile/1 for the common mistakes PCRE names the same
-// way; any other refusal keeps Go's text, as an Erlang string.
-func pcreError(pattern string, err error) string {
+// regexError is rabbit_parameter_validation:regex/2's text, the reason
+// printed by ~p after it: a term that does not fit in the 80 columns
+// left of the text is broken after its first element, as io_lib_pretty
+// breaks a tuple.
+func regexError(pattern string, err error) string {
+	const prefix = "pattern should be regular expression but is invalid: "
+	msg, at, ok := pcreError(pattern, err)
+	if !ok {
+		return prefix + erlterm.String(err.Error())
+	}
+	flat := erlterm.Tuple(erlterm.String(msg), strconv.Itoa(at))
+	if len(prefix)+1+len(flat) <= 80 { // io_lib_pretty counts columns from 1
+		return prefix + flat
+	}
+	return prefix + "{" + erlterm.String(msg) + ",\n" + strings.Repeat(" ", len(prefix)+1) + strconv.Itoa(at) + "}"
+}
+
+// pcreError is the {Message,Offset} of Erlang's re:compile/1 for the
+// common mistakes Go and PCRE both see; false for any other.
+func pcreError(pattern string, err error) (msg string, at int, ok bool) {
 	var se *syntax.Error
 	if errors.As(err, &se) {
-		msg, at := "", len(pattern)
+		msg, at = "", len(pattern)
 		switch se.Code {
 		case syntax.ErrMissingParen:
 			msg = "missing )"
@@ -250,9 +310,36 @@ func pcreError(pattern string, err error) string {
 		case syntax.ErrMissingRepeatArgument:
 			msg, at = "nothing to repeat", max(strings.Index(pattern, se.Expr), 0)
 		}
-		if msg != "" {
-			return erlterm.Tuple(erlterm.String(msg), strconv.Itoa(at))
-		}
+		return msg, at, msg != ""
 	}
-	return erlterm.String(err.Error())
+	return "", 0, false
+}
+
+// shortestFloat prints f as OTP's io_lib_format:fwrite_g/1 does: the fixed
+// or the exponent form, whichever is shorter (the fixed one on a tie):
+// 100.0, 1.0e3, 1.5.
+func shortestFloat(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return erlterm.Float(f)
+	}
+	fixed := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(fixed, ".") {
+		fixed += ".0"
+	}
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(f, 'e', -1, 64), "e")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	sign := ""
+	if strings.HasPrefix(exp, "-") {
+		sign = "-"
+	}
+	exp = strings.TrimLeft(strings.TrimLeft(exp, "+-"), "0")
+	if exp == "" {
+		exp = "0"
+	}
+	if e := mant + "e" + sign + exp; len(e) < len(fixed) {
+		return e
+	}
+	return fixed
 }

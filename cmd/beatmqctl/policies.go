@@ -2,10 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 )
 
 // The policy commands, with rabbitmqctl 3.10's banners, table layout and
@@ -33,8 +33,9 @@ func cmdSetPolicy(e *env, args []string) error {
 	e.banner("Setting policy \"%s\" for pattern \"%s\" to \"%s\" with priority \"%d\" for vhost \"%s\" ...", name, pattern, def, prio, vh)
 	var defJSON json.RawMessage
 	if err := json.Unmarshal([]byte(def), &defJSON); err != nil {
-		// rabbit_policy:parse_set/7.
-		return errorf(exitSoftware, "JSON decoding error. Reason: %v", err)
+		// rabbit_policy:parse_set/7; Erlang's decoder gives no more reason
+		// than badarg.
+		return errorf(exitUnavailable, "JSON decoding error. Reason: badarg")
 	}
 	body, _ := json.Marshal(map[string]any{"pattern": pattern, "definition": defJSON, "priority": prio, "apply-to": applyTo})
 	_, _, err := e.api.do(http.MethodPut, policyPath(vh, name), nil, body, "-")
@@ -50,11 +51,9 @@ func cmdClearPolicy(e *env, args []string) error {
 	e.banner("Clearing policy \"%s\" on vhost \"%s\" ...", name, vh)
 	_, _, err := e.api.do(http.MethodDelete, policyPath(vh, name), nil, nil, "-")
 	if ce, ok := err.(*cliError); ok && ce.code == exitNotFound {
-		if ok, err := vhostExists(e, vh); err != nil || !ok {
-			return cmpErr(err, permNoVHost(vh))
-		}
-		// rabbit_runtime_parameters:clear_any/4's answer.
-		return errorf(exitSoftware, "Parameter does not exist")
+		// rabbit_runtime_parameters:clear_any/4's answer, for an unknown
+		// vhost too.
+		return errorf(exitUnavailable, "Parameter does not exist")
 	}
 	return err
 }
@@ -80,18 +79,18 @@ func policyPath(vh, name string) string {
 	return "/api/policies/" + url.PathEscape(vh) + "/" + url.PathEscape(name)
 }
 
-// policyError turns the API's answers to a policy PUT into rabbitmqctl's:
-// an unknown vhost as set_permissions says it, a refused policy with the
-// broker's validation text (exit 70, an error from the broker).
+// policyError turns the API's answers to a policy PUT into rabbitmqctl
+// 3.10.8's: an unknown vhost as list_permissions says it (exit 65), a
+// refused policy with the broker's validation text, unescaped (exit 69).
 func policyError(err error, vh string) error {
 	ce, ok := err.(*cliError)
 	switch {
 	case !ok:
 		return err
 	case ce.code == exitNotFound:
-		return permNoVHost(vh)
+		return noVHost(vh)
 	case ce.code == exitDataErr:
-		return &cliError{code: exitSoftware, msg: strings.TrimSuffix(ce.msg, "\n")}
+		return &cliError{code: exitUnavailable, msg: html.UnescapeString(ce.msg)}
 	}
 	return err
 }

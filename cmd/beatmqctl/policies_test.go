@@ -2,7 +2,9 @@ package main
 
 import "testing"
 
-// The policy commands print rabbitmqctl 3.10's banners, table and errors.
+// The policy commands print rabbitmqctl 3.10.8's banners, table and errors
+// and exit with its codes (checked against a RabbitMQ 3.10.8 node's
+// rabbitmqctl).
 func TestPolicyCommands(t *testing.T) {
 	b, env := broker(t)
 	steps := []struct {
@@ -16,19 +18,26 @@ func TestPolicyCommands(t *testing.T) {
 			"Setting policy \"ae\" for pattern \".*\" to \"{\"alternate-exchange\":\"ae\"}\" with priority \"0\" for vhost \"/\" ...\n", ""},
 		{[]string{"list_policies"}, 0,
 			"Listing policies for vhost \"/\" ...\nvhost\tname\tpattern\tapply-to\tdefinition\tpriority\n/\tae\t.*\tall\t{\"alternate-exchange\":\"ae\"}\t0\n/\tlen\t^q\tqueues\t{\"max-length\":5}\t2\n", ""},
-		{[]string{"set_policy", "bad", ".*", `{"ha-mode":"all"}`}, 70,
-			"Setting policy \"bad\" for pattern \".*\" to \"{\"ha-mode\":\"all\"}\" with priority \"0\" for vhost \"/\" ...\n",
-			"Error:\nValidation failed\n\n[{<<\"ha-mode\">>,<<\"all\">>}] are not recognised policy settings\n"},
-		{[]string{"set_policy", "bad", "(", `{"max-length":1}`}, 70,
+		{[]string{"set_policy", "bad", ".*", `{"ha-mode":"all","foo":1,"bar":"x"}`}, 69,
+			"Setting policy \"bad\" for pattern \".*\" to \"{\"ha-mode\":\"all\",\"foo\":1,\"bar\":\"x\"}\" with priority \"0\" for vhost \"/\" ...\n",
+			"Error:\nValidation failed\n\n[{<<\"bar\">>,<<\"x\">>},{<<\"foo\">>,1}] are not recognised policy settings\n\n"},
+		{[]string{"set_policy", "bad", "a)", `{"max-length":1}`}, 69,
+			"Setting policy \"bad\" for pattern \"a)\" to \"{\"max-length\":1}\" with priority \"0\" for vhost \"/\" ...\n",
+			"Error:\nValidation failed\n\npattern should be regular expression but is invalid: {\"unmatched parentheses\",\n                                                      1}\n\n"},
+		{[]string{"set_policy", "bad", ".*", `{bad`}, 69,
+			"Setting policy \"bad\" for pattern \".*\" to \"{bad\" with priority \"0\" for vhost \"/\" ...\n",
+			"Error:\nJSON decoding error. Reason: badarg\n"},
+		{[]string{"set_policy", "bad", "(", `{"max-length":1}`}, 69,
 			"Setting policy \"bad\" for pattern \"(\" to \"{\"max-length\":1}\" with priority \"0\" for vhost \"/\" ...\n",
-			"Error:\nValidation failed\n\npattern should be a regular expression but is invalid: {\"missing )\",1}\n"},
-		{[]string{"set_policy", "-p", "/nope", "p", ".*", `{"max-length":1}`}, 69,
+			"Error:\nValidation failed\n\npattern should be regular expression but is invalid: {\"missing )\",1}\n\n"},
+		{[]string{"set_policy", "-p", "/nope", "p", ".*", `{"max-length":1}`}, 65,
 			"Setting policy \"p\" for pattern \".*\" to \"{\"max-length\":1}\" with priority \"0\" for vhost \"/nope\" ...\n",
-			"Error:\nVirtual host /nope does not exist\n"},
+			"Virtual host '/nope' does not exist\n"},
 		{[]string{"set_policy", "--apply-to", "queues", "list_policies"}, 64, "", ""},
 		{[]string{"list_policies", "--priority", "1"}, 64, "", ""},
 		{[]string{"clear_policy", "len"}, 0, "Clearing policy \"len\" on vhost \"/\" ...\n", ""},
-		{[]string{"clear_policy", "len"}, 70, "Clearing policy \"len\" on vhost \"/\" ...\n", "Error:\nParameter does not exist\n"},
+		{[]string{"clear_policy", "len"}, 69, "Clearing policy \"len\" on vhost \"/\" ...\n", "Error:\nParameter does not exist\n"},
+		{[]string{"clear_policy", "-p", "/nope", "len"}, 69, "Clearing policy \"len\" on vhost \"/nope\" ...\n", "Error:\nParameter does not exist\n"},
 		{[]string{"list_policies", "-p", "/nope"}, 65, "Listing policies for vhost \"/nope\" ...\n", "Virtual host '/nope' does not exist\n"},
 	}
 	for _, s := range steps {
