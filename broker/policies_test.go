@@ -316,3 +316,48 @@ func TestPolicyMgmtOnTheWire(t *testing.T) {
 		t.Fatalf("q1 after the policy: %d messages", got)
 	}
 }
+
+// A delivery-limit policy limits a quorum queue's redeliveries.
+func TestPolicyDeliveryLimit(t *testing.T) {
+	b := brokertest.Run(t)
+	ch := channel(t, dial(t, b, "p"))
+	setPolicy(t, b, "limit", "^qq$", "queues", 0, map[string]any{"delivery-limit": int64(1)})
+	if _, err := ch.QueueDeclare("qq", true, false, false, false, amqp091.Table{"x-queue-type": "quorum"}); err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, ch, "qq", 1)
+	for range 2 {
+		d := get(t, ch, "qq")
+		if err := d.Nack(false, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q, err := ch.QueueDeclarePassive("qq", true, false, false, false, amqp091.Table{"x-queue-type": "quorum"})
+	if err != nil || q.Messages != 0 {
+		t.Fatalf("after two returns with delivery-limit 1: %d messages, %v", q.Messages, err)
+	}
+}
+
+// Setting and clearing policies while messages flow is safe (run with
+// -race).
+func TestPolicyConcurrent(t *testing.T) {
+	b := brokertest.Run(t)
+	ch := channel(t, dial(t, b, "p"))
+	declare(t, ch, "busy", amqp091.Table{"x-max-priority": int32(5), "x-dead-letter-exchange": "amq.fanout"})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s := b.Server()
+		for i := range 50 {
+			_ = s.SetPolicy(broker.Policy{VHost: "/", Name: "p", Pattern: "^busy$", Definition: map[string]any{"max-length": int64(i%5 + 1), "message-ttl": int64(1)}})
+			_ = s.ClearPolicy("/", "p")
+		}
+	}()
+	for range 200 {
+		publish(t, ch, "busy", []byte("x"))
+	}
+	<-done
+	if _, err := ch.QueueDeclarePassive("busy", false, false, false, false, amqp091.Table{"x-max-priority": int32(5), "x-dead-letter-exchange": "amq.fanout"}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -136,6 +136,15 @@ func queueConfigFor(args amqp.Table, p *policy) queueConfig {
 	return parseQueueConfig(effectiveArgs(args, p))
 }
 
+// setPolicyFields copies into c the fields a policy can set, and only
+// those: the others (the queue type, x-max-priority, single active
+// consumer) are read without the queue's lock. VHost.mu and Queue.mu held.
+func (c *queueConfig) setPolicyFields(n queueConfig) {
+	c.ttl, c.expires, c.maxLen, c.maxBytes, c.overflow = n.ttl, n.expires, n.maxLen, n.maxBytes, n.overflow
+	c.dlx, c.hasDLX, c.dlrk, c.hasDLRK = n.dlx, n.hasDLX, n.dlrk, n.hasDLRK
+	c.deliveryLimit, c.hasLimit, c.limitArg = n.deliveryLimit, n.hasLimit, n.limitArg
+}
+
 // setAlternate sets x's alternate exchange: its argument when it has one
 // (rabbit_policy:get_arg/3: the argument wins), else its policy's.
 // v.mu held for writing.
@@ -169,7 +178,7 @@ func (v *VHost) reapplyPolicies() {
 		q.mu.Lock()
 		if p != q.policy {
 			q.policy = p
-			q.cfg = queueConfigFor(q.args, p)
+			q.cfg.setPolicyFields(queueConfigFor(q.args, p))
 			changed = append(changed, q)
 		}
 		q.mu.Unlock()
