@@ -361,3 +361,41 @@ func TestPolicyConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A policy with max-length and reject-publish cuts a drop-head queue that
+// exists from its head, dead-lettering with the policy's exchange, as
+// RabbitMQ 3.10.8 does (it applies max-length before overflow).
+func TestPolicyTruncatesExistingQueue(t *testing.T) {
+	b := brokertest.Run(t)
+	ch := channel(t, dial(t, b, "p"))
+	declare(t, ch, "dl", nil)
+	if err := ch.QueueBind("dl", "", "amq.fanout", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	declare(t, ch, "before", nil)
+	publishN(t, ch, "before", 5)
+	setPolicy(t, b, "hi", "^before$", "queues", 0, map[string]any{"max-length": int64(3), "overflow": "reject-publish", "dead-letter-exchange": "amq.fanout"})
+	if got := publishN(t, ch, "before", 0); got != 3 {
+		t.Fatalf("after the policy: %d messages, want 3", got)
+	}
+	if d := get(t, ch, "before"); string(d.Body) != "2" {
+		t.Fatalf("head %q, want 2", d.Body)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for n := 0; n != 2; {
+		q, err := ch.QueueDeclarePassive("dl", false, false, false, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n = q.Messages; time.Now().After(deadline) {
+			t.Fatalf("dead-lettered %d, want 2", n)
+		}
+	}
+	// Now reject-publish: a publish over the limit is refused.
+	if got := publishN(t, ch, "before", 2); got != 3 {
+		t.Fatalf("after two more: %d messages, want 3", got)
+	}
+	if d := get(t, ch, "before"); string(d.Body) != "3" {
+		t.Fatalf("head %q, want 3", d.Body)
+	}
+}

@@ -172,19 +172,30 @@ func (v *VHost) reapplyPolicies() {
 			x.setAlternate(p)
 		}
 	}
-	var changed []*Queue
+	type change struct {
+		q         *Queue
+		truncates bool
+	}
+	var changed []change
 	for _, q := range v.queues {
 		p := v.matchPolicy(q.name, true)
 		q.mu.Lock()
 		if p != q.policy {
+			// rabbit_amqqueue_process:process_args_policy/1 applies
+			// max-length before overflow: the queue is cut to its new
+			// limit from the head (dead-lettering with the new
+			// dead-letter exchange) when its old overflow was drop-head,
+			// whatever the new one is. Checked against RabbitMQ 3.10.8.
+			truncates := q.cfg.overflow == overflowDropHead
 			q.policy = p
 			q.cfg.setPolicyFields(queueConfigFor(q.args, p))
-			changed = append(changed, q)
+			changed = append(changed, change{q, truncates})
 		}
 		q.mu.Unlock()
 	}
 	v.mu.Unlock()
-	for _, q := range changed {
+	for _, c := range changed {
+		q := c.q
 		q.mu.Lock()
 		if q.deleted {
 			q.mu.Unlock()
@@ -197,7 +208,9 @@ func (v *VHost) reapplyPolicies() {
 			}
 		}
 		q.armExpiry()
-		q.dropOverLimit()
+		if c.truncates {
+			q.dropHeadOverLimit()
+		}
 		q.dropExpired(0)
 		q.unlock()
 	}

@@ -463,7 +463,16 @@ func (q *Queue) wouldOverflow(size int64) bool {
 // priority queue the head is that of the highest priority, as
 // rabbit_priority_queue:drop/2 takes it. q.mu held.
 func (q *Queue) dropOverLimit() {
-	if q.cfg.overflow != overflowDropHead || (q.cfg.maxLen < 0 && q.cfg.maxBytes < 0) {
+	if q.cfg.overflow != overflowDropHead {
+		return
+	}
+	q.dropHeadOverLimit()
+}
+
+// dropHeadOverLimit drops head messages while the queue is over
+// x-max-length or x-max-length-bytes, whatever its x-overflow. q.mu held.
+func (q *Queue) dropHeadOverLimit() {
+	if q.cfg.maxLen < 0 && q.cfg.maxBytes < 0 {
 		return
 	}
 	for q.readyLen() > 0 &&
