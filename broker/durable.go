@@ -100,6 +100,17 @@ type vhostDefinitions struct {
 	Exchanges []exchangeJSON `json:"exchanges,omitempty"`
 	Queues    []queueJSON    `json:"queues,omitempty"`
 	Bindings  []bindingJSON  `json:"bindings,omitempty"`
+	Policies  []policyJSON   `json:"policies,omitempty"`
+}
+
+// policyJSON is a policy as RabbitMQ's definitions write it, less the
+// vhost (the enclosing one).
+type policyJSON struct {
+	Name       string          `json:"name"`
+	Pattern    string          `json:"pattern"`
+	ApplyTo    string          `json:"apply-to"`
+	Definition json.RawMessage `json:"definition"`
+	Priority   int             `json:"priority"`
 }
 
 type exchangeJSON struct {
@@ -250,6 +261,15 @@ func (s *Server) restoreData(rec *store.Recovered, defs definitions) error {
 			v = vhost.New(vd.Name, s.vhostOptions())
 			s.vhosts[vd.Name] = v
 		}
+		for _, p := range vd.Policies {
+			def, err := vhost.DecodeDefinition(p.Definition)
+			if err == nil {
+				_, err = v.SetPolicy(vhost.Policy{Name: p.Name, Pattern: p.Pattern, ApplyTo: p.ApplyTo, Priority: p.Priority, Definition: def})
+			}
+			if err != nil {
+				return fmt.Errorf("data directory %s: %s: vhost '%s': policy '%s': %w", dir, definitionsFile, vd.Name, p.Name, err)
+			}
+		}
 		start := time.Now()
 		r := v.Restore(d, rec.Queues, !s.cleanStart)
 		if r.Err != nil {
@@ -373,6 +393,13 @@ func (s *Server) saveDefinitions() error {
 		for _, b := range vd.Bindings {
 			out.Bindings = append(out.Bindings, bindingJSON{Source: b.Source, Destination: b.Destination,
 				DestinationType: b.DestinationType, RoutingKey: b.RoutingKey, Arguments: encodeTable(b.Arguments)})
+		}
+		for _, p := range v.Policies() {
+			def, err := json.Marshal(p.Definition)
+			if err != nil {
+				return err
+			}
+			out.Policies = append(out.Policies, policyJSON{Name: p.Name, Pattern: p.Pattern, ApplyTo: p.ApplyTo, Definition: def, Priority: p.Priority})
 		}
 		d.VHosts = append(d.VHosts, out)
 	}

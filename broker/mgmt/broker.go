@@ -82,6 +82,8 @@ type Broker interface {
 
 	// Accounts keeps the users, vhosts and permissions.
 	Accounts
+	// Policies keeps the vhosts' policies.
+	Policies
 }
 
 // Overview describes the node for GET /api/overview and GET /api/nodes.
@@ -232,6 +234,10 @@ type Queue struct {
 	ExclusiveConsumerTag string
 	// State is "running" when empty.
 	State string
+	// Policy names the queue's policy ("" for none), PolicyDefinition is
+	// its definition ("policy", "effective_policy_definition").
+	Policy           string
+	PolicyDefinition map[string]any
 }
 
 // Exchange describes one exchange for GET /api/exchanges.
@@ -248,6 +254,8 @@ type Exchange struct {
 	// Arguments are the declared arguments, converted as
 	// Connection.ClientProperties.
 	Arguments map[string]any
+	// Policy names the exchange's policy, "" for none.
+	Policy string
 }
 
 // Memory reports the broker's memory use against its high watermark.

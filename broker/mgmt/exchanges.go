@@ -18,6 +18,7 @@ type exchangeJSON struct {
 	Durable                bool           `json:"durable"`
 	Internal               bool           `json:"internal"`
 	Name                   string         `json:"name"`
+	Policy                 string         `json:"policy,omitempty"`
 	Type                   string         `json:"type"`
 	UserWhoPerformedAction string         `json:"user_who_performed_action"`
 	Vhost                  string         `json:"vhost"`
@@ -31,6 +32,7 @@ func (x *Exchange) toJSON() exchangeJSON {
 		Durable:    x.Durable,
 		Internal:   x.Internal,
 		Name:       x.Name,
+		Policy:     x.Policy,
 		Type:       x.Type,
 		// RabbitMQ's name for declarations made by the broker itself; beatmq
 		// does not record who declared an exchange.

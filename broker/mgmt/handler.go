@@ -100,6 +100,14 @@ func (h *handler) register() {
 		http.MethodDelete: h.deletePermission,
 	})
 
+	h.handle("/api/policies", get(h.getPolicies))
+	h.handle("/api/policies/{vhost}", get(h.getPolicies))
+	h.handle("/api/policies/{vhost}/{name}", endpoint{
+		http.MethodGet:    h.getPolicy,
+		http.MethodPut:    h.putPolicy,
+		http.MethodDelete: h.deletePolicy,
+	})
+
 	h.handle("/api/connections", get(h.getConnections))
 	h.handle("/api/connections/", get(h.getConnections))
 	h.handle("/api/vhosts/{vhost}/connections", get(h.getVhostConnections))

@@ -33,6 +33,8 @@ type queueJSON struct {
 	Node                   string          `json:"node,omitempty"`
 	OwnerPidDetails        *ownerPidDetail `json:"owner_pid_details,omitempty"`
 	Policy                 *string         `json:"policy"`
+	EffectivePolicy        map[string]any  `json:"effective_policy_definition"`
+	OperatorPolicy         *string         `json:"operator_policy"` // beatmq has none: null
 	State                  string          `json:"state"`
 	Type                   string          `json:"type"`
 	Vhost                  string          `json:"vhost"`
@@ -71,6 +73,11 @@ func (q *Queue) toJSON() queueJSON {
 	if j.Type == "quorum" && q.Node != "" {
 		// One node holds every replica.
 		j.Leader, j.Members, j.Online = q.Node, []string{q.Node}, []string{q.Node}
+	}
+	j.EffectivePolicy = map[string]any{}
+	if q.Policy != "" {
+		name := q.Policy
+		j.Policy, j.EffectivePolicy = &name, q.PolicyDefinition
 	}
 	if q.ExclusiveConsumerTag != "" {
 		tag := q.ExclusiveConsumerTag

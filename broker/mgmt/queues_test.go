@@ -63,7 +63,7 @@ func TestQueues(t *testing.T) {
 		"messages_unacknowledged": 2.0, "message_bytes": 50.0, "consumers": 1.0,
 		"messages_persistent": 4.0, "message_bytes_persistent": 40.0,
 		"messages_paged_out": 0.0, "message_bytes_paged_out": 0.0, "messages_ram": 5.0, "message_bytes_ram": 50.0,
-		"exclusive_consumer_tag": nil, "policy": nil, "state": "running", "type": "classic",
+		"exclusive_consumer_tag": nil, "policy": nil, "effective_policy_definition": map[string]any{}, "operator_policy": nil, "state": "running", "type": "classic",
 	}
 	if !reflect.DeepEqual(q, want) {
 		t.Errorf("queue work = %v\nwant %v", q, want)

@@ -69,3 +69,26 @@ func accountsErr(err error) error {
 	}
 	return err
 }
+
+// The Policies of a broker.Server.
+
+func (a *serverBroker) Policies(vh string) []Policy {
+	var out []Policy
+	for _, p := range a.s.Policies(vh) {
+		out = append(out, Policy{Vhost: p.VHost, Name: p.Name, Pattern: p.Pattern, ApplyTo: p.ApplyTo, Priority: p.Priority, Definition: p.Definition})
+	}
+	return out
+}
+
+func (a *serverBroker) PutPolicy(p Policy) (bool, error) {
+	created, err := a.s.PutPolicy(broker.Policy{VHost: p.Vhost, Name: p.Name, Pattern: p.Pattern, ApplyTo: p.ApplyTo, Priority: p.Priority, Definition: p.Definition})
+	return created, accountsErr(err)
+}
+
+func (a *serverBroker) DeletePolicy(vh, name string) error {
+	err := a.s.ClearPolicy(vh, name)
+	if errors.Is(err, broker.ErrNoPolicy) {
+		return ErrNotFound
+	}
+	return accountsErr(err)
+}

@@ -158,6 +158,7 @@ func (a *serverBroker) Queues() []Queue {
 			MessageBytes: uint64(max(q.MessageBytesReady, 0)), Consumers: q.Consumers,
 			MessagesPersistent: q.MessagesPersistent, MessageBytesPersistent: uint64(max(q.MessageBytesPersistent, 0)),
 			MessagesPagedOut: q.MessagesPagedOut, MessageBytesPagedOut: uint64(max(q.MessageBytesPagedOut, 0)),
+			Policy: q.Policy, PolicyDefinition: q.PolicyDefinition,
 		})
 	}
 	return out
@@ -170,6 +171,7 @@ func (a *serverBroker) Exchanges() []Exchange {
 		out = append(out, Exchange{
 			Name: x.Name, Vhost: x.VHost, Type: x.Type, Durable: x.Durable,
 			AutoDelete: x.AutoDelete, Internal: x.Internal, Arguments: tableMap(x.Arguments),
+			Policy: x.Policy,
 		})
 	}
 	return out

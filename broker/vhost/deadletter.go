@@ -53,16 +53,21 @@ func deadReason(reason string) DeadLetterReason {
 // with the dead-letter routing key or its own routing keys. A missing
 // exchange drops it. Called with no lock held.
 func (v *VHost) publishDeadLetters(q *Queue, dead []deadLetter) {
-	if !q.cfg.hasDLX {
+	// A policy may change the dead-letter exchange: read it once, under
+	// the queue's lock.
+	q.mu.Lock()
+	cfg := q.cfg
+	q.mu.Unlock()
+	if !cfg.hasDLX {
 		return
 	}
 	r := routerPool.Get().(*router)
 	defer routerPool.Put(r)
 	now := time.Now()
 	for _, d := range dead {
-		msg := makeDeadLetter(d.msg, d.reason, q.cfg.dlx, q.cfg.dlrk, q.cfg.hasDLRK, q.name, now)
+		msg := makeDeadLetter(d.msg, d.reason, cfg.dlx, cfg.dlrk, cfg.hasDLRK, q.name, now)
 		v.mu.RLock()
-		x := v.exchanges[q.cfg.dlx]
+		x := v.exchanges[cfg.dlx]
 		if x == nil {
 			v.mu.RUnlock()
 			v.deadLettered(q, deadReason(d.reason), DeadDisabled)

@@ -4,6 +4,7 @@
 // distribution (CC and BCC headers), queues (exclusive, auto-delete,
 // server-named, x-message-ttl, x-expires, x-max-length, x-max-priority,
 // dead-lettering with x-death; classic and quorum types, x-delivery-limit),
+// policies (policy.go, policy_apply.go),
 // consumers with round-robin dispatch by priority (x-priority) and
 // prefetch, direct reply-to, unacknowledged
 // deliveries, transactions, and RabbitMQ's error texts for all of them. It
@@ -56,8 +57,10 @@
 //
 //  1. Session.opMu: serialises the channel-side calls of one session.
 //  2. VHost.mu (RWMutex): the topology — exchange and queue maps, every
-//     binding and routing table, exchange fields, Conn.exclusive. Routing
-//     holds it for reading; declare, bind, unbind and delete for writing.
+//     binding and routing table, exchange fields, Conn.exclusive, the
+//     policies. Routing holds it for reading; declare, bind, unbind, delete
+//     and a policy change for writing. A policy change also takes each
+//     Queue.mu to set the queue's policy fields, so either lock reads them.
 //  3. Queue.mu: one queue's messages, consumers, counters and timers.
 //  4. Session.mu: one session's delivery tags, unacknowledged deliveries,
 //     consumer tags and prefetch counters. Taken under Queue.mu to hand a

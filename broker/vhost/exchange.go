@@ -28,6 +28,8 @@ type Exchange struct {
 	// alternate is the alternate-exchange argument, when it is a longstr.
 	alternate    string
 	hasAlternate bool
+	// policy is the exchange's policy (policy_apply.go), nil for none.
+	policy *policy
 
 	// bindings are those with this exchange as source, by identity.
 	bindings map[bindingID]*binding
@@ -150,7 +152,9 @@ func (v *VHost) declareExchange(spec ExchangeSpec, permit permitFunc) error {
 				return err
 			}
 		}
-		v.exchanges[name] = newExchange(name, spec.Type, spec.Durable, spec.AutoDelete, spec.Internal, spec.Args)
+		x := newExchange(name, spec.Type, spec.Durable, spec.AutoDelete, spec.Internal, spec.Args)
+		x.setAlternate(v.matchPolicy(name, false))
+		v.exchanges[name] = x
 		if spec.Durable {
 			v.topologyChanged()
 		}

@@ -34,6 +34,10 @@ type QueueInfo struct {
 	// sizes (RabbitMQ's messages_paged_out and message_bytes_paged_out).
 	MessagesPagedOut     int
 	MessageBytesPagedOut int64
+	// Policy names the queue's policy, "" for none; PolicyDefinition is
+	// its definition (RabbitMQ's policy and effective_policy_definition).
+	Policy           string
+	PolicyDefinition map[string]any
 }
 
 // ExchangeInfo describes an exchange as the management API lists it.
@@ -45,6 +49,8 @@ type ExchangeInfo struct {
 	AutoDelete bool
 	Internal   bool
 	Arguments  amqp.Table
+	// Policy names the exchange's policy, "" for none.
+	Policy string
 }
 
 // BindingInfo describes a binding as the management API lists it.
@@ -60,7 +66,10 @@ type BindingInfo struct {
 func (q *Queue) info() QueueInfo {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	pname, pdef := policyInfo(q.policy)
 	return QueueInfo{
+		Policy:                     pname,
+		PolicyDefinition:           pdef,
 		Name:                       q.name,
 		Durable:                    q.durable,
 		AutoDelete:                 q.autoDelete,
@@ -111,7 +120,8 @@ func (v *VHost) Queue(name string) (QueueInfo, bool) {
 }
 
 func (x *Exchange) info() ExchangeInfo {
-	return ExchangeInfo{Name: x.name, Type: x.kind, Durable: x.durable, AutoDelete: x.autoDelete, Internal: x.internal, Arguments: x.args}
+	pname, _ := policyInfo(x.policy)
+	return ExchangeInfo{Name: x.name, Type: x.kind, Durable: x.durable, AutoDelete: x.autoDelete, Internal: x.internal, Arguments: x.args, Policy: pname}
 }
 
 // Exchanges lists the exchanges, sorted by name (the default exchange,

@@ -40,8 +40,12 @@ type Queue struct {
 	owner      *Conn // the connection of an exclusive queue
 	args       amqp.Table
 	qtype      *queueType // x-queue-type
-	cfg        queueConfig
-	sqid       uint32 // the queue's id in the store; 0: its messages are not stored
+	// cfg is what the arguments and the queue's policy ask for
+	// (policy_apply.go); policy and the fields of cfg a policy sets change
+	// with VHost.mu and mu both held, so either lock reads them.
+	cfg    queueConfig
+	policy *policy
+	sqid   uint32 // the queue's id in the store; 0: its messages are not stored
 
 	bindings map[*binding]struct{}
 
@@ -201,8 +205,9 @@ func (v *VHost) declareQueue(conn *Conn, spec QueueSpec, permit permitFunc) (Que
 		owner:      owner,
 		args:       spec.Args,
 		qtype:      qt,
-		cfg:        parseQueueConfig(spec.Args),
 	}
+	q.policy = v.matchPolicy(name, true)
+	q.cfg = queueConfigFor(spec.Args, q.policy)
 	if q.cfg.quorum {
 		v.logQuorumFallbacks(q)
 	}
@@ -470,7 +475,16 @@ func (q *Queue) wouldOverflow(size int64) bool {
 // priority queue the head is that of the highest priority, as
 // rabbit_priority_queue:drop/2 takes it. q.mu held.
 func (q *Queue) dropOverLimit() {
-	if q.cfg.overflow != overflowDropHead || (q.cfg.maxLen < 0 && q.cfg.maxBytes < 0) {
+	if q.cfg.overflow != overflowDropHead {
+		return
+	}
+	q.dropHeadOverLimit()
+}
+
+// dropHeadOverLimit drops head messages while the queue is over
+// x-max-length or x-max-length-bytes, whatever its x-overflow. q.mu held.
+func (q *Queue) dropHeadOverLimit() {
+	if q.cfg.maxLen < 0 && q.cfg.maxBytes < 0 {
 		return
 	}
 	for q.readyLen() > 0 &&

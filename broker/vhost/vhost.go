@@ -56,6 +56,8 @@ type VHost struct {
 	exchanges map[string]*Exchange
 	queues    map[string]*Queue
 	closed    bool
+	// policies by name (policy.go), also guarded by mu.
+	policies map[string]*policy
 
 	// start is the origin of the monotonic clock used for expiry.
 	start  time.Time

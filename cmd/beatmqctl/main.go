@@ -28,6 +28,10 @@
 //	                                          set a user's permissions in a vhost
 //	clear_permissions [-p <vhost>] <username> remove them
 //	list_permissions [-p <vhost>]             the permissions in a vhost
+//	set_policy [-p <vhost>] [--priority <n>] [--apply-to queues|exchanges|all] <name> <pattern> <definition>
+//	                                          set a policy (definition: a JSON object)
+//	clear_policy [-p <vhost>] <name>          remove a policy
+//	list_policies [-p <vhost>]                the policies in a vhost
 //	close_connection <name> <explanation>     force-close (320 CONNECTION_FORCED)
 //	fault <name> <kind> [--for D] [--factor K] [--latency D]
 //	                                          inject a fault (beatmq's own: mute-heartbeats,
@@ -80,6 +84,7 @@ type options struct {
 	node                    string
 	faultFor, faultLatency  string // fault --for, --latency: durations, a bare number is seconds
 	faultFactor             string // fault --factor
+	priority, applyTo       string // set_policy --priority, --apply-to
 }
 
 // command is one beatmqctl command.
@@ -123,6 +128,9 @@ var commands = []command{
 	{"set_permissions", "[-p <vhost>] <username> <conf> <write> <read>", "set a user's permissions in a vhost (regular expressions)", cmdSetPermissions},
 	{"clear_permissions", "[-p <vhost>] <username>", "remove a user's permissions in a vhost", cmdClearPermissions},
 	{"list_permissions", "[-p <vhost>]", "list the permissions in a vhost", cmdListPermissions},
+	{"set_policy", "[-p <vhost>] [--priority <n>] [--apply-to queues|exchanges|all] <name> <pattern> <definition>", "set a policy: the JSON definition applies to the queues and exchanges the pattern matches", cmdSetPolicy},
+	{"clear_policy", "[-p <vhost>] <name>", "remove a policy", cmdClearPolicy},
+	{"list_policies", "[-p <vhost>]", "list the policies in a vhost", cmdListPolicies},
 	{"close_connection", "<name> <explanation>", "force-close a connection (connection.close 320 CONNECTION_FORCED)", cmdCloseConnection},
 	{"fault", "<name> <kind>|clear [--for D] [--factor K] [--latency D]", "inject a fault into a connection (" + faultKinds + "), or clear it", cmdFault},
 	{"status", "", "show the node's status", cmdStatus},
@@ -150,6 +158,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	fs.StringVar(&o.faultFor, "for", "", "fault: how long until the fault clears itself (e.g. 30s; a bare number is seconds; default: until cleared)")
 	fs.StringVar(&o.faultFactor, "factor", "", "fault slow-heartbeats: heartbeats every factor·T/2 (at least 1, default 2)")
 	fs.StringVar(&o.faultLatency, "latency", "", "fault latency: delay on outbound frames (e.g. 200ms; a bare number is seconds)")
+	fs.StringVar(&o.priority, "priority", "", "set_policy: the policy's priority (default 0)")
+	fs.StringVar(&o.applyTo, "apply-to", "", "set_policy: queues, exchanges or all (default all)")
 	help := fs.BoolP("help", "h", false, "show this help")
 
 	if i := inspectLogIndex(fs, args); i >= 0 {
@@ -185,6 +195,14 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "Error: unknown command %q\n\n", rest[0])
 		usage(stderr, fs)
 		return exitUsage
+	}
+	if rest[0] != "set_policy" {
+		for _, f := range []string{"priority", "apply-to"} {
+			if fs.Changed(f) {
+				fmt.Fprintf(stderr, "Error: --%s applies to the set_policy command only, not to %s\n", f, rest[0])
+				return exitUsage
+			}
+		}
 	}
 	if rest[0] != "fault" {
 		// The fault command's flags are parsed with the others; elsewhere

@@ -82,6 +82,7 @@ func (b *Broker) DeleteVHost(name string) error {
 	b.xs = slices.DeleteFunc(b.xs, func(x mgmt.Exchange) bool { return x.Vhost == name })
 	b.queues = slices.DeleteFunc(b.queues, func(q mgmt.Queue) bool { return q.Vhost == name })
 	b.perms = slices.DeleteFunc(b.perms, func(p mgmt.Permission) bool { return p.Vhost == name })
+	b.policies = slices.DeleteFunc(b.policies, func(p mgmt.Policy) bool { return p.Vhost == name })
 	return nil
 }
 

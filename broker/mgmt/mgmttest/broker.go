@@ -39,6 +39,7 @@ type Broker struct {
 	setErr   error
 	faults   map[string]mgmt.Fault
 	perms    []mgmt.Permission
+	policies []mgmt.Policy
 }
 
 // user is a broker user of the fake.
