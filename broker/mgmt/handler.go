@@ -100,6 +100,9 @@ func (h *handler) register() {
 		http.MethodDelete: h.deletePermission,
 	})
 
+	h.handle("/api/definitions", endpoint{http.MethodGet: h.getDefinitions, http.MethodPost: h.postDefinitions})
+	h.handle("/api/definitions/{vhost}", endpoint{http.MethodGet: h.getDefinitions, http.MethodPost: h.postDefinitions})
+
 	h.handle("/api/connections", get(h.getConnections))
 	h.handle("/api/connections/", get(h.getConnections))
 	h.handle("/api/vhosts/{vhost}/connections", get(h.getVhostConnections))
