@@ -123,6 +123,8 @@ var commands = []command{
 	{"set_permissions", "[-p <vhost>] <username> <conf> <write> <read>", "set a user's permissions in a vhost (regular expressions)", cmdSetPermissions},
 	{"clear_permissions", "[-p <vhost>] <username>", "remove a user's permissions in a vhost", cmdClearPermissions},
 	{"list_permissions", "[-p <vhost>]", "list the permissions in a vhost", cmdListPermissions},
+	{"export_definitions", `<file_path | "-">`, "export users, vhosts, permissions, queues, exchanges and bindings in RabbitMQ's JSON format", cmdExportDefinitions},
+	{"import_definitions", `<file_path | "-">`, "import definitions in RabbitMQ's JSON format, all or nothing", cmdImportDefinitions},
 	{"close_connection", "<name> <explanation>", "force-close a connection (connection.close 320 CONNECTION_FORCED)", cmdCloseConnection},
 	{"fault", "<name> <kind>|clear [--for D] [--factor K] [--latency D]", "inject a fault into a connection (" + faultKinds + "), or clear it", cmdFault},
 	{"status", "", "show the node's status", cmdStatus},
