@@ -89,6 +89,21 @@ func (t *defsTags) UnmarshalJSON(b []byte) error {
 
 type defsVHost struct {
 	Name string `json:"name"`
+	// Limits and Metadata are what rabbitmqctl export_definitions adds
+	// (the management API does not): limits must be empty, as beatmq has
+	// none; the metadata (description, tags) is not kept.
+	Limits   json.RawMessage `json:"limits,omitempty"`
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+}
+
+// noLimits tells whether limits, as a definitions file writes them, set
+// none: absent, null, [] or {}.
+func noLimits(limits json.RawMessage) bool {
+	switch strings.Join(strings.Fields(string(limits)), "") {
+	case "", "null", "[]", "{}":
+		return true
+	}
+	return false
 }
 
 type defsPermission struct {

@@ -57,6 +57,9 @@ func (s *Server) ImportDefinitions(data []byte, vh string) error {
 	if err != nil {
 		return err
 	}
+	// One import at a time, so that none changes what another checked.
+	s.importMu.Lock()
+	defer s.importMu.Unlock()
 	if vh != "" {
 		d.Users, d.VHosts, d.Permissions = nil, nil, nil
 		for i := range d.Queues {
@@ -158,6 +161,9 @@ func (s *Server) planImport(d defsDoc) (*importPlan, error) {
 			return nil, badDefs("%s: user '%s' appears twice", at, u.Name)
 		}
 		users[u.Name] = true
+		if l, _ := json.Marshal(u.Limits); !noLimits(l) {
+			return nil, badDefs("%s: user '%s': beatmq has no user limits (%s)", at, u.Name, l)
+		}
 		if err := password.CheckAlgorithm(u.HashingAlgorithm); err != nil {
 			return nil, badDefs("%s: user '%s': %v", at, u.Name, err)
 		}
@@ -181,6 +187,9 @@ func (s *Server) planImport(d defsDoc) (*importPlan, error) {
 			return nil, badDefs("%s: vhost '%s' appears twice", at, v.Name)
 		}
 		vhosts[v.Name] = true
+		if !noLimits(v.Limits) {
+			return nil, badDefs("%s: vhost '%s': beatmq has no vhost limits (%s)", at, v.Name, v.Limits)
+		}
 		if s.VHost(v.Name) == nil {
 			p.vhosts = append(p.vhosts, v.Name)
 		}

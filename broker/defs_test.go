@@ -87,6 +87,23 @@ func TestDefinitionsRabbitMQRoundTrip(t *testing.T) {
 	}
 }
 
+// rabbitmqctl export_definitions' shape (vhosts with limits and metadata,
+// queues with a type) imports too.
+func TestDefinitionsRabbitmqctlExport(t *testing.T) {
+	doc, err := os.ReadFile("testdata/definitions/rabbitmq-3.10.8-rabbitmqctl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := brokertest.Run(t)
+	if err := b.Server().ImportDefinitions(doc, ""); err != nil {
+		t.Fatal(err)
+	}
+	mustDialAs(t, b, "bob", "bobpw", "orders")
+	if x, ok := b.Server().VHost("orders").Exchange("hdr"); !ok || x.Type != "headers" {
+		t.Fatalf("exchange hdr: %+v, %v", x, ok)
+	}
+}
+
 // One vhost's export has RabbitMQ's shape, and imports into another vhost.
 func TestDefinitionsVHost(t *testing.T) {
 	orig, err := os.ReadFile("testdata/definitions/rabbitmq-3.10.8-vhost-orders.json")
@@ -137,6 +154,8 @@ func TestDefinitionsRefused(t *testing.T) {
 		{"policies", `{"policies":[{"vhost":"/","name":"p","pattern":".*","apply-to":"queues","definition":{"max-length":1},"priority":0}]}`, "policies: beatmq cannot import policies yet"},
 		{"parameters", `{"parameters":[{"value":{},"vhost":"/","component":"shovel","name":"s"}]}`, "parameters: beatmq has no runtime parameters"},
 		{"global parameter", `{"global_parameters":[{"name":"cluster_name","value":"c"},{"name":"other","value":1}]}`, "global_parameters[1]: beatmq has no global parameter 'other'"},
+		{"vhost limits", `{"vhosts":[{"name":"/l","limits":{"max-connections":10},"metadata":{"description":"","tags":[]}}]}`, "vhosts[0]: vhost '/l': beatmq has no vhost limits ({\"max-connections\":10})"},
+		{"user limits", `{"users":[{"name":"u","password_hash":"","tags":[],"limits":{"max-channels":1}}]}`, "users[0]: user 'u': beatmq has no user limits"},
 		{"topic permissions", `{"topic_permissions":[{"user":"guest","vhost":"/","exchange":"amq.topic","write":".*","read":".*"}]}`, "topic_permissions: beatmq has no topic permissions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
