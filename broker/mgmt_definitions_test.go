@@ -55,6 +55,17 @@ func TestMgmtDefinitions(t *testing.T) {
 		t.Fatalf("GET /api/definitions/orders: %d %s", code, body)
 	}
 
+	req, _ := http.NewRequest(http.MethodGet, hs.URL+"/api/definitions?download=rabbit.json", nil)
+	req.SetBasicAuth("guest", "guest")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if cd := resp.Header.Get("Content-Disposition"); cd != `attachment; filename="rabbit.json"` {
+		t.Fatalf("Content-Disposition %q", cd)
+	}
+
 	for _, tc := range []struct {
 		method, path, user, pw, body string
 		code                         int
