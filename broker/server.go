@@ -44,6 +44,7 @@ type Server struct {
 	queueIDs atomic.Uint32
 	msgIDs   atomic.Uint64
 	defsMu   sync.Mutex
+	importMu sync.Mutex // ImportDefinitions, from its checks to the end; taken before any other lock
 	// cleanStart: the data directory's last broker stopped cleanly.
 	cleanStart bool
 	closeOnce  sync.Once // closeMessaging

@@ -31,6 +31,10 @@
 //	DELETE /api/connections/{name}            force-close: connection.close 320 CONNECTION_FORCED
 //	                                          with the X-Reason header (default
 //	                                          "Closed via management plugin"); 204, or 404
+//	GET    /api/definitions[/{vhost}]         definitions in RabbitMQ 3.10's JSON format
+//	                                          (administrator only; ?download=NAME)
+//	POST   /api/definitions[/{vhost}]         import them, whole or not at all: 204, or 400
+//	                                          {"error":"bad_request","reason":…} naming the problem
 //	GET    /api/queues[/]  /api/queues/{vhost}  /api/queues/{vhost}/{name}
 //	GET    /api/exchanges[/]  /api/exchanges/{vhost}  /api/exchanges/{vhost}/{name}
 //	                                          (the default exchange is "amq.default" in URLs)

@@ -107,6 +107,8 @@ func (h *handler) register() {
 		http.MethodPut:    h.putPolicy,
 		http.MethodDelete: h.deletePolicy,
 	})
+	h.handle("/api/definitions", endpoint{http.MethodGet: h.getDefinitions, http.MethodPost: h.postDefinitions})
+	h.handle("/api/definitions/{vhost}", endpoint{http.MethodGet: h.getDefinitions, http.MethodPost: h.postDefinitions})
 
 	h.handle("/api/connections", get(h.getConnections))
 	h.handle("/api/connections/", get(h.getConnections))

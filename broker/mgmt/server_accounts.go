@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/beatmq/beatmq/broker"
 )
@@ -89,6 +90,20 @@ func (a *serverBroker) DeletePolicy(vh, name string) error {
 	err := a.s.ClearPolicy(vh, name)
 	if errors.Is(err, broker.ErrNoPolicy) {
 		return ErrNotFound
+	}
+	return accountsErr(err)
+}
+
+func (a *serverBroker) ExportDefinitions(vhost string) ([]byte, error) {
+	doc, err := a.s.ExportDefinitions(vhost)
+	return doc, accountsErr(err)
+}
+
+func (a *serverBroker) ImportDefinitions(doc []byte, vhost string) error {
+	err := a.s.ImportDefinitions(doc, vhost)
+	var de *broker.DefinitionsError
+	if errors.As(err, &de) {
+		return fmt.Errorf("%w: %s", ErrBadDefinitions, de.Msg)
 	}
 	return accountsErr(err)
 }

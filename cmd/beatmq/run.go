@@ -48,6 +48,7 @@ type options struct {
 	diskFreeLimit    string
 	dataDir          string
 	sync             string
+	loadDefinitions  string
 	product          string
 	tls              tlsOptions
 	mgmtTLS          mgmtTLSOptions
@@ -72,6 +73,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&o.diskFreeLimit, "disk-free-limit", "50MB", "free space on the data directory's filesystem below which publishers are blocked: bytes, with a unit (50MB, 2GB, 500MiB) or {mem_relative,F}; settable at run time through the management API")
 	fs.StringVar(&o.dataDir, "data-dir", DefaultDataDir, "directory for durable queues' persistent messages and durable definitions (empty: memory only, nothing kept)")
 	fs.StringVar(&o.sync, "sync", "data", "when a persistent message is confirmed: data (after fdatasync, survives a power cut; RabbitMQ's behaviour) or write (after write(2), survives a killed broker only)")
+	fs.StringVar(&o.loadDefinitions, "load-definitions", "", "definitions file in RabbitMQ's JSON format applied at every start, as RabbitMQ's load_definitions (a file refused as a whole stops the start)")
 	o.tls.addFlags(fs)
 	o.mgmtTLS.addFlags(fs)
 	fs.BoolVar(&o.tcpKeepAlive, "tcp-keepalive", false, "TCP keepalive on accepted connections, with the system's periods (RabbitMQ's tcp_listen_options keepalive)")
@@ -225,6 +227,11 @@ func serve(ctx context.Context, cfg broker.Config, o options, logger *slog.Logge
 	}
 	// Until Serve runs, an early return must close srv: it holds the data
 	// directory (its lock and the store's writer).
+	if err := loadDefinitions(srv, o.loadDefinitions, logger); err != nil {
+		_ = srv.Close()
+		fmt.Fprintf(stderr, "beatmq: %v\n", err)
+		return 1
+	}
 	l, err := broker.Listen(cfg.Addr)
 	if err != nil {
 		_ = srv.Close()
@@ -373,4 +380,21 @@ func startDiskMonitor(srv *broker.Server, dir, limit string, logger *slog.Logger
 	}
 	d.Start()
 	return d
+}
+
+// loadDefinitions applies the --load-definitions file, if any, before the
+// listeners open (rabbit_definitions:maybe_load_definitions/0).
+func loadDefinitions(srv *broker.Server, file string, logger *slog.Logger) error {
+	if file == "" {
+		return nil
+	}
+	doc, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("--load-definitions: %w", err)
+	}
+	logger.Info(fmt.Sprintf("Applying definitions from regular file at %s", file))
+	if err := srv.ImportDefinitions(doc, ""); err != nil {
+		return fmt.Errorf("--load-definitions %s: %w", file, err)
+	}
+	return nil
 }

@@ -22,6 +22,7 @@ const (
 	exitNotFound    = 66 // EX_NOINPUT: the named object does not exist
 	exitUnavailable = 69 // EX_UNAVAILABLE: the management API cannot be reached
 	exitSoftware    = 70 // EX_SOFTWARE: the broker answered with an unexpected error
+	exitCantCreate  = 73 // EX_CANTCREAT: an output file cannot be written
 	exitTempFail    = 75 // EX_TEMPFAIL: the request timed out
 	exitNoPerm      = 77 // EX_NOPERM: the management API refused the credentials
 )

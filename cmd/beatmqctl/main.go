@@ -131,6 +131,8 @@ var commands = []command{
 	{"set_policy", "[-p <vhost>] [--priority <n>] [--apply-to queues|exchanges|all] <name> <pattern> <definition>", "set a policy: the JSON definition applies to the queues and exchanges the pattern matches", cmdSetPolicy},
 	{"clear_policy", "[-p <vhost>] <name>", "remove a policy", cmdClearPolicy},
 	{"list_policies", "[-p <vhost>]", "list the policies in a vhost", cmdListPolicies},
+	{"export_definitions", `<file_path | "-">`, "export users, vhosts, permissions, policies, queues, exchanges and bindings in RabbitMQ's JSON format", cmdExportDefinitions},
+	{"import_definitions", `<file_path | "-">`, "import definitions in RabbitMQ's JSON format, all or nothing", cmdImportDefinitions},
 	{"close_connection", "<name> <explanation>", "force-close a connection (connection.close 320 CONNECTION_FORCED)", cmdCloseConnection},
 	{"fault", "<name> <kind>|clear [--for D] [--factor K] [--latency D]", "inject a fault into a connection (" + faultKinds + "), or clear it", cmdFault},
 	{"status", "", "show the node's status", cmdStatus},
