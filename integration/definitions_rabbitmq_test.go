@@ -3,8 +3,11 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -15,7 +18,10 @@ import (
 // interop-rabbitmq): RabbitMQ's rabbitmqctl import_definitions takes
 // beatmq's export, made from RabbitMQ's own export plus a transient queue,
 // an internal exchange and binding arguments of several types, and its
-// users log in to RabbitMQ with their passwords.
+// users log in to RabbitMQ with their passwords. Then RabbitMQ takes
+// beatmq's export of a RabbitMQ export with policies
+// (rabbitmq-3.10.8-policies.json), and its own export_definitions lists the
+// same policies.
 func TestDefinitionsIntoRabbitMQ(t *testing.T) {
 	tg := broker(t)
 	r, ok := tg.(*rabbitTarget)
@@ -68,4 +74,56 @@ func TestDefinitionsIntoRabbitMQ(t *testing.T) {
 	if got := ctl("list_permissions", "-p", "defs-extra"); !strings.Contains(got, "defs-dave\t.*\t\t^r") {
 		t.Errorf("list_permissions -p defs-extra: %q", got)
 	}
+
+	// Policies: RabbitMQ's export, through beatmq, back into RabbitMQ.
+	pdoc, err := os.ReadFile(filepath.Join(repoRoot(), "broker", "testdata", "definitions", "rabbitmq-3.10.8-policies.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := brokertest.Run(t).Server()
+	if err := ps.ImportDefinitions(pdoc, ""); err != nil {
+		t.Fatal(err)
+	}
+	pout, err := ps.ExportDefinitions("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pfile := filepath.Join(t.TempDir(), "beatmq-policies.json")
+	if err := os.WriteFile(pfile, pout, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctl("import_definitions", pfile)
+	want := defsPolicies(t, pout, nil)
+	got := defsPolicies(t, []byte(ctl("export_definitions", "-")), map[string]bool{"shop": true, "/audit": true})
+	if len(want) == 0 || !reflect.DeepEqual(got, want) {
+		t.Errorf("RabbitMQ's policies after importing beatmq's export:\n got %v\nwant %v", got, want)
+	}
+	if got := ctl("list_queues", "-p", "shop", "name", "policy"); !strings.Contains(got, "orders.eu\torders-ttl") || !strings.Contains(got, "orders.lost\tcap-all") {
+		t.Errorf("list_queues -p shop name policy: %q", got)
+	}
+}
+
+// defsPolicies is the policies list of a definitions document, each
+// policy decoded, those of the vhosts in only (all when nil), sorted by
+// vhost and name.
+func defsPolicies(t *testing.T, doc []byte, only map[string]bool) []map[string]any {
+	t.Helper()
+	var d struct {
+		Policies []map[string]any `json:"policies"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatalf("%v\n%s", err, doc)
+	}
+	out := []map[string]any{}
+	for _, p := range d.Policies {
+		if vh, _ := p["vhost"].(string); only == nil || only[vh] {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		ki := out[i]["vhost"].(string) + "\x00" + out[i]["name"].(string)
+		kj := out[j]["vhost"].(string) + "\x00" + out[j]["name"].(string)
+		return ki < kj
+	})
+	return out
 }
