@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"reflect"
 	"testing"
 	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
-
-	"github.com/beatmq/beatmq/broker/brokertest"
 )
 
 // rabbitPoliciesExport is GET /api/definitions of a RabbitMQ 3.10.8 node,
@@ -33,15 +30,8 @@ const rabbitPoliciesExport = "testdata/definitions/rabbitmq-3.10.8-policies.json
 // policy RabbitMQ would give it (the highest priority match), the policies
 // apply, and beatmq exports the same definitions back.
 func TestDefinitionsRabbitMQPolicies(t *testing.T) {
-	orig, err := os.ReadFile(rabbitPoliciesExport)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := brokertest.Run(t)
+	b, orig := importFile(t, rabbitPoliciesExport)
 	s := b.Server()
-	if err := s.ImportDefinitions(orig, ""); err != nil {
-		t.Fatal(err)
-	}
 	type pol struct {
 		Name, Pattern, ApplyTo string
 		Priority               int

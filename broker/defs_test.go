@@ -46,18 +46,26 @@ func normDefs(t *testing.T, b []byte) map[string]any {
 	return d
 }
 
-// RabbitMQ's export imports into beatmq, its users log in with their
-// passwords, and beatmq exports the same definitions back.
-func TestDefinitionsRabbitMQRoundTrip(t *testing.T) {
-	orig, err := os.ReadFile(rabbitExport)
+// importFile starts a broker and imports the definitions file at path into
+// it, failing the test if it is refused; it returns the broker and the file.
+func importFile(t *testing.T, path string) (*brokertest.Broker, []byte) {
+	t.Helper()
+	orig, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := brokertest.Run(t)
-	s := b.Server()
-	if err := s.ImportDefinitions(orig, ""); err != nil {
-		t.Fatal(err)
+	if err := b.Server().ImportDefinitions(orig, ""); err != nil {
+		t.Fatalf("import %s: %v", path, err)
 	}
+	return b, orig
+}
+
+// RabbitMQ's export imports into beatmq, its users log in with their
+// passwords, and beatmq exports the same definitions back.
+func TestDefinitionsRabbitMQRoundTrip(t *testing.T) {
+	b, orig := importFile(t, rabbitExport)
+	s := b.Server()
 	mustDialAs(t, b, "alice", "alicepw", "/x")
 	mustDialAs(t, b, "bob", "bobpw", "orders")
 	mustDialAs(t, b, "guest", "guest", "/")
