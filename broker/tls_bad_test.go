@@ -190,6 +190,7 @@ func TestEXTERNALUnsafeAndNoName(t *testing.T) {
 			cfg := broker.DefaultConfig()
 			cfg.MgmtAddr, cfg.HeartbeatUnit = "", unit
 			cfg.TLS = &tls.Config{Certificates: []tls.Certificate{srv}, ClientCAs: ca.Pool(), ClientAuth: tc.auth}
+			cfg.AuthMechanisms = []string{"PLAIN", "AMQPLAIN", "EXTERNAL"}
 			b := start(t, unit, brokertest.WithConfig(cfg))
 			cert, err := ca.Client(tc.subj)
 			if err != nil {

@@ -41,7 +41,9 @@
 // TLS (beatmq only: each test starts its own broker with --tls-addr and
 // verify_peer, certificates made by the test): TestTLSPika (pika with
 // ssl_options: PLAIN, EXTERNAL, EXTERNAL for an unknown user) and
-// TestTLSJava (the Java client over TLS 1.2: PLAIN, EXTERNAL).
+// TestTLSJava (the Java client over TLS 1.2: PLAIN, EXTERNAL), both with
+// --auth-mechanisms PLAIN,AMQPLAIN,EXTERNAL; TestTLSPyAMQP (py-amqp with a
+// password: AMQPLAIN by default, EXTERNAL refused once listed).
 //
 // The tests carry the integration build tag, so `go test ./...` skips them: run
 // them with `make integration` (beatmq) or `make interop-rabbitmq`, or

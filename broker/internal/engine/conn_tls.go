@@ -48,27 +48,6 @@ type TLSInfo struct {
 	PeerSubject string // the client certificate's subject, "" without one
 }
 
-// mechanisms is what connection.start offers: EXTERNAL too on a TLS
-// connection, with or without a client certificate, as
-// rabbit_auth_mechanism_ssl:should_offer/1 does (its refusal then says why
-// rather than the client failing to pick a mechanism).
-func (c *Conn) mechanisms() string {
-	if c.tls != nil {
-		return authMechanisms + " EXTERNAL"
-	}
-	return authMechanisms
-}
-
-// offers reports whether connection.start offered mechanism.
-func (c *Conn) offers(mechanism string) bool {
-	for m := range strings.FieldsSeq(c.mechanisms()) {
-		if m == mechanism {
-			return true
-		}
-	}
-	return false
-}
-
 // authenticateExternal is rabbit_auth_mechanism_ssl:init/1 and
 // handle_response/2: the user is named by the peer certificate, must exist,
 // and gives no password; the loopback rule still applies
