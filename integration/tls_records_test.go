@@ -43,26 +43,36 @@ func (s *tlsScanner) feed(p []byte) []tlsRecord {
 	return out
 }
 
-// maxHeartbeatRecord is the largest fragment a TLS record holding one
-// 8-octet heartbeat frame has: TLS 1.3 adds 1 octet of content type and a
-// 16-octet AEAD tag (25 in all); TLS 1.2 with AES-GCM an 8-octet explicit
-// nonce and the tag (32). A connection.close frame (at least 20 octets
-// before its reply text) never fits in 32.
-const maxHeartbeatRecord = 32
+// Sizes of a record's fragment (what follows its 5-octet header) that hold
+// one 8-octet heartbeat frame: TLS 1.3 adds a content-type octet and a
+// 16-octet AEAD tag (25); TLS 1.2 adds the tag and, with AES-GCM, an 8-octet
+// explicit nonce (24 with ChaCha20-Poly1305, 32 with AES-GCM). A
+// connection.close frame (at least 20 octets before its reply text) never
+// fits in 32.
+const (
+	minHeartbeatRecord = 24
+	maxHeartbeatRecord = 32
+	// tls13AlertRecord is an alert (2 octets) inside a TLS 1.3 record, which
+	// travels as application data: 2 + 1 + 16.
+	tls13AlertRecord = 19
+)
 
-// heartbeatRecords counts the application-data records small enough to be
-// one heartbeat frame, and tells whether any larger application-data record
-// is among recs (a connection.close, or anything else than heartbeats).
-func heartbeatRecords(recs []tlsRecord) (n int, other bool) {
-	for _, r := range recs {
-		if r.Type != 23 {
-			continue
-		}
-		if r.Len <= maxHeartbeatRecord {
+// afterDrop sorts the records a broker sent after the relay's drop: n
+// heartbeat-sized application-data records, whether the last one was an
+// alert (TLS 1.2's alert records, TLS 1.3's 19-octet ones: close_notify,
+// the only alert a broker sends on an established connection), and any
+// other record (a connection.close, or anything else).
+func afterDrop(recs []tlsRecord) (n int, endsWithAlert bool, other []tlsRecord) {
+	for i, r := range recs {
+		alert := r.Type == 21 || r.Type == 23 && r.Len == tls13AlertRecord
+		switch {
+		case alert && i == len(recs)-1:
+			endsWithAlert = true
+		case r.Type == 23 && r.Len >= minHeartbeatRecord && r.Len <= maxHeartbeatRecord:
 			n++
-		} else {
-			other = true
+		default:
+			other = append(other, r)
 		}
 	}
-	return n, other
+	return n, endsWithAlert, other
 }

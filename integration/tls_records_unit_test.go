@@ -31,7 +31,22 @@ func TestTLSScanner(t *testing.T) {
 			t.Errorf("pieces of %d: %v, want %v", size, got, want)
 		}
 	}
-	if n, other := heartbeatRecords(want); n != 2 || !other {
-		t.Errorf("heartbeatRecords = %d, %v; want 2 small application-data records and a larger one", n, other)
+	hb13, hb12, alert13, alert12, close := tlsRecord{23, 25}, tlsRecord{23, 32}, tlsRecord{23, 19}, tlsRecord{21, 26}, tlsRecord{23, 45}
+	for _, c := range []struct {
+		recs  []tlsRecord
+		n     int
+		alert bool
+		other int
+	}{
+		{[]tlsRecord{hb13, hb13, alert13}, 2, true, 0},
+		{[]tlsRecord{hb12, hb12, hb12, alert12}, 3, true, 0},
+		{[]tlsRecord{hb13, hb13}, 2, false, 0},
+		{[]tlsRecord{hb13, close, alert13}, 1, true, 1},
+		{[]tlsRecord{alert13, hb13}, 1, false, 1},
+	} {
+		n, alert, other := afterDrop(c.recs)
+		if n != c.n || alert != c.alert || len(other) != c.other {
+			t.Errorf("afterDrop(%v) = %d, %v, %v; want %d, %v, %d others", c.recs, n, alert, other, c.n, c.alert, c.other)
+		}
 	}
 }
