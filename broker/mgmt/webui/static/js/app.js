@@ -1,0 +1,130 @@
+// app.js: login, hash routing and the polling loop that keeps the current
+// view live. Each view module exports mount(container, params) and returns
+// {poll, interval}: poll() fetches and redraws, and runs again interval ms
+// after it finished, until the route changes.
+import { $, el, replace } from './dom.js';
+import { api, login, logout, session, setUnauthorizedHandler } from './api.js';
+import { showError, clearError, status } from './ui.js';
+import * as overview from './overview.js';
+import * as connections from './connections.js';
+import * as connection from './connection.js';
+import * as queues from './queues.js';
+import * as queue from './queue.js';
+import * as exchanges from './exchanges.js';
+import * as exchange from './exchange.js';
+import * as admin from './admin.js';
+
+// routes: first hash segment → [nav name, view for no more segments, view
+// with more segments].
+const routes = {
+  '': ['overview', overview],
+  connections: ['connections', connections, connection],
+  queues: ['queues', queues, queue],
+  exchanges: ['exchanges', exchanges, exchange],
+  admin: ['admin', admin],
+};
+
+// generation counts route changes; a poll loop stops when it is stale.
+let generation = 0;
+
+// parseHash splits "#/queues/%2F/q1" into ['queues', '/', 'q1'].
+function parseHash() {
+  const h = location.hash.replace(/^#\/?/, '');
+  if (!h) return [''];
+  return h.split('/').map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  });
+}
+
+// showLogin shows the login form (and why, if reason is given).
+function showLogin(reason) {
+  generation++;
+  $('login').hidden = false;
+  $('nav').hidden = true;
+  $('session').hidden = true;
+  replace($('view'));
+  if (reason) showError(reason);
+  $('login-user').focus();
+}
+
+// route mounts the view for the current hash and starts its poll loop.
+async function route() {
+  const gen = ++generation;
+  status('');
+  clearError();
+  if (!session()) {
+    showLogin();
+    return;
+  }
+  $('login').hidden = true;
+  $('nav').hidden = false;
+  $('session').hidden = false;
+  $('whoami').textContent = 'User: ' + session().user;
+  const [first, ...rest] = parseHash();
+  const r = routes[first];
+  const view = $('view');
+  replace(view);
+  for (const a of document.querySelectorAll('[data-nav]')) {
+    if (r && a.dataset.nav === r[0]) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  const mod = r && (rest.length && r[2] ? r[2] : r[1]);
+  if (!mod) {
+    replace(view, el('h1', null, 'Not found'), el('p', null, 'No such page. ', el('a', { href: '#/' }, 'Overview')));
+    return;
+  }
+  let v;
+  try {
+    v = mod.mount(view, rest);
+  } catch (err) {
+    showError(err);
+    return;
+  }
+  if (!v || !v.poll) return;
+  const loop = async () => {
+    if (gen !== generation) return;
+    try {
+      await v.poll();
+      if (gen === generation && v.clearsError !== false) clearError();
+    } catch (err) {
+      if (gen === generation) showError(err);
+    }
+    if (gen === generation) setTimeout(loop, v.interval || 5000);
+  };
+  loop();
+}
+
+// start wires the login form, logout and routing.
+function start() {
+  setUnauthorizedHandler((reason) => {
+    logout();
+    showLogin(reason);
+  });
+  $('login-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const user = $('login-user').value;
+    login(user, $('login-pass').value);
+    try {
+      await api('/api/whoami');
+    } catch (err) {
+      logout();
+      showLogin(err.status === 401 ? 'Login failed' : err.message);
+      return;
+    }
+    $('login-pass').value = '';
+    route();
+  });
+  $('logout').addEventListener('click', () => {
+    logout();
+    showLogin();
+    status('Logged out');
+  });
+  window.addEventListener('hashchange', route);
+  route();
+}
+
+start();

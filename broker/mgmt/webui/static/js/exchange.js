@@ -1,0 +1,7 @@
+// exchange.js: placeholder until the view is written.
+import { el, replace } from './dom.js';
+
+export function mount(view) {
+  replace(view, el('h1', null, 'exchange'));
+  return null;
+}

@@ -1,0 +1,7 @@
+// overview.js: placeholder until the view is written.
+import { el, replace } from './dom.js';
+
+export function mount(view) {
+  replace(view, el('h1', null, 'overview'));
+  return null;
+}
