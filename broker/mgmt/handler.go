@@ -133,12 +133,23 @@ func (h *handler) register() {
 	h.handle("/api/queues", get(h.getQueues))
 	h.handle("/api/queues/", get(h.getQueues))
 	h.handle("/api/queues/{vhost}", get(h.getQueues))
-	h.handle("/api/queues/{vhost}/{name}", get(h.getQueue))
+	h.handle("/api/queues/{vhost}/{name}", endpoint{
+		http.MethodGet:    h.getQueue,
+		http.MethodPut:    h.putQueue,
+		http.MethodDelete: h.deleteQueue,
+	})
+	h.handle("/api/queues/{vhost}/{name}/contents", endpoint{http.MethodDelete: h.purgeQueue})
+	h.handle("/api/queues/{vhost}/{name}/get", endpoint{http.MethodPost: h.getMessages})
 
 	h.handle("/api/exchanges", get(h.getExchanges))
 	h.handle("/api/exchanges/", get(h.getExchanges))
 	h.handle("/api/exchanges/{vhost}", get(h.getExchanges))
-	h.handle("/api/exchanges/{vhost}/{name}", get(h.getExchange))
+	h.handle("/api/exchanges/{vhost}/{name}", endpoint{
+		http.MethodGet:    h.getExchange,
+		http.MethodPut:    h.putExchange,
+		http.MethodDelete: h.deleteExchange,
+	})
+	h.handle("/api/exchanges/{vhost}/{name}/publish", endpoint{http.MethodPost: h.publishExchange})
 
 	h.handle("/api/beatmq/vm_memory_high_watermark", endpoint{
 		http.MethodGet: h.getWatermark,
