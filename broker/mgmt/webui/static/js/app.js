@@ -4,7 +4,7 @@
 // after it finished, until the route changes.
 import { $, el, replace } from './dom.js';
 import { api, login, logout, session, setUnauthorizedHandler } from './api.js';
-import { showError, clearError, status, takeFlash } from './ui.js';
+import { showError, clearError, status, takeFlash, setRefresher } from './ui.js';
 import * as overview from './overview.js';
 import * as connections from './connections.js';
 import * as connection from './connection.js';
@@ -85,16 +85,36 @@ async function route() {
     return;
   }
   if (!v || !v.poll) return;
+  // One poll at a time: a refresh asked for during a poll runs right after it.
+  let timer = null, running = false, again = false;
   const loop = async () => {
     if (gen !== generation) return;
+    running = true;
+    timer = null;
     try {
       await v.poll();
       if (gen === generation) clearError('poll');
     } catch (err) {
       if (gen === generation) showError(err, 'poll');
     }
-    if (gen === generation) setTimeout(loop, v.interval || 5000);
+    running = false;
+    if (gen !== generation) return;
+    if (again) {
+      again = false;
+      loop();
+      return;
+    }
+    timer = setTimeout(loop, v.interval || 5000);
   };
+  setRefresher(() => {
+    if (gen !== generation) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    clearTimeout(timer);
+    loop();
+  });
   loop();
 }
 
