@@ -22,11 +22,12 @@ function marker(i, x, y) {
 // round keeps coordinates short.
 const round = (v) => Math.round(v * 10) / 10;
 
-// niceMax rounds v up to 1, 2 or 5 times a power of ten.
+// niceMax rounds v up to a round number (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8
+// times a power of ten), so the four grid lines fall on readable values.
 function niceMax(v) {
   if (!(v > 0)) return 1;
   const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 5, 10]) if (v <= m * p) return m * p;
+  for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (v <= m * p * 1.0000001) return m * p;
   return 10 * p;
 }
 

@@ -29,7 +29,8 @@ export function mount(view) {
     const rows = conns.map((c) => {
       const rIn = recv.rate(c.name, t, c.recv_oct), rOut = send.rate(c.name, t, c.send_oct);
       return [
-        el('a', { href: connHref(c.name) }, c.name),
+        [el('a', { href: connHref(c.name) }, c.name),
+          c.user_provided_name ? [el('br'), el('span', { class: 'muted' }, c.user_provided_name)] : null],
         text(c.user), text(c.vhost), client(c), text(c.state), heartbeat(c), num(c.channels),
         rIn === null ? '…' : bytes(rIn) + '/s', rOut === null ? '…' : bytes(rOut) + '/s',
         seconds(c.beatmq_heartbeat_cadence_last_s), silence(c.beatmq_heartbeat_silence_in_max_t),
