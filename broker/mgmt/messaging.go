@@ -121,19 +121,35 @@ type Channel struct {
 	// PrefetchCount is the basic.qos prefetch of new consumers,
 	// GlobalPrefetchCount the channel-wide limit (global=true).
 	PrefetchCount, GlobalPrefetchCount int
-	// Consumers counts the channel's consumers.
-	Consumers int
+	// Consumers are the channel's consumers.
+	Consumers []ChannelConsumer
 	// Unacked counts deliveries awaiting acknowledgement, Unconfirmed
 	// publishes awaiting their confirm.
 	Unacked, Unconfirmed int
+	// Uncommitted and AcksUncommitted count the publishes and
+	// acknowledgements held by the open transaction.
+	Uncommitted, AcksUncommitted int
 	// Confirm and Transactional tell the channel's mode.
 	Confirm, Transactional bool
 	// Stats are the channel's message counters.
 	Stats ChannelStats
 }
 
+// ChannelConsumer is one consumer of a channel.
+type ChannelConsumer struct {
+	Tag, Queue  string
+	AckRequired bool
+	Exclusive   bool
+	// Prefetch is the consumer's prefetch count, 0 for none.
+	Prefetch int
+	// Arguments are converted as Connection.ClientProperties.
+	Arguments map[string]any
+}
+
 // ChannelStats are a channel's message counters, RabbitMQ's message_stats
-// items.
+// items: the publishing side's (publish, confirm, return_unroutable,
+// drop_unroutable) and the delivering side's (deliver, deliver_no_ack,
+// get, get_no_ack, get_empty, redeliver, ack).
 type ChannelStats struct {
 	Publish, Confirm, ReturnUnroutable, DropUnroutable        uint64
 	Deliver, DeliverNoAck, Get, GetNoAck, GetEmpty, Redeliver uint64

@@ -86,6 +86,43 @@ func (a *serverBroker) Bindings() []Binding {
 	return out
 }
 
+// Channels lists the channels of the connections Connections lists.
 func (a *serverBroker) Channels() []Channel {
-	return nil
+	chs := a.s.Channels()
+	out := make([]Channel, 0, len(chs))
+	for i := range chs {
+		ch := &chs[i]
+		in := &ch.Session
+		peerHost, peerPort := splitHostPort(ch.Conn.Peer)
+		c := Channel{
+			Connection: ch.Conn.Name, Number: ch.Number, Node: a.s.ClusterName(), User: ch.Conn.User, Vhost: ch.Conn.VHost,
+			PeerHost: peerHost, PeerPort: peerPort, PrefetchCount: in.PrefetchCount, GlobalPrefetchCount: in.GlobalPrefetchCount,
+			Unacked: in.Unacked, Unconfirmed: ch.Unconfirmed, Uncommitted: in.Uncommitted, AcksUncommitted: in.AcksUncommitted,
+			Confirm: in.Confirm, Transactional: in.Transactional, Stats: channelStats(&in.Stats),
+		}
+		if ch.Closing {
+			c.State = "closing"
+		}
+		for _, k := range in.Consumers {
+			c.Consumers = append(c.Consumers, ChannelConsumer{Tag: k.Tag, Queue: k.Queue, AckRequired: k.AckRequired,
+				Exclusive: k.Exclusive, Prefetch: k.Prefetch, Arguments: tableMap(k.Arguments)})
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// channelStats converts a session's counters, summed over queue types.
+func channelStats(m *vhost.MessageStats) ChannelStats {
+	s := ChannelStats{Publish: m.Received, Confirm: m.Confirmed, ReturnUnroutable: m.UnroutableReturned, DropUnroutable: m.UnroutableDropped}
+	for _, q := range m.ByQueueType {
+		s.Deliver += q.DeliveredConsumeManualAck
+		s.DeliverNoAck += q.DeliveredConsumeAutoAck
+		s.Get += q.DeliveredGetManualAck
+		s.GetNoAck += q.DeliveredGetAutoAck
+		s.GetEmpty += q.GetEmpty
+		s.Redeliver += q.Redelivered
+		s.Ack += q.Acknowledged
+	}
+	return s
 }
