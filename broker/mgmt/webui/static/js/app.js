@@ -43,6 +43,7 @@ function parseHash() {
 // showLogin shows the login form (and why, if reason is given).
 function showLogin(reason) {
   generation++;
+  document.title = 'beatmq: log in';
   $('login').hidden = false;
   $('nav').hidden = true;
   $('session').hidden = true;
@@ -75,6 +76,7 @@ async function route() {
   const mod = r && (rest.length && r[2] ? r[2] : r[1]);
   if (!mod) {
     replace(view, el('h1', null, 'Not found'), el('p', null, 'No such page. ', el('a', { href: '#/' }, 'Overview')));
+    document.title = 'beatmq: not found';
     return;
   }
   let v;
@@ -84,6 +86,8 @@ async function route() {
     showError(err);
     return;
   }
+  const h1 = view.querySelector('h1');
+  document.title = 'beatmq: ' + (h1 ? h1.textContent : 'management');
   if (!v || !v.poll) return;
   // One poll at a time: a refresh asked for during a poll runs right after it.
   let timer = null, running = false, again = false;
