@@ -66,7 +66,7 @@ export function mount(view) {
       (ov.listeners || []).map((l) => [l.protocol, l.ip_address, l.port])));
 
     replace(queued, timeChart({
-      id: 'chart-queued', title: 'Queued messages, last 10 minutes', now: t, window: WINDOW,
+      id: 'chart-queued', title: 'Queued messages, last 10 minutes', now: t, window: WINDOW, integer: true,
       series: [{ label: 'Ready', points: hist.series((s) => s.ready) }, { label: 'Unacknowledged', points: hist.series((s) => s.unacked) }],
     }), legend(['Ready', 'Unacknowledged']));
 

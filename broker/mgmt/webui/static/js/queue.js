@@ -58,7 +58,7 @@ export function mount(view, params) {
       replace(bindings, el('p', { id: 'queue-bindings-unavailable' }, 'Bindings not available: this broker answered 404 for them.'));
     }
     replace(chart, timeChart({
-      id: 'queue-chart', title: 'Messages in the queue, last 5 minutes', now: t, window: WINDOW,
+      id: 'queue-chart', title: 'Messages in the queue, last 5 minutes', now: t, window: WINDOW, integer: true,
       series: [{ label: 'Ready', points: hist.series((s) => s.ready) }, { label: 'Unacknowledged', points: hist.series((s) => s.unacked) }],
     }), legend(['Ready', 'Unacknowledged']));
   }
