@@ -35,7 +35,8 @@ export async function loadChannels(box, name) {
     }
     throw err;
   }
-  replace(box, table({ id: 'channels' }, COLUMNS, (chans || []).map((ch) => [
+  chans = chans || [];
+  replace(box, chans.length ? null : el('p', { id: 'channels-none' }, 'No channels open.'), table({ id: 'channels' }, COLUMNS, chans.map((ch) => [
     num(ch.number), text(ch.name), text(ch.state), num(ch.prefetch_count), num(ch.consumer_count),
     num(ch.messages_unacknowledged), mode(ch),
     stat(ch, 'publish'), stat(ch, 'deliver_get'), stat(ch, 'ack'),
