@@ -32,7 +32,9 @@
 // # Element ids for tests
 //
 // Browser tests may rely on these ids and attributes; they change only
-// together with the tests.
+// together with the tests. Polled parts (tables, charts, lists) are
+// replaced by new elements on each refresh, so look them up again rather
+// than holding on to a node; forms and buttons stay.
 //
 // Always present:
 //
@@ -66,7 +68,8 @@
 //	#hb-events        ol of events, newest first, each li with
 //	                  data-event=late|fault|clear|closed and a text
 //	#conn-facts       dl of the connection's fields
-//	#channels         table of channels (rows data-number=N), or
+//	#channels         table of channels (rows data-number=N; with
+//	                  #channels-none before it when there are none), or
 //	#channels-unavailable when the API answers 404
 //	button[data-fault=KIND]  inject KIND (mute-heartbeats, slow-heartbeats,
 //	                  freeze-out, freeze-in, half-open, latency, reset) with
