@@ -34,7 +34,8 @@
 // Browser tests may rely on these ids and attributes; they change only
 // together with the tests. Polled parts (tables, charts, lists) are
 // replaced by new elements on each refresh, so look them up again rather
-// than holding on to a node; forms and buttons stay.
+// than holding on to a node (forms, and buttons outside tables, stay). The
+// focus, if it was in a redrawn part, moves to the same place in it.
 //
 // Always present:
 //
