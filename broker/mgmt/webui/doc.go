@@ -41,7 +41,7 @@
 //
 //	#login            the login section (hidden once logged in)
 //	#login-form, #login-user, #login-pass, #login-submit
-//	#logout           button; #whoami shows "User: NAME"
+//	#logout           button; #whoami shows "User: NAME (TAG, …)"
 //	#nav              links with data-nav=overview|connections|queues|exchanges|admin
 //	                  (the current one has aria-current="page")
 //	#error            the last failure's text (hidden when none); a failed
