@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/beatmq/beatmq/broker/mgmt/webui"
 )
 
 // CompatVersion is the RabbitMQ version whose management API this package
@@ -32,10 +34,16 @@ type handler struct {
 	b      Broker
 	log    *slog.Logger
 	routes []route
+	ui     http.Handler // the web page at "/" (package webui)
 }
 
-// NewHandler returns the management API for b. logger receives one debug
-// line per request and the forced closes at info level; nil discards them.
+// NewHandler returns the management API for b, and the web page built on it
+// at "/" (package webui). logger receives one debug line per request, the
+// forced closes at info level and refused cross-origin requests as
+// warnings; nil discards them.
+//
+// Non-safe requests that a browser sends from another origin are refused
+// with 403 (see refuseCrossOrigin).
 //
 // Mount it at the root of its own listener (RabbitMQ's is 127.0.0.1:15672 by
 // default), e.g.
@@ -45,14 +53,18 @@ func NewHandler(b Broker, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{b: b, log: logger}
+	h := &handler{b: b, log: logger, ui: webui.Handler()}
 	h.register()
-	return h
+	return refuseCrossOrigin(h, logger)
 }
 
 // ServeHTTP implements http.Handler.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.log.Debug("management API request", "method", r.Method, "path", r.URL.EscapedPath(), "remote", r.RemoteAddr)
+	if webui.Serves(r.URL.Path) {
+		h.ui.ServeHTTP(w, r)
+		return
+	}
 	for i := range h.routes {
 		if h.routes[i].match(r) {
 			h.routes[i].serve(w, r)

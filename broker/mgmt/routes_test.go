@@ -7,7 +7,8 @@ import (
 
 func TestUnknownPathsAndMethods(t *testing.T) {
 	srv, _ := newServer(t)
-	for _, path := range []string{"/", "/api", "/api/nope", "/api/connections/a/b", "/api//connections", "/api/queues/%2F/q/extra"} {
+	// "/" is the web page (TestWebPageServed).
+	for _, path := range []string{"/api", "/api/nope", "/api/connections/a/b", "/api//connections", "/api/queues/%2F/q/extra"} {
 		// No credentials needed to learn a path does not exist.
 		r := do(t, srv, http.MethodGet, path, "", "", nil, "")
 		wantError(t, r, http.StatusNotFound, "Object Not Found", "Not Found")
