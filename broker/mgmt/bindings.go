@@ -79,7 +79,7 @@ func quoteBindingKey(key string) string {
 }
 
 // bindingsWhere serves the bindings keep says to keep, of the vhosts u may
-// see, in the broker's order (per vhost, the default-exchange bindings
+// list (listedVhosts), in the broker's order (per vhost, the default-exchange bindings
 // first).
 func (h *handler) bindingsWhere(w http.ResponseWriter, u *user, keep func(*Binding) bool) {
 	vis := h.listedVhosts(u)
