@@ -11,6 +11,10 @@ func TestAuthentication(t *testing.T) {
 	srv, b := newServer(t)
 	b.AddUser("notags", "pw")
 	b.AddUser("pm", "pw", mgmt.TagPolicymaker)
+	// GET /api/queues/%2F needs a permission in "/" (is_authorized_vhost).
+	if err := b.SetPermission(mgmt.Permission{User: "pm", Vhost: "/", Configure: ".*", Write: ".*", Read: ".*"}); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, user, pass string
 		wantStatus       int

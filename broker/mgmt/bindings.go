@@ -78,39 +78,15 @@ func quoteBindingKey(key string) string {
 	return b.String()
 }
 
-// visibleVhosts returns the vhosts u may list the objects of: all for
-// administrators and monitoring users, else those u holds a permission in
-// (rabbit_mgmt_util:list_visible_vhosts/1).
-func (h *handler) visibleVhosts(u *user) map[string]bool {
-	vis := map[string]bool{}
-	for _, v := range h.vhostList(u) {
-		vis[v.Name] = true
-	}
-	return vis
-}
-
-// vhostAuthorised answers 401 "User not authorised to access virtual
-// host", as rabbit_mgmt_util:is_authorized_vhost/2 does for a GET scoped
-// to a vhost, unless u is an administrator or holds a permission in vhost;
-// a vhost that does not exist passes (the endpoint then answers for it).
-// It reports whether the request may go on.
-func (h *handler) vhostAuthorised(w http.ResponseWriter, u *user, vhost string) bool {
-	if u.isAdmin() || !h.vhostExists(vhost) || h.vhostAccess(u, vhost) {
-		return true
-	}
-	notAuthorised(w, "User not authorised to access virtual host")
-	return false
-}
-
 // bindingsWhere serves the bindings keep says to keep, of the vhosts u may
-// see, in the broker's order (per vhost, the default-exchange bindings
+// list (listedVhosts), in the broker's order (per vhost, the default-exchange bindings
 // first).
 func (h *handler) bindingsWhere(w http.ResponseWriter, u *user, keep func(*Binding) bool) {
-	vis := h.visibleVhosts(u)
+	vis := h.listedVhosts(u)
 	out := []bindingJSON{}
 	bs := h.b.Bindings()
 	for i := range bs {
-		if vis[bs[i].Vhost] && keep(&bs[i]) {
+		if vis.has(bs[i].Vhost) && keep(&bs[i]) {
 			out = append(out, bs[i].toJSON())
 		}
 	}

@@ -147,11 +147,16 @@ func (h *handler) getConnections(w http.ResponseWriter, _ *http.Request, u *user
 	writeJSON(w, http.StatusOK, h.visibleConnections(u, "", false))
 }
 
-// getVhostConnections serves GET /api/vhosts/{vhost}/connections.
+// getVhostConnections serves GET /api/vhosts/{vhost}/connections (404 for
+// an unknown vhost, 401 for one u holds no permission in, monitoring users
+// included).
 func (h *handler) getVhostConnections(w http.ResponseWriter, r *http.Request, u *user) {
 	vhost := r.PathValue("vhost")
 	if !h.vhostExists(vhost) {
 		writeNotFound(w)
+		return
+	}
+	if !h.vhostAuthorised(w, u, vhost) {
 		return
 	}
 	writeJSON(w, http.StatusOK, h.visibleConnections(u, vhost, true))

@@ -24,6 +24,7 @@
 //	GET    /api/health/checks/alarms          200 {"status":"ok"} or 503 with the alarms in effect
 //	                                          ("disk space", "memory")
 //	GET    /api/vhosts                        virtual hosts (those that have exchanges)
+//	GET    /api/vhosts/{vhost}                (administrator only)
 //	GET    /api/connections[/]                open connections (administrator and monitoring
 //	                                          users see all, others their own)
 //	GET    /api/vhosts/{vhost}/connections
@@ -64,6 +65,23 @@
 // bodies are answered as RabbitMQ 3.10.8 answers them, quirks included (an
 // unknown ackmode is 500 with no body; a refused publish is 400 with the
 // AMQP code in front of its text).
+//
+// Who sees what follows RabbitMQ 3.10.8 (rabbit_mgmt_util; see
+// visibility.go). Lists of queues, exchanges, bindings and policies keep,
+// for anyone but an administrator, the vhosts the user holds a permission
+// in, monitoring users included. GET /api/vhosts lists every vhost to
+// administrators and monitoring users, to others those they hold a
+// permission in. A path naming an existing vhost the user holds no
+// permission in answers 401 "User not authorised to access virtual host"
+// (administrators excepted, monitoring users not), even for an object that
+// does not exist; an unknown vhost 404. The overview counts queues,
+// exchanges and messages of every vhost for administrators and monitoring
+// users (and only for them gives "consumers"), of the user's vhosts for
+// others. Connections and channels: administrators and monitoring users see
+// all, others their own. GET /api/policies/{vhost}/{name} needs a
+// policymaker with a permission in the vhost, or an administrator (401
+// "User not authorised to access object"); permissions, users, one vhost
+// and definitions are for administrators.
 //
 // beatmq's own routes, not part of RabbitMQ's API, live under /api/beatmq/:
 //

@@ -42,14 +42,19 @@ func (x *Exchange) toJSON() exchangeJSON {
 }
 
 // getExchanges serves GET /api/exchanges, /api/exchanges/ and
-// /api/exchanges/{vhost}.
-func (h *handler) getExchanges(w http.ResponseWriter, r *http.Request, _ *user) {
+// /api/exchanges/{vhost}: the exchanges of the vhosts u may list (404 for
+// an unknown vhost, 401 for one u holds no permission in).
+func (h *handler) getExchanges(w http.ResponseWriter, r *http.Request, u *user) {
 	vhost := r.PathValue("vhost")
 	onlyVhost := vhost != ""
+	if onlyVhost && !h.vhostAuthorised(w, u, vhost) {
+		return
+	}
+	listed := h.listedVhosts(u)
 	xs := h.b.Exchanges()
 	out := make([]exchangeJSON, 0, len(xs))
 	for i := range xs {
-		if onlyVhost && xs[i].Vhost != vhost {
+		if onlyVhost && xs[i].Vhost != vhost || !listed.has(xs[i].Vhost) {
 			continue
 		}
 		out = append(out, xs[i].toJSON())
@@ -65,9 +70,13 @@ func (h *handler) getExchanges(w http.ResponseWriter, r *http.Request, _ *user) 
 	writeJSON(w, http.StatusOK, out)
 }
 
-// getExchange serves GET /api/exchanges/{vhost}/{name}.
-func (h *handler) getExchange(w http.ResponseWriter, r *http.Request, _ *user) {
+// getExchange serves GET /api/exchanges/{vhost}/{name}: 401 in a vhost u
+// holds no permission in, whether the exchange exists or not.
+func (h *handler) getExchange(w http.ResponseWriter, r *http.Request, u *user) {
 	vhost, name := r.PathValue("vhost"), r.PathValue("name")
+	if !h.vhostAuthorised(w, u, vhost) {
+		return
+	}
 	if name == defaultExchangeURLName {
 		name = ""
 	}
@@ -118,19 +127,11 @@ func (h *handler) getVhosts(w http.ResponseWriter, _ *http.Request, u *user) {
 
 // vhostList describes the vhosts u may see.
 func (h *handler) vhostList(u *user) []vhostJSON {
-	var visible map[string]bool
-	if !u.seesAll() {
-		visible = map[string]bool{}
-		for _, p := range h.b.Permissions() {
-			if p.User == u.name {
-				visible[p.Vhost] = true
-			}
-		}
-	}
+	visible := h.visibleVhosts(u)
 	out := []vhostJSON{}
 	idx := map[string]int{}
 	for _, n := range h.vhosts() {
-		if visible != nil && !visible[n] {
+		if !visible.has(n) {
 			continue
 		}
 		idx[n] = len(out)

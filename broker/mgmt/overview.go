@@ -54,13 +54,15 @@ type queueTotalsJSON struct {
 	MessagesUnacknowledged int `json:"messages_unacknowledged"`
 }
 
-// objectTotalsJSON is "object_totals".
+// objectTotalsJSON is "object_totals". RabbitMQ 3.10.8 counts consumers
+// only for monitoring users and administrators (rabbit_mgmt_wm_overview):
+// for others the item is absent.
 type objectTotalsJSON struct {
-	Channels    int `json:"channels"`
-	Connections int `json:"connections"`
-	Consumers   int `json:"consumers"`
-	Exchanges   int `json:"exchanges"`
-	Queues      int `json:"queues"`
+	Channels    int  `json:"channels"`
+	Connections int  `json:"connections"`
+	Consumers   *int `json:"consumers,omitempty"`
+	Exchanges   int  `json:"exchanges"`
+	Queues      int  `json:"queues"`
 }
 
 // listenerJSON is one element of "listeners".
@@ -84,8 +86,11 @@ type contextJSON struct {
 	Protocol    string `json:"protocol,omitempty"`
 }
 
-// getOverview serves GET /api/overview. Totals count what the user may see
-// of connections and everything of queues and exchanges.
+// getOverview serves GET /api/overview. Totals count the connections and
+// channels u may see; queues, exchanges and messages of every vhost for
+// monitoring users and administrators, else of the vhosts u holds a
+// permission in (rabbit_mgmt_wm_overview:to_json/2 with
+// rabbit_mgmt_util:list_visible_vhosts/1); consumers only for the former.
 func (h *handler) getOverview(w http.ResponseWriter, _ *http.Request, u *user) {
 	ov := h.b.Overview()
 	j := overviewJSON{
@@ -106,14 +111,26 @@ func (h *handler) getOverview(w http.ResponseWriter, _ *http.Request, u *user) {
 		j.ObjectTotals.Connections++
 		j.ObjectTotals.Channels += c.Channels
 	}
+	visible := h.visibleVhosts(u)
+	consumers := 0
 	for _, q := range h.b.Queues() {
+		if !visible.has(q.Vhost) {
+			continue
+		}
 		j.ObjectTotals.Queues++
-		j.ObjectTotals.Consumers += q.Consumers
+		consumers += q.Consumers
 		j.QueueTotals.MessagesReady += q.MessagesReady
 		j.QueueTotals.MessagesUnacknowledged += q.MessagesUnacknowledged
 	}
 	j.QueueTotals.Messages = j.QueueTotals.MessagesReady + j.QueueTotals.MessagesUnacknowledged
-	j.ObjectTotals.Exchanges = len(h.b.Exchanges())
+	if u.seesAll() {
+		j.ObjectTotals.Consumers = &consumers
+	}
+	for _, x := range h.b.Exchanges() {
+		if visible.has(x.Vhost) {
+			j.ObjectTotals.Exchanges++
+		}
+	}
 	for _, l := range ov.Listeners {
 		j.Listeners = append(j.Listeners, listenerJSON{Node: ov.Node, Protocol: l.Protocol, IPAddress: l.IPAddress, Port: l.Port})
 		switch l.Protocol {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/beatmq/beatmq/broker/vhost"
@@ -49,59 +48,45 @@ func (p Policy) toJSON() policyJSON {
 	return policyJSON{Vhost: p.Vhost, Name: p.Name, Pattern: p.Pattern, ApplyTo: p.ApplyTo, Definition: p.Definition, Priority: p.Priority}
 }
 
-// mayChangePolicies is rabbit_mgmt_util:is_authorized_policies/2, for
-// PUT and DELETE: an administrator, or a policymaker with a permission in
-// the vhost of the path. Otherwise it answers 401.
-func (h *handler) mayChangePolicies(w http.ResponseWriter, r *http.Request, u *user) bool {
-	if u.isAdmin() || u.has(TagPolicymaker) && h.userHasVhost(u, r.PathValue("vhost")) {
+// mayUsePolicy is rabbit_mgmt_util:is_authorized_policies/2, for GET, PUT
+// and DELETE of /api/policies/{vhost}/{name}: an administrator, or a
+// policymaker with a permission in the vhost of the path or naming a vhost
+// that does not exist (the endpoint then answers 404). Otherwise it answers
+// 401 "User not authorised to access object".
+func (h *handler) mayUsePolicy(w http.ResponseWriter, r *http.Request, u *user) bool {
+	vh := r.PathValue("vhost")
+	if u.isAdmin() || u.has(TagPolicymaker) && (!h.vhostExists(vh) || h.vhostAccess(u, vh)) {
 		return true
 	}
 	notAuthorised(w, "User not authorised to access object")
 	return false
 }
 
-// mayReadPolicies is rabbit_mgmt_util:is_authorized_vhost/2, for GET: any
-// user of the API, with a permission in the vhost of the path when it
-// names one (an administrator needs none).
-func (h *handler) mayReadPolicies(w http.ResponseWriter, r *http.Request, u *user) bool {
-	vh := r.PathValue("vhost")
-	if vh == "" || u.isAdmin() || h.userHasVhost(u, vh) {
-		return true
-	}
-	notAuthorised(w, "User not authorised to access virtual host")
-	return false
-}
-
-// userHasVhost tells whether u holds a permission in vh
-// (rabbit_mgmt_util:user_matches_vhost/2).
-func (h *handler) userHasVhost(u *user, vh string) bool {
-	return slices.ContainsFunc(h.b.Permissions(), func(p Permission) bool { return p.User == u.name && p.Vhost == vh })
-}
-
-// getPolicies serves GET /api/policies and /api/policies/{vhost}: a user
-// other than an administrator sees those of the vhosts it has permissions
-// in.
+// getPolicies serves GET /api/policies and /api/policies/{vhost}: any user
+// of the API, who sees the policies of the vhosts it may list (404 for an
+// unknown vhost, 401 for one it holds no permission in).
 func (h *handler) getPolicies(w http.ResponseWriter, r *http.Request, u *user) {
-	if !h.mayReadPolicies(w, r, u) {
-		return
-	}
 	vh := r.PathValue("vhost")
 	if vh != "" && !h.vhostExists(vh) {
 		writeNotFound(w)
 		return
 	}
+	if vh != "" && !h.vhostAuthorised(w, u, vh) {
+		return
+	}
+	listed := h.listedVhosts(u)
 	out := []policyJSON{}
 	for _, p := range h.b.Policies(vh) {
-		if u.isAdmin() || h.userHasVhost(u, p.Vhost) {
+		if listed.has(p.Vhost) {
 			out = append(out, p.toJSON())
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-// getPolicy serves GET /api/policies/{vhost}/{name}.
+// getPolicy serves GET /api/policies/{vhost}/{name} (see mayUsePolicy).
 func (h *handler) getPolicy(w http.ResponseWriter, r *http.Request, u *user) {
-	if !h.mayReadPolicies(w, r, u) {
+	if !h.mayUsePolicy(w, r, u) {
 		return
 	}
 	vh, name := r.PathValue("vhost"), r.PathValue("name")
@@ -119,7 +104,7 @@ func (h *handler) getPolicy(w http.ResponseWriter, r *http.Request, u *user) {
 // and "all"); 201 when new, 204 when replaced, 400 with RabbitMQ's
 // validation text, 404 "vhost_not_found" (rabbit_mgmt_wm_policy).
 func (h *handler) putPolicy(w http.ResponseWriter, r *http.Request, u *user) {
-	if !h.mayChangePolicies(w, r, u) {
+	if !h.mayUsePolicy(w, r, u) {
 		return
 	}
 	vh, name := r.PathValue("vhost"), r.PathValue("name")
@@ -218,7 +203,7 @@ func jsonTerm(raw json.RawMessage) string {
 
 // deletePolicy serves DELETE /api/policies/{vhost}/{name}: 204, or 404.
 func (h *handler) deletePolicy(w http.ResponseWriter, r *http.Request, u *user) {
-	if !h.mayChangePolicies(w, r, u) {
+	if !h.mayUsePolicy(w, r, u) {
 		return
 	}
 	if err := h.b.DeletePolicy(r.PathValue("vhost"), r.PathValue("name")); err != nil {

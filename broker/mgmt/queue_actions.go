@@ -10,18 +10,6 @@ import (
 	"github.com/beatmq/beatmq/amqp"
 )
 
-// vhostAccess tells whether u holds a permission in vhost, which every
-// action on its queues and exchanges needs, administrators included
-// (rabbit_mgmt_util:is_authorized_vhost/2).
-func (h *handler) vhostAccess(u *user, vhost string) bool {
-	for _, p := range h.b.Permissions() {
-		if p.User == u.name && p.Vhost == vhost {
-			return true
-		}
-	}
-	return false
-}
-
 // queueExists tells whether vhost has a queue called name.
 func (h *handler) queueExists(vhost, name string) bool {
 	for _, q := range h.b.Queues() {

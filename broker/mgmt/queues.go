@@ -89,18 +89,24 @@ func (q *Queue) toJSON() queueJSON {
 	return j
 }
 
-// getQueues serves GET /api/queues, /api/queues/ and /api/queues/{vhost}.
-func (h *handler) getQueues(w http.ResponseWriter, r *http.Request, _ *user) {
+// getQueues serves GET /api/queues, /api/queues/ and /api/queues/{vhost}:
+// the queues of the vhosts u may list (404 for an unknown vhost, 401 for one
+// u holds no permission in).
+func (h *handler) getQueues(w http.ResponseWriter, r *http.Request, u *user) {
 	vhost := r.PathValue("vhost")
 	onlyVhost := vhost != ""
 	if onlyVhost && !h.vhostExists(vhost) {
 		writeNotFound(w)
 		return
 	}
+	if onlyVhost && !h.vhostAuthorised(w, u, vhost) {
+		return
+	}
+	listed := h.listedVhosts(u)
 	qs := h.b.Queues()
 	out := make([]queueJSON, 0, len(qs))
 	for i := range qs {
-		if onlyVhost && qs[i].Vhost != vhost {
+		if onlyVhost && qs[i].Vhost != vhost || !listed.has(qs[i].Vhost) {
 			continue
 		}
 		out = append(out, qs[i].toJSON())
@@ -111,9 +117,13 @@ func (h *handler) getQueues(w http.ResponseWriter, r *http.Request, _ *user) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// getQueue serves GET /api/queues/{vhost}/{name}.
-func (h *handler) getQueue(w http.ResponseWriter, r *http.Request, _ *user) {
+// getQueue serves GET /api/queues/{vhost}/{name}: 401 in a vhost u holds
+// no permission in, whether the queue exists or not.
+func (h *handler) getQueue(w http.ResponseWriter, r *http.Request, u *user) {
 	vhost, name := r.PathValue("vhost"), r.PathValue("name")
+	if !h.vhostAuthorised(w, u, vhost) {
+		return
+	}
 	for _, q := range h.b.Queues() {
 		if q.Vhost == vhost && q.Name == name {
 			writeJSON(w, http.StatusOK, q.toJSON())

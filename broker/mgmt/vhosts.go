@@ -2,8 +2,13 @@ package mgmt
 
 import "net/http"
 
-// getVhost serves GET /api/vhosts/{vhost}.
+// getVhost serves GET /api/vhosts/{vhost} (administrators: RabbitMQ 3.10.8
+// answers 401 "Not administrator user" to anyone else, even for a vhost
+// listed by GET /api/vhosts).
 func (h *handler) getVhost(w http.ResponseWriter, r *http.Request, u *user) {
+	if !requireAdmin(w, u) {
+		return
+	}
 	name := r.PathValue("vhost")
 	for _, v := range h.vhostList(u) {
 		if v.Name == name {
