@@ -186,6 +186,7 @@ type apiConn struct {
 	PeerPort         int            `json:"peer_port"`
 	ClientProperties map[string]any `json:"client_properties"`
 	Fault            any            `json:"beatmq_fault"`
+	SendAge          *float64       `json:"beatmq_heartbeat_send_age_s"`
 }
 
 // connections is GET /api/connections.
@@ -217,18 +218,25 @@ func (b *browserBroker) connName(t *testing.T, c *amqp.Connection) string {
 	return name
 }
 
-// hasConn tells whether the broker lists a connection called name.
-func (b *browserBroker) hasConn(ctx context.Context, name string) (bool, error) {
+// conn is the connection called name as GET /api/connections lists it, or
+// nil.
+func (b *browserBroker) conn(ctx context.Context, name string) (*apiConn, error) {
 	conns, err := b.connections(ctx)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	for _, k := range conns {
-		if k.Name == name {
-			return true, nil
+	for i := range conns {
+		if conns[i].Name == name {
+			return &conns[i], nil
 		}
 	}
-	return false, nil
+	return nil, nil
+}
+
+// hasConn tells whether the broker lists a connection called name.
+func (b *browserBroker) hasConn(ctx context.Context, name string) (bool, error) {
+	c, err := b.conn(ctx, name)
+	return c != nil, err
 }
 
 // apiQueue is what the browser tests read of GET /api/queues/{vhost}/{name}.

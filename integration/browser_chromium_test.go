@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,7 +59,8 @@ type tab struct {
 	ctx context.Context
 
 	mu      sync.Mutex
-	errs    []string // console.error calls, exceptions, error log entries
+	errs    []consoleError // console.error calls, exceptions, error log entries
+	allowed []allowedError // entries of errs a test expects (allow)
 	dialogs []string // "alert: message"
 	// responses maps each URL to the HTTP status of every response to it
 	// (the main frame's and same-site frames' requests).
@@ -69,17 +71,18 @@ type tab struct {
 // temporary directory; the browser is stopped when the test ends.
 func startBrowser(t *testing.T) *browser {
 	t.Helper()
+	out := filepath.Join(t.TempDir(), "chromium.out")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.WindowSize(1280, 860),
 		chromedp.Flag("hide-scrollbars", true),
-		chromedp.CombinedOutput(&logWriter{path: filepath.Join(t.TempDir(), "chromium.out")}),
+		chromedp.CombinedOutput(&logWriter{path: out}),
 	)
 	if os.Geteuid() == 0 {
 		// Chromium refuses to start as root with its sandbox on ("Running as
-		// root without --no-sandbox is not supported"), and the CI machines
-		// and `make test` run as root. Only pages of the test's own servers
-		// are opened.
+		// root without --no-sandbox is not supported"); the tests run as
+		// root in the project's containers. Only the pages of the test's
+		// own servers are opened. Other users keep the sandbox.
 		opts = append(opts, chromedp.NoSandbox)
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -89,7 +92,7 @@ func startBrowser(t *testing.T) *browser {
 	if err := attach(first.ctx, 60*time.Second); err != nil {
 		cancelTab()
 		cancelAlloc()
-		t.Fatalf("starting Chromium: %v", err)
+		t.Fatalf("starting Chromium: %v; its output:\n%s", err, tail(out, 20))
 	}
 	t.Cleanup(func() {
 		cancelTab()
@@ -110,13 +113,13 @@ func (b *browser) newTab(parent context.Context) (*tab, context.CancelFunc) {
 		switch ev := ev.(type) {
 		case *runtime.EventConsoleAPICalled:
 			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
-				tb.recordErr("console." + string(ev.Type) + ": " + consoleArgs(ev.Args))
+				tb.recordErr(consoleError{Source: "console." + string(ev.Type), Text: consoleArgs(ev.Args)})
 			}
 		case *runtime.EventExceptionThrown:
-			tb.recordErr("exception: " + exceptionText(ev.ExceptionDetails))
+			tb.recordErr(consoleError{Source: "exception", Text: exceptionText(ev.ExceptionDetails)})
 		case *log.EventEntryAdded:
 			if ev.Entry != nil && ev.Entry.Level == log.EntryLevelError {
-				tb.recordErr(fmt.Sprintf("log (%s): %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
+				tb.recordErr(consoleError{Source: "log " + string(ev.Entry.Source), Text: ev.Entry.Text, URL: ev.Entry.URL})
 			}
 		case *network.EventResponseReceived:
 			if ev.Response != nil {
@@ -166,7 +169,56 @@ func attach(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-func (tb *tab) recordErr(s string) {
+// consoleError is one error the page reported.
+type consoleError struct {
+	Source string // console.error, exception, "log network", "log security"…
+	Text   string
+	URL    string // the resource, for log entries
+}
+
+func (e consoleError) String() string {
+	if e.URL != "" {
+		return e.Source + ": " + e.Text + " (" + e.URL + ")"
+	}
+	return e.Source + ": " + e.Text
+}
+
+// allowedError is a network error entry a test expects: Chromium logs
+// "Failed to load resource: the server responded with a status of 404" for
+// every fetch answered 404, also one the page makes on purpose.
+type allowedError struct {
+	path   string // the URL's decoded path
+	status int
+	why    string
+}
+
+// allow lets noErrors pass the network log entries for GETs of urlPath
+// (decoded) answered with status, for the reason why.
+func (tb *tab) allow(urlPath string, status int, why string) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.allowed = append(tb.allowed, allowedError{path: urlPath, status: status, why: why})
+}
+
+// isAllowed tells whether e is an entry allowed by allow. Call with tb.mu
+// held.
+func (tb *tab) isAllowed(e consoleError) (string, bool) {
+	if e.Source != "log network" {
+		return "", false
+	}
+	u, err := url.Parse(e.URL)
+	if err != nil {
+		return "", false
+	}
+	for _, a := range tb.allowed {
+		if u.Path == a.path && strings.Contains(e.Text, fmt.Sprintf("status of %d ", a.status)) {
+			return a.why, true
+		}
+	}
+	return "", false
+}
+
+func (tb *tab) recordErr(s consoleError) {
 	tb.mu.Lock()
 	tb.errs = append(tb.errs, s)
 	tb.mu.Unlock()
@@ -206,11 +258,18 @@ func exceptionText(d *runtime.ExceptionDetails) string {
 }
 
 // Errors is what the tab reported so far: console errors, uncaught
-// exceptions and error log entries.
+// exceptions and error log entries, except those allowed (see allow).
 func (tb *tab) Errors() []string {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
-	return append([]string(nil), tb.errs...)
+	var errs []string
+	for _, e := range tb.errs {
+		if _, ok := tb.isAllowed(e); ok {
+			continue
+		}
+		errs = append(errs, e.String())
+	}
+	return errs
 }
 
 // Dialogs is every JavaScript dialog the tab opened so far.
@@ -224,6 +283,13 @@ func (tb *tab) Dialogs() []string {
 // exception or error log entry (CSP violations are such entries).
 func (tb *tab) noErrors(t *testing.T) {
 	t.Helper()
+	tb.mu.Lock()
+	for _, e := range tb.errs {
+		if why, ok := tb.isAllowed(e); ok {
+			t.Logf("browser console, expected (%s): %s", why, e)
+		}
+	}
+	tb.mu.Unlock()
 	for _, e := range tb.Errors() {
 		t.Errorf("browser console: %s", e)
 	}
@@ -294,11 +360,17 @@ func jsString(s string) string {
 	return string(b)
 }
 
-// screenshot captures the tab's viewport as PNG into BEATMQ_SCREENSHOTS
-// (`make screenshots` sets it to docs/screenshots) or, by default, into the
-// test's temporary directory, as name.png.
-func (tb *tab) screenshot(name string) {
+// screenshot scrolls the page to its top, or to put the element with id
+// top at the top of the viewport, and captures the viewport as PNG into
+// BEATMQ_SCREENSHOTS (`make screenshots` sets it to docs/screenshots) or, by
+// default, into the test's temporary directory, as name.png.
+func (tb *tab) screenshot(name, top string) {
 	tb.t.Helper()
+	scroll := `window.scrollTo(0, 0)`
+	if top != "" {
+		scroll = `document.getElementById(` + jsString(top) + `).scrollIntoView({block: 'start'})`
+	}
+	tb.do(10*time.Second, "scroll for the screenshot", chromedp.Evaluate[chromedp.Void](scroll))
 	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
 	defer cancel()
 	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
