@@ -205,6 +205,13 @@ func tableFromJSON(m map[string]any) (amqp.Table, error) {
 	return t, nil
 }
 
+// TableFromJSON converts a JSON object, decoded with UseNumber, to a field
+// table as RabbitMQ converts the "arguments" of its management API and
+// definitions (rabbit_misc:to_amqp_table/1): integers become long
+// integers, other numbers doubles, objects tables and lists arrays. An
+// empty object gives a nil table.
+func TableFromJSON(m map[string]any) (amqp.Table, error) { return tableFromJSON(m) }
+
 func valueFromJSON(v any) (any, error) {
 	switch v := v.(type) {
 	case json.Number:

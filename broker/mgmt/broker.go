@@ -84,6 +84,9 @@ type Broker interface {
 	Accounts
 	// Policies keeps the vhosts' policies.
 	Policies
+	// Messaging acts on queues and exchanges for a user, and lists
+	// bindings and channels.
+	Messaging
 }
 
 // Overview describes the node for GET /api/overview and GET /api/nodes.

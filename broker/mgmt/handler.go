@@ -130,15 +130,36 @@ func (h *handler) register() {
 		http.MethodDelete: h.deleteConnection,
 	})
 
+	h.handle("/api/channels", get(h.getChannels))
+	h.handle("/api/channels/{name}", get(h.getChannel))
+	h.handle("/api/vhosts/{vhost}/channels", get(h.getVhostChannels))
+	h.handle("/api/connections/{name}/channels", get(h.getConnectionChannels))
+
 	h.handle("/api/queues", get(h.getQueues))
 	h.handle("/api/queues/", get(h.getQueues))
 	h.handle("/api/queues/{vhost}", get(h.getQueues))
-	h.handle("/api/queues/{vhost}/{name}", get(h.getQueue))
+	h.handle("/api/queues/{vhost}/{name}", endpoint{
+		http.MethodGet:    h.getQueue,
+		http.MethodPut:    h.putQueue,
+		http.MethodDelete: h.deleteQueue,
+	})
+	h.handle("/api/queues/{vhost}/{name}/contents", endpoint{http.MethodDelete: h.purgeQueue})
+	h.handle("/api/queues/{vhost}/{name}/bindings", get(h.getQueueBindings))
+	h.handle("/api/queues/{vhost}/{name}/get", endpoint{http.MethodPost: h.getMessages})
 
 	h.handle("/api/exchanges", get(h.getExchanges))
 	h.handle("/api/exchanges/", get(h.getExchanges))
 	h.handle("/api/exchanges/{vhost}", get(h.getExchanges))
-	h.handle("/api/exchanges/{vhost}/{name}", get(h.getExchange))
+	h.handle("/api/exchanges/{vhost}/{name}", endpoint{
+		http.MethodGet:    h.getExchange,
+		http.MethodPut:    h.putExchange,
+		http.MethodDelete: h.deleteExchange,
+	})
+	h.handle("/api/exchanges/{vhost}/{name}/bindings/source", get(h.getExchangeBindings(true)))
+	h.handle("/api/exchanges/{vhost}/{name}/bindings/destination", get(h.getExchangeBindings(false)))
+	h.handle("/api/bindings", get(h.getBindings))
+	h.handle("/api/bindings/{vhost}", get(h.getBindings))
+	h.handle("/api/exchanges/{vhost}/{name}/publish", endpoint{http.MethodPost: h.publishExchange})
 
 	h.handle("/api/beatmq/vm_memory_high_watermark", endpoint{
 		http.MethodGet: h.getWatermark,

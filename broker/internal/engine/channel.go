@@ -7,6 +7,7 @@ import (
 
 	"github.com/beatmq/beatmq/amqp"
 	"github.com/beatmq/beatmq/broker/logfmt"
+	"github.com/beatmq/beatmq/broker/vhost"
 	"github.com/beatmq/beatmq/frames"
 	"github.com/beatmq/beatmq/frames/erlterm"
 )
@@ -37,6 +38,10 @@ type channel struct {
 	// sendClosed is set once nothing more may be sent on the channel; any
 	// goroutine reads it.
 	sendClosed atomic.Bool
+	// view is msg.sess, for Conn.Channels on other goroutines;
+	// unconfirmed counts the publishes not yet confirmed to the client.
+	view        atomic.Pointer[vhost.Session]
+	unconfirmed atomic.Int64
 }
 
 // asmState is where a channel is in assembling a content-bearing method
@@ -161,7 +166,7 @@ func (c *Conn) newChannelFrame(f frames.Frame) error {
 	}
 	ch := &channel{c: c, id: f.Channel, frameMax: c.tuned.frameMax}
 	c.channels[f.Channel] = ch
-	c.updateInfo(func(in *ConnInfo) { in.Channels = len(c.channels) })
+	c.listChannel(ch)
 	if t := c.set.Totals; t != nil {
 		t.ChannelsOpened.Add(1) // rabbit_core_metrics:channel_created/2
 	}
@@ -249,7 +254,7 @@ func (c *Conn) removeChannel(ch *channel) {
 	if c.lastCh == ch {
 		c.lastCh = nil
 	}
-	c.updateInfo(func(in *ConnInfo) { in.Channels = len(c.channels) })
+	c.unlistChannel(ch)
 }
 
 // handleMethod handles a complete method on an open channel, with its

@@ -64,6 +64,7 @@ func (ch *channel) flushConfirms() {
 		return
 	}
 	ch.msg.confirmFirst, ch.msg.confirmLast = 0, 0
+	ch.unconfirmed.Add(-int64(last - first + 1))
 	// A write error is sticky; the reader sees it on its next read. A
 	// closed channel drops the ack, as RabbitMQ's dead channel does.
 	if ch.sendMethod(&amqp.BasicAck{DeliveryTag: last, Multiple: last > first}) == nil && ch.msg.sess != nil {

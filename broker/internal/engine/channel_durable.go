@@ -91,6 +91,7 @@ func (ch *channel) sendDurable() error {
 			}
 		case w.nack || lost:
 			ch.flushConfirms()
+			ch.unconfirmed.Add(-1)
 			if err := ch.sendMethod(&amqp.BasicNack{DeliveryTag: w.tag}); err != nil {
 				return err
 			}

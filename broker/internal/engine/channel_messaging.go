@@ -145,6 +145,7 @@ func (ch *channel) session() *vhost.Session {
 			c.msg.vc = c.client.vh.ConnectWith(c.client.user, c.host.Access(c.client.user, c.client.vhost), c.host.Impersonator(c.client.user))
 		}
 		ch.msg.sess = c.msg.vc.NewSession(sink{ch: ch, cancelNotify: c.clientCapability("consumer_cancel_notify")})
+		ch.view.Store(ch.msg.sess)
 	}
 	return ch.msg.sess
 }

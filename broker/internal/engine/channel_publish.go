@@ -46,6 +46,7 @@ func (ch *channel) publish(pub *amqp.BasicPublish, props, body []byte) error {
 	}
 	if ch.msg.confirm {
 		ch.msg.pubSeq++
+		ch.unconfirmed.Add(1)
 		if res.Pending || ch.waiting() {
 			w := durableWait{tag: ch.msg.pubSeq, nack: res.Rejected}
 			if res.Pending {
@@ -57,6 +58,7 @@ func (ch *channel) publish(pub *amqp.BasicPublish, props, body []byte) error {
 		if res.Rejected {
 			// x-overflow reject-publish: nack, in order after the acks before it.
 			ch.flushConfirms()
+			ch.unconfirmed.Add(-1)
 			return ch.sendMethod(&amqp.BasicNack{DeliveryTag: ch.msg.pubSeq})
 		}
 		ch.confirmed(ch.msg.pubSeq)

@@ -110,8 +110,9 @@ type tuning struct {
 // nothing else is locked or called while it is held.
 type control struct {
 	mu          sync.Mutex
-	info        ConnInfo    // snapshot for inspection, updated by the reader
-	aborted     CloseReason // set by abort: the reason the socket was closed under the reader
+	info        ConnInfo            // snapshot for inspection, updated by the reader
+	chans       map[uint16]*channel // the open channels, for Channels (channel_info.go)
+	aborted     CloseReason         // set by abort: the reason the socket was closed under the reader
 	abortErr    error
 	reqCode     uint16 // a requested close (Shutdown, CloseConnection)
 	reqText     string
@@ -285,7 +286,7 @@ func (c *Conn) teardown() {
 	c.ctl.info.State = StateTerminated
 	c.ctl.info.Reason = c.fin.reason
 	c.ctl.info.ClosedAt = time.Now()
-	c.ctl.info.Channels = 0
+	c.unlistChannelsLocked()
 	c.ctl.info.RecvOctets = c.cc.Received()
 	c.ctl.info.SendOctets = c.cc.Sent()
 	c.ctl.info.Telemetry = c.telemetryLocked()

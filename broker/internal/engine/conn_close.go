@@ -93,7 +93,7 @@ func (c *Conn) enterClosed(reason CloseReason, code uint16, text string) {
 	c.setState(StateClosed)
 	c.setDeadline(time.Now().Add(c.closingTimeout()))
 	c.updateInfo(func(in *ConnInfo) {
-		in.Channels = 0
+		c.unlistChannelsLocked()
 		in.CloseCode, in.CloseText = code, text
 		in.Reason = reason
 	})

@@ -40,6 +40,9 @@ type Broker struct {
 	faults   map[string]mgmt.Fault
 	perms    []mgmt.Permission
 	policies []mgmt.Policy
+	msgs     map[queueKey][]mgmt.Message
+	bindings []mgmt.Binding
+	channels []mgmt.Channel
 }
 
 // user is a broker user of the fake.
