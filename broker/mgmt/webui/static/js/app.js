@@ -4,7 +4,7 @@
 // after it finished, until the route changes.
 import { $, el, replace } from './dom.js';
 import { api, login, logout, session, setUnauthorizedHandler } from './api.js';
-import { showError, clearError, status } from './ui.js';
+import { showError, clearError, status, takeFlash } from './ui.js';
 import * as overview from './overview.js';
 import * as connections from './connections.js';
 import * as connection from './connection.js';
@@ -54,7 +54,7 @@ function showLogin(reason) {
 // route mounts the view for the current hash and starts its poll loop.
 async function route() {
   const gen = ++generation;
-  status('');
+  status(takeFlash());
   clearError();
   if (!session()) {
     showLogin();
@@ -89,9 +89,9 @@ async function route() {
     if (gen !== generation) return;
     try {
       await v.poll();
-      if (gen === generation && v.clearsError !== false) clearError();
+      if (gen === generation) clearError('poll');
     } catch (err) {
-      if (gen === generation) showError(err);
+      if (gen === generation) showError(err, 'poll');
     }
     if (gen === generation) setTimeout(loop, v.interval || 5000);
   };

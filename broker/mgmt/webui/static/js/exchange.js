@@ -1,7 +1,41 @@
-// exchange.js: placeholder until the view is written.
-import { el, replace } from './dom.js';
+// exchange.js: the #/exchanges/VHOST/NAME page: the exchange and the
+// bindings it is the source of.
+import { el, replace, table, facts, text } from './dom.js';
+import { api, path } from './api.js';
+import { features } from './exchanges.js';
+import { queueHref } from './queues.js';
+import { argsTable } from './args.js';
 
-export function mount(view) {
-  replace(view, el('h1', null, 'exchange'));
-  return null;
+const COLUMNS = [{ label: 'To' }, { label: 'Kind' }, { label: 'Routing key' }, { label: 'Arguments' }];
+
+// mount builds the page for params [vhost, name] and returns its poll.
+export function mount(view, params) {
+  const [vhost, ...rest] = params;
+  const name = rest.join('/');
+  const details = el('div', { id: 'exchange-details' });
+  const bindings = el('div', { id: 'bindings-box' });
+  replace(view,
+    el('p', null, el('a', { href: '#/exchanges' }, '← All exchanges')),
+    el('h1', null, 'Exchange ', el('q', null, name === 'amq.default' ? '(AMQP default)' : name), ' in virtual host ', el('q', null, vhost)),
+    details, el('h2', null, 'Bindings from this exchange'), bindings);
+
+  async function poll() {
+    const x = await api(path('exchanges', vhost, name));
+    replace(details, facts([
+      ['Type', text(x.type)], ['Features', features(x)], ['Policy', text(x.policy)],
+    ], { id: 'exchange-facts' }), el('h2', null, 'Arguments'), argsTable('exchange-arguments', x.arguments));
+    let bs;
+    try {
+      bs = await api(path('exchanges', vhost, name, 'bindings', 'source'));
+    } catch (err) {
+      if (err.status !== 404) throw err;
+      replace(bindings, el('p', { id: 'bindings-unavailable' }, 'Bindings not available: this broker answered 404 for them.'));
+      return;
+    }
+    replace(bindings, table({ id: 'bindings' }, COLUMNS, bs.map((b) => [
+      b.destination_type === 'queue' ? el('a', { href: queueHref(b.vhost, b.destination) }, b.destination) : text(b.destination),
+      text(b.destination_type), text(b.routing_key), text(b.arguments && Object.keys(b.arguments).length ? b.arguments : null),
+    ]), (i) => ({ 'data-destination': bs[i].destination })));
+  }
+  return { poll, interval: 5000 };
 }

@@ -1,0 +1,36 @@
+// channels.js: a connection's channels (GET /api/connections/{name}/channels),
+// or a note when the API has no such endpoint.
+import { el, replace, table, num, text } from './dom.js';
+import { api, path } from './api.js';
+
+const COLUMNS = [
+  { label: 'Channel' }, { label: 'Name' }, { label: 'State' }, { label: 'Prefetch', num: true },
+  { label: 'Consumers', num: true }, { label: 'Unacknowledged', num: true }, { label: 'Mode' },
+];
+
+// mode is the channel's confirm or transactional mode in words.
+function mode(ch) {
+  if (ch.transactional) return 'transactional';
+  if (ch.confirm) return 'confirm';
+  return 'normal';
+}
+
+// loadChannels fetches the channels of connection name into box. open
+// tells whether the connection is known to exist (a 404 then means the
+// endpoint is missing).
+export async function loadChannels(box, name) {
+  let chans;
+  try {
+    chans = await api(path('connections', name, 'channels'));
+  } catch (err) {
+    if (err.status === 404) {
+      replace(box, el('p', { id: 'channels-unavailable' }, 'Channel list not available: this broker answered 404 for its channels.'));
+      return;
+    }
+    throw err;
+  }
+  replace(box, table({ id: 'channels' }, COLUMNS, (chans || []).map((ch) => [
+    num(ch.number), text(ch.name), text(ch.state), num(ch.prefetch_count), num(ch.consumer_count),
+    num(ch.messages_unacknowledged), mode(ch),
+  ]), (i) => ({ 'data-number': chans[i].number })));
+}
