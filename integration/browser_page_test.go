@@ -167,7 +167,7 @@ func TestBrowserPage(t *testing.T) {
 		t.Errorf("payloads on the queue's page: %q, want %q", got, want)
 	}
 	waitMessages(t, b, queue, 0)
-	tb.screenshot("queue", "get-title")
+	tb.screenshot("queue", "")
 
 	tb.noErrors(t)
 	if d := tb.Dialogs(); len(d) > 0 {
