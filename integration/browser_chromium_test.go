@@ -61,7 +61,7 @@ type tab struct {
 	mu      sync.Mutex
 	errs    []consoleError // console.error calls, exceptions, error log entries
 	allowed []allowedError // entries of errs a test expects (allow)
-	dialogs []string // "alert: message"
+	dialogs []string       // "alert: message"
 	// responses maps each URL to the HTTP status of every response to it
 	// (the main frame's and same-site frames' requests).
 	responses map[string][]int
