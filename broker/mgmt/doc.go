@@ -69,6 +69,22 @@
 // "%2F". Each segment is decoded on its own, so an encoded '/' stays inside
 // its segment.
 //
+// # The web page
+//
+// The handler also serves the management web page (package webui) at "/",
+// "/index.html" and under /static/, without authentication: it is static,
+// and asks the API, with the user's credentials, for everything it shows.
+//
+// # Cross-origin requests
+//
+// A request with a non-safe method (POST, PUT, DELETE…) that a browser sends
+// from a page of another origin (Sec-Fetch-Site other than same-origin or
+// none, or an Origin header naming another host) is refused with 403
+// {"error":"forbidden","reason":"Cross-origin request refused"} and a
+// warning in the log, before authentication (net/http's
+// CrossOriginProtection). Requests without these headers (curl, client
+// libraries, beatmqctl) pass.
+//
 // Unknown paths get 404 {"error":"Object Not Found","reason":"Not Found"}; a
 // known path with another method gets 405 with an Allow header.
 package mgmt

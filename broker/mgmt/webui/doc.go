@@ -1,6 +1,105 @@
 // Package webui is the management web page: static HTML, CSS and plain
-// JavaScript modules, embedded with go:embed and served by broker/mgmt's
-// handler at "/", "/index.html" and under /static/. The page is built only
-// on the management API (/api/...), which it calls with fetch; it holds no
-// data of its own.
+// JavaScript modules (no library, no build step), embedded with go:embed and
+// served by broker/mgmt's handler at "/", "/index.html" and under
+// /static/. The page is built only on the management API (/api/...), which
+// it calls with fetch; it holds no data of its own, and needs no internet.
+//
+// # Safety
+//
+//   - Credentials are kept in sessionStorage and sent by fetch as an
+//     Authorization: Basic header, with credentials: 'omit' so that no
+//     cookie or remembered password goes along (and the browser shows no
+//     login dialog of its own). Logging out forgets them.
+//   - Every value that comes from the API is put in the page with
+//     textContent, createElement and setAttribute (dom.js), never parsed as
+//     HTML; path segments are encoded with encodeURIComponent (the vhost "/"
+//     is %2F).
+//   - Every answer carries CSP (no inline script or style, fetches to this
+//     origin only, no framing), X-Content-Type-Options: nosniff,
+//     X-Frame-Options: DENY and Referrer-Policy: no-referrer. The files are
+//     served to GET and HEAD only, with an ETag.
+//   - broker/mgmt refuses non-safe cross-origin browser requests to the API
+//     (net/http.CrossOriginProtection), and the API needs the Authorization
+//     header, which a form on another site cannot send.
+//
+// # Pages
+//
+// Hash routes, each polled for live updates: #/ (overview), #/connections,
+// #/connections/NAME, #/queues, #/queues/VHOST/NAME, #/exchanges,
+// #/exchanges/VHOST/NAME, #/admin. NAME and VHOST are encoded with
+// encodeURIComponent.
+//
+// # Element ids for tests
+//
+// Browser tests may rely on these ids and attributes; they change only
+// together with the tests.
+//
+// Always present:
+//
+//	#login            the login section (hidden once logged in)
+//	#login-form, #login-user, #login-pass, #login-submit
+//	#logout           button; #whoami shows "User: NAME"
+//	#nav              links with data-nav=overview|connections|queues|exchanges|admin
+//	                  (the current one has aria-current="page")
+//	#error            the last failure's text (hidden when none); a failed
+//	                  login shows "Login failed" here
+//	#status           what the last action did ("Fault half-open injected.")
+//	#view             the current page
+//
+// Overview (#/): #overview-node, #totals-list, #alarm-list, #listener-table,
+// #chart-queued and #chart-rates (svg).
+//
+// Connections (#/connections): table #connections, one tbody row per
+// connection with data-name=NAME and data-fault-state=KIND or "none"; its
+// first cell links to the connection's page. #connections-count.
+//
+// A connection (#/connections/NAME):
+//
+//	#conn-name        heading with the name
+//	#conn-state       "State: running", or "Closed: …" once the API answers
+//	                  404; data-state=running|…|closed
+//	#hb-timeline      svg, redrawn about 4 times a second; data-points counts
+//	                  the samples plotted (one per poll, last 60 s); its lines
+//	                  at T, 2T and 3T have data-level="T = 60 s"|"2T"|"3T", its
+//	                  event lines data-event=late|fault|clear|closed
+//	#hb-events        ol of events, newest first, each li with
+//	                  data-event=late|fault|clear|closed and a text
+//	#conn-facts       dl of the connection's fields
+//	#channels         table of channels (rows data-number=N), or
+//	#channels-unavailable when the API answers 404
+//	button[data-fault=KIND]  inject KIND (mute-heartbeats, slow-heartbeats,
+//	                  freeze-out, freeze-in, half-open, latency, reset) with
+//	#fault-for (e.g. "30s"), #fault-factor, #fault-latency
+//	#fault-clear      clear the fault
+//	#close-reason, #close-conn   force-close with that reason (X-Reason)
+//
+// Queues (#/queues): table #queues, rows data-vhost and data-name.
+//
+// A queue (#/queues/VHOST/NAME): #queue-facts, #queue-chart (svg),
+// #queue-arguments and #queue-effective-policy (table, or p "None."),
+// #queue-missing when the API answers 404;
+// get: #get-count, #get-ackmode (ack_requeue_true: requeue,
+// ack_requeue_false: remove), #get-encoding, #get-submit, #get-results
+// (p with data-count=N, then one article.message per message, data-index=i,
+// its payload in pre[data-test=payload]);
+// publish: #publish-body, #publish-delivery-mode, #publish-submit,
+// #publish-result (data-routed=true|false);
+// #purge, #delete (no confirmation; delete returns to #/queues).
+//
+// Exchanges (#/exchanges): table #exchanges, rows data-vhost and data-name
+// (the default exchange's is ""). An exchange: #exchange-facts
+// (#exchange-missing on 404),
+// #exchange-arguments, table #bindings (rows data-destination) or
+// #bindings-unavailable on 404.
+//
+// Admin (#/admin): tables #users (rows data-name), #vhosts (data-name),
+// #permissions (data-user, data-vhost), #policies (data-name, data-vhost),
+// each row with a delete button (data-delete-user, data-delete-vhost,
+// data-delete-permission with data-vhost, data-delete-policy with
+// data-vhost); a section the user may not read shows p.unavailable instead.
+// Forms: #user-name, #user-pass, #user-tags, #user-submit; #vhost-name,
+// #vhost-submit; #perm-user, #perm-vhost, #perm-configure, #perm-write,
+// #perm-read, #perm-submit; #policy-vhost, #policy-name, #policy-pattern,
+// #policy-apply-to, #policy-priority, #policy-definition (JSON),
+// #policy-submit.
 package webui

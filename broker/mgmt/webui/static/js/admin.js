@@ -23,10 +23,10 @@ function deleteButton(label, attrs, apiPath, done) {
 // input is a named text input.
 const input = (id, attrs) => el('input', { id, name: id, ...(attrs || {}) });
 
-// form builds a form whose submit runs f through action().
-function form(id, title, fields, f) {
-  const submit = el('button', { type: 'submit', id: id + '-submit' }, title);
-  const fm = el('form', { id: id + '-form' }, el('fieldset', null, el('legend', null, title), fields, el('p', null, submit)));
+// form builds form #id whose button #submitId runs f through action().
+function form(id, submitId, title, fields, f) {
+  const submit = el('button', { type: 'submit', id: submitId }, title);
+  const fm = el('form', { id }, el('fieldset', null, el('legend', null, title), fields, el('p', null, submit)));
   return on(fm, 'submit', (ev) => {
     ev.preventDefault();
     action(submit, f);
@@ -35,7 +35,7 @@ function form(id, title, fields, f) {
 
 // mount builds the page and returns its poll.
 export function mount(view) {
-  const users = section('users', 'Users', form('user', 'Add or update a user', [
+  const users = section('users', 'Users', form('user-form', 'user-submit', 'Add or update a user', [
     field('Name', input('user-name', { required: true, autocomplete: 'off' })),
     field('Password', input('user-pass', { type: 'password', autocomplete: 'new-password' })),
     field('Tags (comma-separated)', input('user-tags', { placeholder: 'administrator, management' })),
@@ -47,14 +47,14 @@ export function mount(view) {
     await api(path('users', name), { method: 'PUT', body });
     return 'User ' + name + ' saved.';
   }));
-  const vhosts = section('vhosts', 'Virtual hosts', form('vhost', 'Add a virtual host', [
+  const vhosts = section('vhosts', 'Virtual hosts', form('vhost-form', 'vhost-submit', 'Add a virtual host', [
     field('Name', input('vhost-name', { required: true })),
   ], async () => {
     const name = document.getElementById('vhost-name').value;
     await api(path('vhosts', name), { method: 'PUT' });
     return 'Virtual host ' + name + ' saved.';
   }));
-  const perms = section('permissions', 'Permissions', form('perm', 'Set a permission', [
+  const perms = section('permissions', 'Permissions', form('perm-form', 'perm-submit', 'Set a permission', [
     field('User', input('perm-user', { required: true })), field('Virtual host', input('perm-vhost', { required: true, value: '/' })),
     field('Configure', input('perm-configure', { value: '.*' })), field('Write', input('perm-write', { value: '.*' })),
     field('Read', input('perm-read', { value: '.*' })),
@@ -67,7 +67,7 @@ export function mount(view) {
   }));
   const applyTo = el('select', { id: 'policy-apply-to', name: 'apply-to' },
     ['all', 'queues', 'exchanges'].map((a) => el('option', { value: a }, a)));
-  const policies = section('policies', 'Policies', form('policy', 'Add or update a policy', [
+  const policies = section('policies', 'Policies', form('policy-form', 'policy-submit', 'Add or update a policy', [
     field('Virtual host', input('policy-vhost', { required: true, value: '/' })), field('Name', input('policy-name', { required: true })),
     field('Pattern', input('policy-pattern', { required: true, placeholder: '^orders\\.' })), field('Apply to', applyTo),
     field('Priority', input('policy-priority', { type: 'number', value: '0' })),

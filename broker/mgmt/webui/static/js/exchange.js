@@ -20,7 +20,15 @@ export function mount(view, params) {
     details, el('h2', null, 'Bindings from this exchange'), bindings);
 
   async function poll() {
-    const x = await api(path('exchanges', vhost, name));
+    let x;
+    try {
+      x = await api(path('exchanges', vhost, name));
+    } catch (err) {
+      if (err.status !== 404) throw err;
+      replace(details, el('p', { id: 'exchange-missing', class: 'state-bad' }, 'Not found: this exchange does not exist (any more).'));
+      replace(bindings);
+      return;
+    }
     replace(details, facts([
       ['Type', text(x.type)], ['Features', features(x)], ['Policy', text(x.policy)],
     ], { id: 'exchange-facts' }), el('h2', null, 'Arguments'), argsTable('exchange-arguments', x.arguments));

@@ -30,7 +30,14 @@ export function mount(view, params) {
     getForm(vhost, name), publishForm(vhost, name), dangerForm(vhost, name));
 
   async function poll() {
-    const q = await api(path('queues', vhost, name));
+    let q;
+    try {
+      q = await api(path('queues', vhost, name));
+    } catch (err) {
+      if (err.status !== 404) throw err;
+      replace(details, el('p', { id: 'queue-missing', class: 'state-bad' }, 'Not found: this queue does not exist (any more).'));
+      return;
+    }
     const t = now();
     hist.add({ t, ready: q.messages_ready, unacked: q.messages_unacknowledged });
     replace(details, facts([
