@@ -16,6 +16,12 @@
 //	list_connections [<column> ...]           default columns: user peer_host peer_port state
 //	list_queues [-p <vhost>] [<column> ...]   default columns: name messages
 //	list_exchanges [-p <vhost>] [<column> ...] default columns: name type
+//	list_channels [<column> ...]              default columns: name user consumer_count
+//	                                          messages_unacknowledged (rabbitmqctl's, name for pid)
+//	list_bindings [-p <vhost>] [<column> ...] default: all columns
+//	purge_queue [-p <vhost>] <queue>          remove a queue's ready messages
+//	delete_queue [-p <vhost>] <queue> [--if-empty|-e] [--if-unused|-u]
+//	                                          delete a queue
 //	add_user <username> <password>            add a user (no tags, no permissions)
 //	delete_user <username>                    delete a user and its permissions
 //	change_password <username> <password>     change a user's password
@@ -85,6 +91,7 @@ type options struct {
 	faultFor, faultLatency  string // fault --for, --latency: durations, a bare number is seconds
 	faultFactor             string // fault --factor
 	priority, applyTo       string // set_policy --priority, --apply-to
+	ifEmpty, ifUnused       bool   // delete_queue --if-empty, --if-unused
 }
 
 // command is one beatmqctl command.
@@ -117,6 +124,10 @@ var commands = []command{
 	{"list_connections", "[<column> ...]", "list open connections (default columns: user peer_host peer_port state)", cmdListConnections},
 	{"list_queues", "[-p <vhost>] [<column> ...]", "list queues (default columns: name messages)", cmdListQueues},
 	{"list_exchanges", "[-p <vhost>] [<column> ...]", "list exchanges (default columns: name type)", cmdListExchanges},
+	{"list_channels", "[<column> ...]", "list open channels (default columns: name user consumer_count messages_unacknowledged)", cmdListChannels},
+	{"list_bindings", "[-p <vhost>] [<column> ...]", "list bindings (default: all columns)", cmdListBindings},
+	{"purge_queue", "[-p <vhost>] <queue>", "remove a queue's ready messages", cmdPurgeQueue},
+	{"delete_queue", "[-p <vhost>] <queue> [--if-empty|-e] [--if-unused|-u]", "delete a queue, only if empty or unused when asked", cmdDeleteQueue},
 	{"add_user", "<username> <password>", "add a user, with no tags and no permissions", cmdAddUser},
 	{"delete_user", "<username>", "delete a user and its permissions", cmdDeleteUser},
 	{"change_password", "<username> <password>", "change a user's password", cmdChangePassword},
@@ -151,7 +162,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	fs.StringVar(&o.user, "user", envOr(getenv, "BEATMQ_USER", defaultUser), "management API user (env BEATMQ_USER)")
 	fs.StringVar(&o.password, "password", envOr(getenv, "BEATMQ_PASSWORD", defaultPassword), "management API password (env BEATMQ_PASSWORD)")
 	fs.DurationVarP(&o.timeout, "timeout", "t", defaultTimeout, "give up on the broker after this long (e.g. 30s; a bare number is seconds)")
-	fs.StringVarP(&o.vhost, "vhost", "p", "/", "virtual host for list_queues, list_exchanges and the permission commands")
+	fs.StringVarP(&o.vhost, "vhost", "p", "/", "virtual host for list_queues, list_exchanges, list_bindings, purge_queue, delete_queue and the permission commands")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "suppress informational messages")
 	fs.BoolVarP(&o.silent, "silent", "s", false, "suppress informational messages and table headers")
 	fs.BoolVar(&o.noHeaders, "no-table-headers", false, "do not print table headers")
@@ -162,6 +173,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	fs.StringVar(&o.faultLatency, "latency", "", "fault latency: delay on outbound frames (e.g. 200ms; a bare number is seconds)")
 	fs.StringVar(&o.priority, "priority", "", "set_policy: the policy's priority (default 0)")
 	fs.StringVar(&o.applyTo, "apply-to", "", "set_policy: queues, exchanges or all (default all)")
+	fs.BoolVarP(&o.ifEmpty, "if-empty", "e", false, "delete_queue: only if the queue has no ready messages")
+	fs.BoolVarP(&o.ifUnused, "if-unused", "u", false, "delete_queue: only if the queue has no consumers")
 	help := fs.BoolP("help", "h", false, "show this help")
 
 	if i := inspectLogIndex(fs, args); i >= 0 {
@@ -202,6 +215,14 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		for _, f := range []string{"priority", "apply-to"} {
 			if fs.Changed(f) {
 				fmt.Fprintf(stderr, "Error: --%s applies to the set_policy command only, not to %s\n", f, rest[0])
+				return exitUsage
+			}
+		}
+	}
+	if rest[0] != "delete_queue" {
+		for _, f := range []string{"if-empty", "if-unused"} {
+			if fs.Changed(f) {
+				fmt.Fprintf(stderr, "Error: --%s applies to the delete_queue command only, not to %s\n", f, rest[0])
 				return exitUsage
 			}
 		}

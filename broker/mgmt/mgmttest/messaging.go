@@ -253,6 +253,9 @@ func (b *Broker) DeclareExchange(user, vhost string, d mgmt.ExchangeDeclaration)
 	if !b.vhostExistsLocked(vhost) {
 		return false, mgmt.ErrNotFound
 	}
+	if d.Name == "" {
+		return false, amqp.NewError(amqp.AccessRefused, "operation not permitted on the default exchange")
+	}
 	if err := b.permitLocked(user, vhost, "configure", "exchange", d.Name); err != nil {
 		return false, err
 	}
@@ -263,7 +266,7 @@ func (b *Broker) DeclareExchange(user, vhost string, d mgmt.ExchangeDeclaration)
 		}
 		return false, nil
 	}
-	if d.Name == "" || strings.HasPrefix(d.Name, "amq.") {
+	if strings.HasPrefix(d.Name, "amq.") {
 		return false, amqp.NewError(amqp.AccessRefused, "exchange name '%s' contains reserved prefix 'amq.*'", d.Name)
 	}
 	b.xs = append(b.xs, mgmt.Exchange{Name: d.Name, Vhost: vhost, Type: d.Type, Durable: d.Durable, AutoDelete: d.AutoDelete,
