@@ -86,11 +86,11 @@ func TestBrowserMarkupAsText(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("get-ackmode"), "ack_requeue_true"),
 		chromedp.Click(chromedp.ID("get-submit")),
 	)
-	tb.waitJS(10*time.Second, "the message is shown", `document.querySelectorAll('#get-results pre.payload').length === 1`)
+	tb.waitJS(10*time.Second, "the message is shown", `document.querySelectorAll('#get-results pre[data-test=payload]').length === 1`)
 	tb.checkText(t, "the body", `document.getElementById('get-results')`, body)
 	tb.checkText(t, "the header", `document.getElementById('get-results')`, header)
 	tb.checkText(t, "the correlation id", `document.getElementById('get-results')`, corrID)
-	if got := mustEval[string](tb, `document.querySelector('#get-results pre.payload').textContent`); got != body {
+	if got := mustEval[string](tb, `document.querySelector('#get-results pre[data-test=payload]').textContent`); got != body {
 		t.Errorf("the payload's textContent is %q, want %q", got, body)
 	}
 	tb.checkNoScript(t, "queue's page with the message")

@@ -138,7 +138,7 @@ func TestBrowserPage(t *testing.T) {
 	})
 	tb.waitJS(10*time.Second, "the connection's page says it is closed",
 		`document.getElementById('conn-state').dataset.state === 'closed' && !!document.querySelector('#hb-events li[data-event="closed"]')`)
-	tb.do(10*time.Second, "back to the connections table", chromedp.Click(chromedp.CSS(`#view a[href="#/connections"]`)))
+	tb.do(10*time.Second, "back to the connections table", chromedp.Click(chromedp.CSS(`a[data-nav="connections"]`)))
 	tb.waitJS(15*time.Second, "the connections table no longer lists "+name,
 		`!!document.getElementById('connections') && `+rowJS("connections", name)+` === null`)
 
@@ -161,8 +161,8 @@ func TestBrowserPage(t *testing.T) {
 		chromedp.Click(chromedp.ID("get-submit")),
 	)
 	tb.waitJS(10*time.Second, "the page shows four messages",
-		`document.querySelectorAll('#get-results pre.payload').length === 4`)
-	got := mustEval[[]string](tb, `[...document.querySelectorAll('#get-results pre.payload')].map((p) => p.textContent)`)
+		`document.querySelectorAll('#get-results pre[data-test=payload]').length === 4`)
+	got := mustEval[[]string](tb, `[...document.querySelectorAll('#get-results pre[data-test=payload]')].map((p) => p.textContent)`)
 	if want := append(append([]string(nil), seeds...), published); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("payloads on the queue's page: %q, want %q", got, want)
 	}
