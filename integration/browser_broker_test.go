@@ -130,12 +130,14 @@ func (b *browserBroker) Addr() string { return hostPort(b.port) }
 // (the web page is at MgmtURL()+"/").
 func (b *browserBroker) MgmtURL() string { return "http://" + hostPort(b.mgmtPort) }
 
-// dial opens an amqp091-go connection as guest with the connection_name
-// client property and heartbeat hb (0: the broker's).
+// dial opens an amqp091-go connection as guest with its usual client
+// properties plus connection_name, and heartbeat hb (0: the broker's).
 func (b *browserBroker) dial(name string, hb time.Duration) (*amqp.Connection, error) {
+	props := amqp.NewConnectionProperties()
+	props["connection_name"] = name
 	cfg := amqp.Config{
 		Heartbeat:  hb,
-		Properties: amqp.Table{"connection_name": name},
+		Properties: props,
 		Dial:       amqp.DefaultDial(5 * time.Second),
 	}
 	return amqp.DialConfig("amqp://guest:guest@"+b.Addr()+"/", cfg)

@@ -74,7 +74,7 @@ func startBrowser(t *testing.T) *browser {
 	out := filepath.Join(t.TempDir(), "chromium.out")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.WindowSize(1280, 860),
+		chromedp.WindowSize(1280, 1100),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.CombinedOutput(&logWriter{path: out}),
 	)

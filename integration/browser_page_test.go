@@ -67,6 +67,7 @@ func TestBrowserPage(t *testing.T) {
 	tb.login(b, "guest", "guest")
 	tb.waitJS(15*time.Second, "the overview shows the totals, 2 connections and 3 messages ready",
 		`(() => { const d = document.getElementById('totals-list'); return !!d && /Connections\s*2/.test(d.textContent) && /Messages ready\s*3/.test(d.textContent); })()`)
+	lingerForScreenshots(tb, "chart-queued", 4)
 	tb.screenshot("overview", "")
 
 	// The connections table lists the client's connection; its link opens
@@ -78,16 +79,14 @@ func TestBrowserPage(t *testing.T) {
 		`location.hash === '#/connections/' + encodeURIComponent(`+jsString(name)+`)`)
 
 	// Its heartbeat timeline updates: the chart's data-points grows.
-	points := `Number((document.getElementById('hb-timeline') || {getAttribute: () => -1}).getAttribute('data-points'))`
+	points := svgPoints("hb-timeline")
 	tb.waitJS(15*time.Second, "the heartbeat timeline is drawn", points+` >= 1`)
 	n0 := mustEval[int](tb, points)
 	tb.waitJS(15*time.Second, fmt.Sprintf("the timeline grows past %d points", n0+4), fmt.Sprintf(`%s >= %d`, points, n0+4))
 	t.Logf("heartbeat timeline: %d points, then %d", n0, mustEval[int](tb, points))
-	if os.Getenv("BEATMQ_SCREENSHOTS") != "" {
-		// For the README's picture, half a minute of regular heartbeats
-		// before the fault (the page samples four times a second).
-		tb.waitJS(60*time.Second, "30 s of timeline", points+` >= 120`)
-	}
+	// For the README's picture, half a minute of regular heartbeats before
+	// the fault (the page samples four times a second).
+	lingerForScreenshots(tb, "hb-timeline", 120)
 
 	// The page finds out that a connection has closed when its GET answers
 	// 404, which Chromium logs as a failed resource.
@@ -114,8 +113,9 @@ func TestBrowserPage(t *testing.T) {
 		}
 		return c.SendAge != nil && *c.SendAge >= hb, nil
 	})
-	tb.waitJS(5*time.Second, "the timeline shows the outbound silence",
-		`/sent [0-9.]+ s ago/.test(document.querySelector('#hb-timeline desc').textContent)`)
+	tb.waitJS(5*time.Second, "the timeline's last sample shows the outbound silence past T (or the close)",
+		fmt.Sprintf(`Number((/sent ([0-9.]+) s ago/.exec(document.querySelector('#hb-timeline desc').textContent) || [])[1]) >= %d`+
+			` || document.getElementById('conn-state').dataset.state === 'closed'`, hb))
 	tb.screenshot("connection-heartbeat-fault", "")
 
 	// amqp091-go, idle, gives up 1.5T after the last frame it read
@@ -147,6 +147,8 @@ func TestBrowserPage(t *testing.T) {
 	tb.waitJS(15*time.Second, "the queues table lists "+queue, rowJS("queues", queue)+` !== null`)
 	tb.do(10*time.Second, "open the queue's page", chromedp.Click(chromedp.CSS(rowCSS("queues", queue)+` a`)))
 	const published = "hello from the page"
+	tb.waitJS(10*time.Second, "the queue's chart is drawn", svgPoints("queue-chart")+` >= 1`)
+	lingerForScreenshots(tb, "queue-chart", 4)
 	tb.do(15*time.Second, "publish a message from the queue's page",
 		chromedp.WaitVisible(chromedp.ID("publish-body")),
 		chromedp.SendKeys(chromedp.ID("publish-body"), published),
@@ -155,6 +157,7 @@ func TestBrowserPage(t *testing.T) {
 	tb.waitJS(10*time.Second, "the page says the message was routed",
 		`document.getElementById('publish-result').dataset.routed === 'true'`)
 	waitMessages(t, b, queue, len(seeds)+1)
+	lingerForScreenshots(tb, "queue-chart", 3)
 	tb.do(15*time.Second, "get four messages, acked, from the queue's page",
 		chromedp.SetValue(chromedp.ID("get-count"), "4"),
 		chromedp.SetValue(chromedp.ID("get-ackmode"), "ack_requeue_false"),
@@ -167,6 +170,9 @@ func TestBrowserPage(t *testing.T) {
 		t.Errorf("payloads on the queue's page: %q, want %q", got, want)
 	}
 	waitMessages(t, b, queue, 0)
+	tb.waitJS(10*time.Second, "the queue's page shows it empty",
+		`/Messages total\s*0/.test(document.getElementById('queue-facts').textContent)`)
+	lingerForScreenshots(tb, "queue-chart", 3)
 	tb.screenshot("queue", "")
 
 	tb.noErrors(t)
@@ -183,6 +189,25 @@ func waitMessages(t *testing.T, b *browserBroker, queue string, n int) {
 		q, err := b.queue(context.Background(), queue)
 		return err == nil && q.Messages == n, err
 	})
+}
+
+// svgPoints is a JavaScript expression for the data-points of the chart
+// (svg) with id, or -1 while there is none.
+func svgPoints(id string) string {
+	return `Number((document.getElementById(` + jsString(id) + `) || {getAttribute: () => -1}).getAttribute('data-points'))`
+}
+
+// lingerForScreenshots, when the screenshots are wanted (BEATMQ_SCREENSHOTS),
+// waits until the chart with id has n more points, so that the picture has
+// a history; otherwise it returns at once.
+func lingerForScreenshots(tb *tab, id string, n int) {
+	tb.t.Helper()
+	if os.Getenv("BEATMQ_SCREENSHOTS") == "" {
+		return
+	}
+	have := mustEval[int](tb, svgPoints(id))
+	tb.waitJS(90*time.Second, fmt.Sprintf("%d more points on #%s for the screenshot", n, id),
+		fmt.Sprintf(`%s >= %d`, svgPoints(id), have+n))
 }
 
 // cssString is s as a CSS string literal, for an attribute selector.
