@@ -28,7 +28,11 @@ import (
 // does not skip it): `make test` installs the package first (make deps).
 func chromiumPath(t *testing.T) string {
 	t.Helper()
+	const hint = "run `make deps`, which installs Debian's chromium package (scripts/install-deps.sh)"
 	if p := os.Getenv("BEATMQ_CHROMIUM"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("BEATMQ_CHROMIUM=%s: %v; unset it and %s", p, err, hint)
+		}
 		return p
 	}
 	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
@@ -37,8 +41,7 @@ func chromiumPath(t *testing.T) string {
 	if p, err := exec.LookPath("chromium"); err == nil {
 		return p
 	}
-	t.Fatal("Chromium not found (/usr/bin/chromium, or chromium on PATH): run `make deps`, " +
-		"which installs Debian's chromium package (scripts/install-deps.sh), or set BEATMQ_CHROMIUM")
+	t.Fatal("Chromium not found (/usr/bin/chromium, or chromium on PATH): " + hint + ", or set BEATMQ_CHROMIUM")
 	return ""
 }
 
