@@ -38,6 +38,32 @@
 //	GET    /api/queues[/]  /api/queues/{vhost}  /api/queues/{vhost}/{name}
 //	GET    /api/exchanges[/]  /api/exchanges/{vhost}  /api/exchanges/{vhost}/{name}
 //	                                          (the default exchange is "amq.default" in URLs)
+//	GET    /api/channels  /api/vhosts/{vhost}/channels  /api/connections/{name}/channels
+//	GET    /api/channels/{name}               open channels, "<connection name> (<number>)": prefetch,
+//	                                          consumers, unacked, unconfirmed, confirm and tx modes,
+//	                                          message_stats; one channel adds consumer_details
+//	                                          (visible as connections are)
+//	GET    /api/bindings[/{vhost}]  /api/queues/{vhost}/{name}/bindings
+//	GET    /api/exchanges/{vhost}/{name}/bindings/source  …/bindings/destination
+//	                                          each queue's default-exchange binding included, first
+//	PUT    /api/queues/{vhost}/{name}         declare {"durable":…,"auto_delete":…,"arguments":{…}}: 201, 204
+//	DELETE /api/queues/{vhost}/{name}         ?if-empty=true, ?if-unused=true: 204, 400 when refused
+//	DELETE /api/queues/{vhost}/{name}/contents  purge: 204
+//	POST   /api/queues/{vhost}/{name}/get     {"count":N,"ackmode":…,"encoding":"auto"|"base64","truncate":N}:
+//	                                          the messages, settled as ackmode says
+//	PUT    /api/exchanges/{vhost}/{name}      declare {"type":…,"durable":…,…}: 201, 204
+//	DELETE /api/exchanges/{vhost}/{name}      ?if-unused=true: 204
+//	POST   /api/exchanges/{vhost}/{name}/publish  {"properties":{…},"routing_key":…,"payload":…,
+//	                                          "payload_encoding":"string"|"base64"}: {"routed":…}
+//
+// The actions (PUT, DELETE, get, publish) run the AMQP method as the user
+// (Messaging), with its permissions, as RabbitMQ's plugin does over a
+// direct connection: every user, administrators included, needs a
+// permission in the vhost (else 401 "Access refused."); get and purge need
+// read, publish write, delete and declare configure. Their refusals and bad
+// bodies are answered as RabbitMQ 3.10.8 answers them, quirks included (an
+// unknown ackmode is 500 with no body; a refused publish is 400 with the
+// AMQP code in front of its text).
 //
 // beatmq's own routes, not part of RabbitMQ's API, live under /api/beatmq/:
 //

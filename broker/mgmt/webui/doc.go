@@ -47,7 +47,8 @@
 //	#view             the current page
 //
 // Overview (#/): #overview-node, #totals-list, #alarm-list, #listener-table,
-// #chart-queued and #chart-rates (svg).
+// #chart-queued and #chart-rates (svg; message rates summed over the
+// channels' message_stats counters, or network traffic without them).
 //
 // Connections (#/connections): table #connections, one tbody row per
 // connection with data-name=NAME and data-fault-state=KIND or "none"; its
@@ -77,7 +78,8 @@
 //
 // A queue (#/queues/VHOST/NAME): #queue-facts, #queue-chart (svg),
 // #queue-arguments and #queue-effective-policy (table, or p "None."),
-// #queue-missing when the API answers 404;
+// #queue-bindings (table, rows data-source and data-destination, or p
+// "None."), #queue-missing when the API answers 404;
 // get: #get-count, #get-ackmode (ack_requeue_true: requeue,
 // ack_requeue_false: remove), #get-encoding, #get-submit, #get-results
 // (p with data-count=N, then one article.message per message, data-index=i,
@@ -89,8 +91,8 @@
 // Exchanges (#/exchanges): table #exchanges, rows data-vhost and data-name
 // (the default exchange's is ""). An exchange: #exchange-facts
 // (#exchange-missing on 404),
-// #exchange-arguments, table #bindings (rows data-destination) or
-// #bindings-unavailable on 404.
+// #exchange-arguments, #bindings (table, rows data-source and
+// data-destination, or p "None.") or #bindings-unavailable on 404.
 //
 // Admin (#/admin): tables #users (rows data-name), #vhosts (data-name),
 // #permissions (data-user, data-vhost), #policies (data-name, data-vhost),

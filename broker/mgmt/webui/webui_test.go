@@ -93,7 +93,7 @@ func TestNoInlineCode(t *testing.T) {
 			continue
 		}
 		_, js := serve(t, http.MethodGet, f, nil)
-		for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", ".style."} {
+		for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", ".style.", "style:", "'style'", "setAttribute('on"} {
 			if strings.Contains(js, bad) {
 				t.Errorf("%s contains %q", f, bad)
 			}

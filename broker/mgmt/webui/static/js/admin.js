@@ -11,11 +11,12 @@ function section(id, title, form) {
   return { box, node: el('section', { 'aria-labelledby': id + '-title' }, el('h2', { id: id + '-title' }, title), box, form) };
 }
 
-// deleteButton is a button that DELETEs apiPath after no second question.
-function deleteButton(label, attrs, apiPath, done) {
+// deleteButton is a button that DELETEs the API path of segs, with no
+// second question.
+function deleteButton(label, attrs, segs, done) {
   const b = el('button', { type: 'button', class: 'danger', ...attrs }, label);
   return on(b, 'click', () => action(b, async () => {
-    await api(apiPath, { method: 'DELETE' });
+    await api(path(...segs), { method: 'DELETE' });
     return done;
   }));
 }
@@ -100,23 +101,23 @@ export function mount(view) {
     await Promise.all([
       load(users.box, '/api/users', (us) => table({ id: 'users' }, [{ label: 'Name' }, { label: 'Tags' }, { label: 'Action' }],
         us.map((u) => [u.name, (u.tags || []).join(', ') || '—',
-          deleteButton('Delete', { 'data-delete-user': u.name, 'aria-label': 'Delete user ' + u.name }, path('users', u.name), 'User ' + u.name + ' deleted.')]),
+          deleteButton('Delete', { 'data-delete-user': u.name, 'aria-label': 'Delete user ' + u.name }, ['users', u.name], 'User ' + u.name + ' deleted.')]),
         (i) => ({ 'data-name': us[i].name }))),
       load(vhosts.box, '/api/vhosts', (vs) => table({ id: 'vhosts' }, [{ label: 'Name' }, { label: 'Action' }],
         vs.map((v) => [v.name,
-          deleteButton('Delete', { 'data-delete-vhost': v.name, 'aria-label': 'Delete virtual host ' + v.name }, path('vhosts', v.name), 'Virtual host ' + v.name + ' deleted.')]),
+          deleteButton('Delete', { 'data-delete-vhost': v.name, 'aria-label': 'Delete virtual host ' + v.name }, ['vhosts', v.name], 'Virtual host ' + v.name + ' deleted.')]),
         (i) => ({ 'data-name': vs[i].name }))),
       load(perms.box, '/api/permissions', (ps) => table({ id: 'permissions' },
         [{ label: 'User' }, { label: 'Virtual host' }, { label: 'Configure' }, { label: 'Write' }, { label: 'Read' }, { label: 'Action' }],
         ps.map((p) => [p.user, p.vhost, p.configure, p.write, p.read,
           deleteButton('Delete', { 'data-delete-permission': p.user, 'data-vhost': p.vhost, 'aria-label': 'Delete permission of ' + p.user + ' in ' + p.vhost },
-            path('permissions', p.vhost, p.user), 'Permission deleted.')]),
+            ['permissions', p.vhost, p.user], 'Permission deleted.')]),
         (i) => ({ 'data-user': ps[i].user, 'data-vhost': ps[i].vhost }))),
       load(policies.box, '/api/policies', (ps) => table({ id: 'policies' },
         [{ label: 'Name' }, { label: 'Virtual host' }, { label: 'Pattern' }, { label: 'Apply to' }, { label: 'Definition' }, { label: 'Priority', num: true }, { label: 'Action' }],
         ps.map((p) => [p.name, p.vhost, p.pattern, p['apply-to'], text(p.definition), String(p.priority),
           deleteButton('Delete', { 'data-delete-policy': p.name, 'data-vhost': p.vhost, 'aria-label': 'Delete policy ' + p.name + ' in ' + p.vhost },
-            path('policies', p.vhost, p.name), 'Policy ' + p.name + ' deleted.')]),
+            ['policies', p.vhost, p.name], 'Policy ' + p.name + ' deleted.')]),
         (i) => ({ 'data-name': ps[i].name, 'data-vhost': ps[i].vhost }))),
     ]);
   }

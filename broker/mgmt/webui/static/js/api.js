@@ -48,7 +48,15 @@ export function setUnauthorizedHandler(f) {
 
 // path joins segments into an API path, each one encoded on its own (the
 // vhost "/" becomes %2F): path('queues', '/', 'q 1') → /api/queues/%2F/q%201.
+// A name that is "." or ".." (or empty) cannot be sent as a segment, since
+// URLs resolve dot segments even when encoded ("%2E"): it is refused rather
+// than letting the request reach another path.
 export function path(...segs) {
+  for (const s of segs) {
+    if (s === '' || s === '.' || s === '..') {
+      throw new Error(`The name "${s}" cannot be used in an API URL.`);
+    }
+  }
   return '/api/' + segs.map((s) => encodeURIComponent(s)).join('/');
 }
 

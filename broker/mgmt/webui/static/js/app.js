@@ -4,7 +4,7 @@
 // after it finished, until the route changes.
 import { $, el, replace } from './dom.js';
 import { api, login, logout, session, setUnauthorizedHandler } from './api.js';
-import { showError, clearError, status, takeFlash } from './ui.js';
+import { showError, clearError, status, takeFlash, setRefresher } from './ui.js';
 import * as overview from './overview.js';
 import * as connections from './connections.js';
 import * as connection from './connection.js';
@@ -43,6 +43,7 @@ function parseHash() {
 // showLogin shows the login form (and why, if reason is given).
 function showLogin(reason) {
   generation++;
+  document.title = 'beatmq: log in';
   $('login').hidden = false;
   $('nav').hidden = true;
   $('session').hidden = true;
@@ -75,6 +76,7 @@ async function route() {
   const mod = r && (rest.length && r[2] ? r[2] : r[1]);
   if (!mod) {
     replace(view, el('h1', null, 'Not found'), el('p', null, 'No such page. ', el('a', { href: '#/' }, 'Overview')));
+    document.title = 'beatmq: not found';
     return;
   }
   let v;
@@ -84,17 +86,39 @@ async function route() {
     showError(err);
     return;
   }
+  const h1 = view.querySelector('h1');
+  document.title = 'beatmq: ' + (h1 ? h1.textContent : 'management');
   if (!v || !v.poll) return;
+  // One poll at a time: a refresh asked for during a poll runs right after it.
+  let timer = null, running = false, again = false;
   const loop = async () => {
     if (gen !== generation) return;
+    running = true;
+    timer = null;
     try {
       await v.poll();
       if (gen === generation) clearError('poll');
     } catch (err) {
       if (gen === generation) showError(err, 'poll');
     }
-    if (gen === generation) setTimeout(loop, v.interval || 5000);
+    running = false;
+    if (gen !== generation) return;
+    if (again) {
+      again = false;
+      loop();
+      return;
+    }
+    timer = setTimeout(loop, v.interval || 5000);
   };
+  setRefresher(() => {
+    if (gen !== generation) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    clearTimeout(timer);
+    loop();
+  });
   loop();
 }
 

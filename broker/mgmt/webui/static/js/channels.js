@@ -6,6 +6,7 @@ import { api, path } from './api.js';
 const COLUMNS = [
   { label: 'Channel' }, { label: 'Name' }, { label: 'State' }, { label: 'Prefetch', num: true },
   { label: 'Consumers', num: true }, { label: 'Unacknowledged', num: true }, { label: 'Mode' },
+  { label: 'Published', num: true }, { label: 'Delivered / got', num: true }, { label: 'Acknowledged', num: true },
 ];
 
 // mode is the channel's confirm or transactional mode in words.
@@ -13,6 +14,11 @@ function mode(ch) {
   if (ch.transactional) return 'transactional';
   if (ch.confirm) return 'confirm';
   return 'normal';
+}
+
+// stat is one of the channel's message counters, 0 when not reported.
+function stat(ch, key) {
+  return num((ch.message_stats || {})[key] || 0);
 }
 
 // loadChannels fetches the channels of connection name into box. open
@@ -29,8 +35,10 @@ export async function loadChannels(box, name) {
     }
     throw err;
   }
-  replace(box, table({ id: 'channels' }, COLUMNS, (chans || []).map((ch) => [
+  chans = chans || [];
+  replace(box, chans.length ? null : el('p', { id: 'channels-none' }, 'No channels open.'), table({ id: 'channels' }, COLUMNS, chans.map((ch) => [
     num(ch.number), text(ch.name), text(ch.state), num(ch.prefetch_count), num(ch.consumer_count),
     num(ch.messages_unacknowledged), mode(ch),
+    stat(ch, 'publish'), stat(ch, 'deliver_get'), stat(ch, 'ack'),
   ]), (i) => ({ 'data-number': chans[i].number })));
 }

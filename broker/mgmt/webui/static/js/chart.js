@@ -22,11 +22,13 @@ function marker(i, x, y) {
 // round keeps coordinates short.
 const round = (v) => Math.round(v * 10) / 10;
 
-// niceMax rounds v up to 1, 2 or 5 times a power of ten.
+// niceMax rounds v up to a number whose quarters are round too (1, 1.2,
+// 1.6, 2, 2.4, 3, 4, 5, 6 or 8 times a power of ten), for the four grid
+// lines.
 function niceMax(v) {
   if (!(v > 0)) return 1;
   const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 5, 10]) if (v <= m * p) return m * p;
+  for (const m of [1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6, 8, 10]) if (v <= m * p * 1.0000001) return m * p;
   return 10 * p;
 }
 
@@ -36,7 +38,8 @@ function niceMax(v) {
 // opts: {id, title, desc, now, window, series: [{label, points: [[t, v]]}],
 // levels: [{value, label}] (horizontal lines), events: [{t, label, kind}]
 // (vertical lines, kind "late", "fault", "clear" or "closed"), yMax
-// (optional), unit (y axis suffix)}. The svg's data-points counts the
+// (optional), unit (y axis suffix), integer (counts: grid lines on whole
+// numbers)}. The svg's data-points counts the
 // samples plotted (the most points of any series).
 export function timeChart(opts) {
   const { now, window: span } = opts;
@@ -48,6 +51,7 @@ export function timeChart(opts) {
   for (const s of series) for (const [t, v] of s.points) if (t >= t0 && v > top) top = v;
   for (const l of levels) if (l.value * 1.15 > top) top = l.value * 1.15;
   top = niceMax(top);
+  if (opts.integer) top = Math.max(4, Math.ceil(top / 4) * 4);
   const x = (t) => round(L + ((t - t0) / span) * (W - L - R));
   const y = (v) => round(H - B - (Math.min(v, top) / top) * (H - T - B));
   const titleId = opts.id + '-title', descId = opts.id + '-desc';
@@ -108,5 +112,5 @@ function describe(series) {
 function fmt(v) {
   if (v >= 1e6) return round(v / 1e6) + 'M';
   if (v >= 1e4) return round(v / 1e3) + 'k';
-  return String(round(v));
+  return String(Math.round(v * 100) / 100);
 }

@@ -19,6 +19,7 @@ function append(node, children) {
 // it empty. Event handlers are never attributes: use on().
 function setAttrs(node, attrs) {
   for (const [k, v] of Object.entries(attrs || {})) {
+    if (/^on|^style$/i.test(k)) throw new Error('dom: attribute ' + k + ' is not allowed (CSP)');
     if (v === null || v === undefined || v === false) continue;
     node.setAttribute(k, v === true ? '' : String(v));
   }

@@ -1,12 +1,10 @@
 // exchange.js: the #/exchanges/VHOST/NAME page: the exchange and the
 // bindings it is the source of.
-import { el, replace, table, facts, text } from './dom.js';
+import { el, replace, facts, text } from './dom.js';
 import { api, path } from './api.js';
 import { features } from './exchanges.js';
-import { queueHref } from './queues.js';
+import { bindingsTable } from './bindings.js';
 import { argsTable } from './args.js';
-
-const COLUMNS = [{ label: 'To' }, { label: 'Kind' }, { label: 'Routing key' }, { label: 'Arguments' }];
 
 // mount builds the page for params [vhost, name] and returns its poll.
 export function mount(view, params) {
@@ -40,10 +38,7 @@ export function mount(view, params) {
       replace(bindings, el('p', { id: 'bindings-unavailable' }, 'Bindings not available: this broker answered 404 for them.'));
       return;
     }
-    replace(bindings, table({ id: 'bindings' }, COLUMNS, bs.map((b) => [
-      b.destination_type === 'queue' ? el('a', { href: queueHref(b.vhost, b.destination) }, b.destination) : text(b.destination),
-      text(b.destination_type), text(b.routing_key), text(b.arguments && Object.keys(b.arguments).length ? b.arguments : null),
-    ]), (i) => ({ 'data-destination': bs[i].destination })));
+    replace(bindings, bindingsTable('bindings', bs));
   }
   return { poll, interval: 5000 };
 }

@@ -3,16 +3,18 @@
 import { el, replace, facts, table, num, bytes, duration, text } from './dom.js';
 import { api } from './api.js';
 import { timeChart, legend } from './chart.js';
-import { History, now } from './rates.js';
+import { History, SumRates, now } from './rates.js';
 
 // WINDOW is how far back the charts go, in seconds.
 const WINDOW = 600;
 // hist survives route changes, so coming back keeps the charts.
 const hist = new History(WINDOW + 30);
 
-// COUNTERS are RabbitMQ's message_stats counters charted as rates when the
-// API reports them.
+// COUNTERS are RabbitMQ's message_stats counters charted as rates: from
+// the overview's message_stats when the API reports them there, otherwise
+// summed over the channels' (GET /api/channels).
 const COUNTERS = [['publish', 'Publish'], ['deliver_get', 'Deliver / get'], ['ack', 'Acknowledge']];
+const channelRates = new SumRates(COUNTERS.map(([k]) => k));
 
 // mount builds the page and returns its poll.
 export function mount(view) {
@@ -31,11 +33,12 @@ export function mount(view) {
     el('h2', null, 'Listeners'), listeners);
 
   async function poll() {
-    const [ov, nodes, conns] = await Promise.all([
-      api('/api/overview'), api('/api/nodes'), api('/api/connections').catch(() => null)]);
+    const [ov, nodes, conns, chans] = await Promise.all([
+      api('/api/overview'), api('/api/nodes'), api('/api/connections').catch(() => null), api('/api/channels').catch(() => null)]);
     const node = (nodes || [])[0] || {};
     const t = now();
     const sample = { t, ready: ov.queue_totals.messages_ready, unacked: ov.queue_totals.messages_unacknowledged, stats: ov.message_stats || {} };
+    if (chans) sample.chanRates = channelRates.update(t, chans);
     if (conns) {
       sample.recv = conns.reduce((a, c) => a + (c.recv_oct || 0), 0);
       sample.send = conns.reduce((a, c) => a + (c.send_oct || 0), 0);
@@ -63,16 +66,16 @@ export function mount(view) {
       (ov.listeners || []).map((l) => [l.protocol, l.ip_address, l.port])));
 
     replace(queued, timeChart({
-      id: 'chart-queued', title: 'Queued messages, last 10 minutes', now: t, window: WINDOW,
+      id: 'chart-queued', title: 'Queued messages, last 10 minutes', now: t, window: WINDOW, integer: true,
       series: [{ label: 'Ready', points: hist.series((s) => s.ready) }, { label: 'Unacknowledged', points: hist.series((s) => s.unacked) }],
     }), legend(['Ready', 'Unacknowledged']));
 
     const have = COUNTERS.filter(([k]) => typeof sample.stats[k] === 'number');
     if (have.length) {
-      replace(rates, timeChart({
-        id: 'chart-rates', title: 'Message rates per second, last 10 minutes', now: t, window: WINDOW, unit: '/s',
-        series: have.map(([k, label]) => ({ label, points: hist.rate((s) => s.stats[k]) })),
-      }), legend(have.map(([, l]) => l + ' /s')));
+      drawRates('from the overview\'s message counters', have, (k) => hist.rate((s) => s.stats[k]));
+    } else if (chans) {
+      drawRates('summed over the channels\' message counters', COUNTERS,
+        (k) => hist.series((s) => (s.chanRates ? s.chanRates[k] : undefined)));
     } else {
       replace(rates,
         el('p', null, 'The API reports no message counters (rates_mode: ' + text(ov.rates_mode) +
@@ -81,6 +84,16 @@ export function mount(view) {
           id: 'chart-rates', title: 'Traffic in bytes per second, last 10 minutes', now: t, window: WINDOW, unit: 'B',
           series: [{ label: 'From clients', points: hist.rate((s) => s.recv) }, { label: 'To clients', points: hist.rate((s) => s.send) }],
         }), legend(['From clients (B/s)', 'To clients (B/s)']));
+    }
+
+    // drawRates charts the counters in `which` as rates per second.
+    function drawRates(source, which, points) {
+      replace(rates,
+        el('p', { class: 'muted' }, 'Messages per second, computed by this page from successive polls, ' + source + '.'),
+        timeChart({
+          id: 'chart-rates', title: 'Message rates per second, last 10 minutes', now: t, window: WINDOW, unit: '/s',
+          series: which.map(([k, label]) => ({ label, points: points(k) })),
+        }), legend(which.map(([, l]) => l + ' /s')));
     }
   }
   return { poll, interval: 5000 };

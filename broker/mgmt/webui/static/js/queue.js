@@ -6,6 +6,7 @@ import { api, path } from './api.js';
 import { timeChart, legend } from './chart.js';
 import { History, now } from './rates.js';
 import { argsTable } from './args.js';
+import { bindingsTable } from './bindings.js';
 import { publishForm, getForm } from './messages.js';
 import { action, flash } from './ui.js';
 
@@ -20,6 +21,7 @@ export function mount(view, params) {
   const args = el('div', { id: 'queue-arguments-box' });
   const policy = el('div', { id: 'queue-policy-box' });
   const chart = el('div', { id: 'queue-chart-box' });
+  const bindings = el('div', { id: 'queue-bindings-box' });
   replace(view,
     el('p', null, el('a', { href: '#/queues' }, '← All queues')),
     el('h1', null, 'Queue ', el('q', null, name), ' in virtual host ', el('q', null, vhost)),
@@ -27,6 +29,7 @@ export function mount(view, params) {
     el('h2', null, 'Messages over time'), chart,
     el('h2', null, 'Arguments'), args,
     el('h2', null, 'Effective policy definition'), policy,
+    el('h2', null, 'Bindings to this queue'), bindings,
     getForm(vhost, name), publishForm(vhost, name), dangerForm(vhost, name));
 
   async function poll() {
@@ -48,8 +51,14 @@ export function mount(view, params) {
     ], { id: 'queue-facts' }));
     replace(args, argsTable('queue-arguments', q.arguments));
     replace(policy, argsTable('queue-effective-policy', q.effective_policy_definition));
+    try {
+      replace(bindings, bindingsTable('queue-bindings', await api(path('queues', vhost, name, 'bindings'))));
+    } catch (err) {
+      if (err.status !== 404) throw err;
+      replace(bindings, el('p', { id: 'queue-bindings-unavailable' }, 'Bindings not available: this broker answered 404 for them.'));
+    }
     replace(chart, timeChart({
-      id: 'queue-chart', title: 'Messages in the queue, last 5 minutes', now: t, window: WINDOW,
+      id: 'queue-chart', title: 'Messages in the queue, last 5 minutes', now: t, window: WINDOW, integer: true,
       series: [{ label: 'Ready', points: hist.series((s) => s.ready) }, { label: 'Unacknowledged', points: hist.series((s) => s.unacked) }],
     }), legend(['Ready', 'Unacknowledged']));
   }

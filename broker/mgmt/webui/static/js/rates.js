@@ -60,3 +60,32 @@ export class Counter {
     for (const k of this.last.keys()) if (!live.has(k)) this.last.delete(k);
   }
 }
+
+// SumRates turns the counters of many objects that come and go (channels'
+// message_stats) into total rates per second: a counter counts from its
+// previous value, or from zero for an object new since the last poll.
+export class SumRates {
+  constructor(keys) {
+    this.keys = keys;
+    this.prev = null; // {t, byName: Map(name → stats)}
+  }
+
+  // update takes the objects ({name, message_stats}) seen at t and returns
+  // {key: rate per second}, or null after the first poll.
+  update(t, objects) {
+    const byName = new Map(objects.map((o) => [o.name, o.message_stats || {}]));
+    const prev = this.prev;
+    this.prev = { t, byName };
+    if (!prev || t <= prev.t) return null;
+    const out = {};
+    for (const k of this.keys) {
+      let sum = 0;
+      for (const [name, st] of byName) {
+        const v = st[k], before = prev.byName.has(name) ? prev.byName.get(name)[k] || 0 : 0;
+        if (typeof v === 'number' && v >= before) sum += v - before;
+      }
+      out[k] = sum / (t - prev.t);
+    }
+    return out;
+  }
+}

@@ -4,6 +4,18 @@
 import { $ } from './dom.js';
 
 let errorSource = null;
+let refresher = () => {};
+
+// setRefresher sets what refresh() does: poll the current view now (the
+// app sets it for each view).
+export function setRefresher(f) {
+  refresher = f;
+}
+
+// refresh polls the current view now, so an action's effect shows at once.
+export function refresh() {
+  refresher();
+}
 
 // showError writes msg (an Error or a string) to #error; source is 'poll'
 // for the polling loop, 'action' (the default) for what a user did.
@@ -38,6 +50,7 @@ export async function action(button, f) {
   try {
     const msg = await f();
     if (msg) status(msg);
+    refresh();
   } catch (err) {
     showError(err);
   } finally {
