@@ -187,6 +187,15 @@ func TestMgmtGetAckModes(t *testing.T) {
 	apiWant(t, hs, http.MethodPost, "/api/queues/%2F/nope/get", "guest", `{"count":1,"ackmode":"ack_requeue_true","encoding":"auto"}`,
 		404, `{"error":"not_found","reason":"NOT_FOUND - no queue 'nope' in vhost '/'"}`)
 	apiWant(t, hs, http.MethodPost, "/api/queues/%2F/work/get", "guest", `{"count":1,"ackmode":"bogus","encoding":"auto"}`, 500, "")
+
+	// Another connection's exclusive queue is locked, as for a client.
+	if _, err := ch.QueueDeclare("mine", false, false, true, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	const locked = "cannot obtain exclusive access to locked queue 'mine' in vhost '/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration."
+	apiWant(t, hs, http.MethodPost, "/api/queues/%2F/mine/get", "guest", `{"count":1,"ackmode":"ack_requeue_true","encoding":"auto"}`,
+		400, `{"error":"bad_request","reason":"405 RESOURCE_LOCKED - `+locked+`"}`)
+	apiWant(t, hs, http.MethodDelete, "/api/queues/%2F/mine/contents", "guest", "", 400, `{"error":"bad_request","reason":"`+locked+`"}`)
 }
 
 // A publish through the API is routed as a client's: the default exchange

@@ -89,6 +89,19 @@ func (h *handler) visibleVhosts(u *user) map[string]bool {
 	return vis
 }
 
+// vhostAuthorised answers 401 "User not authorised to access virtual
+// host", as rabbit_mgmt_util:is_authorized_vhost/2 does for a GET scoped
+// to a vhost, unless u is an administrator or holds a permission in vhost;
+// a vhost that does not exist passes (the endpoint then answers for it).
+// It reports whether the request may go on.
+func (h *handler) vhostAuthorised(w http.ResponseWriter, u *user, vhost string) bool {
+	if u.isAdmin() || !h.vhostExists(vhost) || h.vhostAccess(u, vhost) {
+		return true
+	}
+	notAuthorised(w, "User not authorised to access virtual host")
+	return false
+}
+
 // bindingsWhere serves the bindings keep says to keep, of the vhosts u may
 // see, in the broker's order (per vhost, the default-exchange bindings
 // first).
@@ -105,11 +118,14 @@ func (h *handler) bindingsWhere(w http.ResponseWriter, u *user, keep func(*Bindi
 }
 
 // getBindings serves GET /api/bindings and /api/bindings/{vhost} (404 for
-// an unknown vhost).
+// an unknown vhost, 401 for one the user may not see).
 func (h *handler) getBindings(w http.ResponseWriter, r *http.Request, u *user) {
 	vhost := r.PathValue("vhost")
 	if vhost != "" && !h.vhostExists(vhost) {
 		writeNotFound(w)
+		return
+	}
+	if vhost != "" && !h.vhostAuthorised(w, u, vhost) {
 		return
 	}
 	h.bindingsWhere(w, u, func(b *Binding) bool { return vhost == "" || b.Vhost == vhost })
@@ -118,10 +134,14 @@ func (h *handler) getBindings(w http.ResponseWriter, r *http.Request, u *user) {
 // getExchangeBindings serves GET
 // /api/exchanges/{vhost}/{name}/bindings/source and …/destination: the
 // bindings from or to the exchange ("amq.default" is the default
-// exchange); RabbitMQ 3.10.8 answers [] for an unknown exchange or vhost.
+// exchange); RabbitMQ 3.10.8 answers [] for an unknown exchange or vhost,
+// 401 for a vhost the user may not see.
 func (h *handler) getExchangeBindings(source bool) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, u *user) {
 		vhost, name := r.PathValue("vhost"), exchangeURLName(r)
+		if !h.vhostAuthorised(w, u, vhost) {
+			return
+		}
 		h.bindingsWhere(w, u, func(b *Binding) bool {
 			if b.Vhost != vhost {
 				return false
@@ -137,10 +157,14 @@ func (h *handler) getExchangeBindings(source bool) authedFunc {
 // getQueueBindings serves GET /api/queues/{vhost}/{name}/bindings: the
 // queue's default-exchange binding, then those from other exchanges.
 // RabbitMQ 3.10.8 lists the default-exchange binding even for a queue that
-// does not exist, and so does beatmq.
+// does not exist (but nothing in a vhost that does not), and so does
+// beatmq.
 func (h *handler) getQueueBindings(w http.ResponseWriter, r *http.Request, u *user) {
 	vhost, name := r.PathValue("vhost"), r.PathValue("name")
-	if !h.visibleVhosts(u)[vhost] {
+	if !h.vhostAuthorised(w, u, vhost) {
+		return
+	}
+	if !h.vhostExists(vhost) {
 		writeJSON(w, http.StatusOK, []bindingJSON{})
 		return
 	}

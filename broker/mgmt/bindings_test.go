@@ -66,9 +66,17 @@ func TestBindings(t *testing.T) {
 		}
 	}
 	wantError(t, get(t, srv, "/api/bindings/nov"), 404, "Object Not Found", "Not Found")
-	// A management user sees the vhosts it has a permission in.
+	// A management user sees the vhosts it has a permission in, and is
+	// refused the others by name.
 	if got := bindingKeys(t, do(t, srv, http.MethodGet, "/api/bindings", "app", "app", nil, "")); len(got) != 5 {
 		t.Errorf("app's bindings: %q", got)
+	}
+	for _, path := range []string{"/api/bindings/v", "/api/queues/v/q3/bindings", "/api/exchanges/v/amq.direct/bindings/source",
+		"/api/exchanges/v/amq.direct/bindings/destination", "/api/vhosts/v/channels"} {
+		wantError(t, do(t, srv, http.MethodGet, path, "app", "app", nil, ""), 401, "not_authorised", "User not authorised to access virtual host")
+	}
+	if got := bindingKeys(t, do(t, srv, http.MethodGet, "/api/queues/nov/q/bindings", "app", "app", nil, "")); len(got) != 0 {
+		t.Errorf("bindings of a queue in no vhost: %q", got)
 	}
 
 	var bs []map[string]any

@@ -173,11 +173,14 @@ func (h *handler) getChannels(w http.ResponseWriter, _ *http.Request, u *user) {
 }
 
 // getVhostChannels serves GET /api/vhosts/{vhost}/channels (404 for an
-// unknown vhost).
+// unknown vhost, 401 for one the user may not see).
 func (h *handler) getVhostChannels(w http.ResponseWriter, r *http.Request, u *user) {
 	vhost := r.PathValue("vhost")
 	if !h.vhostExists(vhost) {
 		writeNotFound(w)
+		return
+	}
+	if !h.vhostAuthorised(w, u, vhost) {
 		return
 	}
 	writeJSON(w, http.StatusOK, h.visibleChannels(u, func(c *Channel) bool { return c.Vhost == vhost }))

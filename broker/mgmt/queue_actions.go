@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/beatmq/beatmq/amqp"
@@ -192,7 +193,8 @@ func (h *handler) getMessages(w http.ResponseWriter, r *http.Request, u *user) {
 }
 
 // writeGetError answers for a basic.get that failed: the AMQP error's
-// full text with 401 not_authorised (403) or 404 not_found, else 400.
+// full text with 401 not_authorised (403) or 404 not_found, else 400 with
+// the code in front ("405 RESOURCE_LOCKED - …").
 func writeGetError(w http.ResponseWriter, err error) {
 	var e *amqp.Error
 	switch {
@@ -205,7 +207,7 @@ func writeGetError(w http.ResponseWriter, err error) {
 	case e.Code == amqp.NotFound:
 		writeError(w, http.StatusNotFound, "not_found", e.Text)
 	default:
-		badRequest(w, e.Text)
+		badRequest(w, strconv.Itoa(int(e.Code))+" "+e.Text)
 	}
 }
 
