@@ -48,8 +48,6 @@ func chromiumPath(t *testing.T) string {
 // browser is one headless Chromium process of a test; its tabs share one
 // profile (cookies, storage, HTTP auth cache).
 type browser struct {
-	t   *testing.T
-	ctx context.Context // the allocator's; tabs are made from the first tab's
 	// first is the tab made with the browser; every other tab is its child.
 	first *tab
 }
@@ -89,8 +87,8 @@ func startBrowser(t *testing.T) *browser {
 		opts = append(opts, chromedp.NoSandbox)
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	b := &browser{t: t, ctx: allocCtx}
-	first, cancelTab := b.newTab(allocCtx)
+	b := &browser{}
+	first, cancelTab := b.newTab(t, allocCtx)
 	b.first = first
 	if err := attach(first.ctx, 60*time.Second); err != nil {
 		cancelTab()
@@ -107,8 +105,8 @@ func startBrowser(t *testing.T) *browser {
 // newTab makes a tab whose listener records console errors, exceptions,
 // error log entries and dialogs (and answers the dialogs: accept, so that
 // nothing hangs; the test decides whether one was allowed).
-func (b *browser) newTab(parent context.Context) (*tab, context.CancelFunc) {
-	tb := &tab{t: b.t, responses: make(map[string][]int)}
+func (b *browser) newTab(t *testing.T, parent context.Context) (*tab, context.CancelFunc) {
+	tb := &tab{t: t, responses: make(map[string][]int)}
 	// KNOWN PAGE DEFECT, allowed so that the rest is checked: index.html
 	// names no icon, so Chromium asks for /favicon.ico, which the API
 	// answers 404 and the console shows as an error. Remove this line when
@@ -148,11 +146,11 @@ func (b *browser) newTab(parent context.Context) (*tab, context.CancelFunc) {
 	return tb, cancel
 }
 
-// NewTab opens another tab in the same browser (same profile); it is closed
-// when the test ends.
+// NewTab opens another tab in the same browser (same profile) for test t
+// (a subtest's, say); it is closed when t ends.
 func (b *browser) NewTab(t *testing.T) *tab {
 	t.Helper()
-	tb, cancel := b.newTab(b.first.ctx)
+	tb, cancel := b.newTab(t, b.first.ctx)
 	t.Cleanup(cancel)
 	if err := attach(tb.ctx, 30*time.Second); err != nil {
 		cancel()

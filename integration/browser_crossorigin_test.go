@@ -56,8 +56,8 @@ func TestBrowserCrossOrigin(t *testing.T) {
 	})
 
 	br := startBrowser(t)
-	page := br.first
-	page.login(b, "guest", "guest")
+	home := br.first
+	home.login(b, "guest", "guest")
 	seedAuthCache(t, br, b)
 
 	for _, host := range []string{"127.0.0.1", "localhost"} {
@@ -91,10 +91,10 @@ func TestBrowserCrossOrigin(t *testing.T) {
 		})
 	}
 	// The logged-in page still works: the refusals did not log it out.
-	page.route("#/connections")
-	page.waitJS(15*time.Second, "the connections table lists the victim connection",
+	home.route("#/connections")
+	home.waitJS(15*time.Second, "the connections table lists the victim connection",
 		`[...document.querySelectorAll('#connections [data-name]')].some(r => r.dataset.name === `+jsString(victim)+`)`)
-	page.noErrors(t)
+	home.noErrors(t)
 }
 
 // seedAuthCache puts guest's credentials in the browser's HTTP auth cache
