@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -111,7 +112,7 @@ func (b *browser) newTab(t *testing.T, parent context.Context) (*tab, context.Ca
 	// names no icon, so Chromium asks for /favicon.ico, which the API
 	// answers 404 and the console shows as an error. Remove this line when
 	// the page has one (e.g. <link rel="icon" href="data:,">).
-	tb.allowed = append(tb.allowed, allowedError{path: "/favicon.ico", status: 404, why: "the page names no icon"})
+	tb.allowed = append(tb.allowed, allowedError{segs: []string{"favicon.ico"}, status: 404, why: "the page names no icon"})
 	var ctx context.Context
 	var cancel context.CancelFunc
 	ctx, cancel = chromedp.NewContext(parent, chromedp.WithListener(func(ev any) {
@@ -193,17 +194,18 @@ func (e consoleError) String() string {
 // "Failed to load resource: the server responded with a status of 404" for
 // every fetch answered 404, also one the page makes on purpose.
 type allowedError struct {
-	path   string // the URL's decoded path
+	segs   []string // the URL path's segments, each decoded on its own
 	status int
 	why    string
 }
 
-// allow lets noErrors pass the network log entries for GETs of urlPath
-// (decoded) answered with status, for the reason why.
-func (tb *tab) allow(urlPath string, status int, why string) {
+// allow lets noErrors pass the network log entries for requests whose URL
+// path has the segments segs (each decoded on its own, so the vhost "/" is
+// one segment "/") answered with status, for the reason why.
+func (tb *tab) allow(status int, why string, segs ...string) {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
-	tb.allowed = append(tb.allowed, allowedError{path: urlPath, status: status, why: why})
+	tb.allowed = append(tb.allowed, allowedError{segs: segs, status: status, why: why})
 }
 
 // isAllowed tells whether e is an entry allowed by allow. Call with tb.mu
@@ -216,8 +218,14 @@ func (tb *tab) isAllowed(e consoleError) (string, bool) {
 	if err != nil {
 		return "", false
 	}
+	segs := strings.Split(strings.TrimPrefix(u.EscapedPath(), "/"), "/")
+	for i, seg := range segs {
+		if segs[i], err = url.PathUnescape(seg); err != nil {
+			return "", false
+		}
+	}
 	for _, a := range tb.allowed {
-		if u.Path == a.path && strings.Contains(e.Text, fmt.Sprintf("status of %d ", a.status)) {
+		if slices.Equal(segs, a.segs) && strings.Contains(e.Text, fmt.Sprintf("status of %d ", a.status)) {
 			return a.why, true
 		}
 	}
@@ -286,7 +294,8 @@ func (tb *tab) Dialogs() []string {
 }
 
 // noErrors fails the test if the tab reported any console error, uncaught
-// exception or error log entry (CSP violations are such entries).
+// exception or error log entry (CSP violations are such entries), or if the
+// page shows its #error line.
 func (tb *tab) noErrors(t *testing.T) {
 	t.Helper()
 	tb.mu.Lock()
@@ -298,6 +307,12 @@ func (tb *tab) noErrors(t *testing.T) {
 	tb.mu.Unlock()
 	for _, e := range tb.Errors() {
 		t.Errorf("browser console: %s", e)
+	}
+	// The page's own error line (#error) must be hidden too.
+	if msg, err := eval[string](tb, `(() => { const e = document.getElementById('error'); return e && !e.hidden ? e.textContent : ''; })()`); err != nil {
+		t.Errorf("reading #error: %v", err)
+	} else if msg != "" {
+		t.Errorf("the page shows an error: %q", msg)
 	}
 }
 

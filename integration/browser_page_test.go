@@ -21,7 +21,9 @@ import (
 // docs/client-fault-matrix.md says amqp091-go does (idle, it gives up
 // reading 1.5T after the broker's last frame: NotifyClose with 501 and an
 // i/o timeout), the page mark the connection closed and the table drop it;
-// publish a message and get messages on a queue's page. Nothing may reach
+// publish a message and get messages on a queue's page, purge and delete
+// the queue; force-close the other connection with a reason from its page
+// (amqp091-go gets 320 CONNECTION_FORCED with it). Nothing may reach
 // the browser's console as an error (CSP violations included), and no
 // JavaScript dialog may open. It takes the README's screenshots (see
 // tab.screenshot).
@@ -90,7 +92,7 @@ func TestBrowserPage(t *testing.T) {
 
 	// The page finds out that a connection has closed when its GET answers
 	// 404, which Chromium logs as a failed resource.
-	tb.allow("/api/connections/"+name, 404, "the connection's page polling it after it closed")
+	tb.allow(404, "the connection's page polling it after it closed", "api", "connections", name)
 
 	// Mute the broker's heartbeats from the page.
 	tb.do(10*time.Second, "click the mute-heartbeats button",
@@ -174,6 +176,50 @@ func TestBrowserPage(t *testing.T) {
 		`/Messages total\s*0/.test(document.getElementById('queue-facts').textContent)`)
 	lingerForScreenshots(tb, "queue-chart", 3)
 	tb.screenshot("queue", "")
+
+	// Purge and delete from the page (what TestBrowserCrossOrigin checks
+	// another origin cannot do, done here by the page itself).
+	if err := ch.Publish("", queue, false, false, amqp.Publishing{Body: []byte("to purge")}); err != nil {
+		t.Fatal(err)
+	}
+	waitMessages(t, b, queue, 1)
+	tb.do(10*time.Second, "purge the queue from its page", chromedp.Click(chromedp.ID("purge")))
+	waitMessages(t, b, queue, 0)
+	// The queue's page may poll the queue once more between the DELETE and
+	// leaving for #/queues.
+	tb.allow(404, "the queue's page polling it as it was deleted", "api", "queues", "/", queue)
+	tb.do(10*time.Second, "delete the queue from its page", chromedp.Click(chromedp.ID("delete")))
+	tb.waitJS(10*time.Second, "the page returns to the queues table", `location.hash === '#/queues'`)
+	pollUntil(t, 10*time.Second, "the broker no longer has the queue "+queue, func() (bool, error) {
+		_, err := b.queue(context.Background(), queue)
+		return err != nil && strings.Contains(err.Error(), "404"), nil
+	})
+	tb.waitJS(10*time.Second, "the queues table no longer lists "+queue,
+		`!!document.getElementById('queues') && `+rowJS("queues", queue)+` === null`)
+
+	// Force-close the other client's connection from its page, with a
+	// reason: amqp091-go gets connection.close 320 CONNECTION_FORCED.
+	qClosed := qConn.NotifyClose(make(chan *amqp.Error, 1))
+	qName := b.connName(t, qConn)
+	tb.do(10*time.Second, "open the connections page", chromedp.Click(chromedp.CSS(`a[data-nav="connections"]`)))
+	tb.waitJS(15*time.Second, "the connections table lists "+qName, rowJS("connections", qName)+` !== null`)
+	tb.do(15*time.Second, "force-close the connection from its page",
+		chromedp.Click(chromedp.CSS(rowCSS("connections", qName)+` a`)),
+		chromedp.WaitVisible(chromedp.ID("close-conn")),
+		chromedp.SendKeys(chromedp.ID("close-reason"), "closed by the browser test"),
+		chromedp.Click(chromedp.ID("close-conn")),
+	)
+	tb.allow(404, "the connection's page polling it after it was closed", "api", "connections", qName)
+	select {
+	case e := <-qClosed:
+		if e == nil || e.Code != amqp.ConnectionForced || !strings.Contains(e.Reason, "closed by the browser test") {
+			t.Errorf("amqp091-go's NotifyClose after the page's force-close: %v; want 320 CONNECTION_FORCED - closed by the browser test", e)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the page's force-close did not reach the client within 15 s")
+	}
+	tb.waitJS(10*time.Second, "the connection's page says it is closed",
+		`document.getElementById('conn-state').dataset.state === 'closed'`)
 
 	tb.noErrors(t)
 	if d := tb.Dialogs(); len(d) > 0 {
