@@ -15,7 +15,8 @@ import (
 )
 
 // TestBrowserPage walks the management web page as a user would, in headless
-// Chromium: log in; see an amqp091-go connection in the connections table;
+// Chromium: fail to log in with a wrong password (#error says so), log in;
+// see an amqp091-go connection in the connections table;
 // open its page and watch the heartbeat timeline grow; inject
 // mute-heartbeats with the page's button and see the client react as
 // docs/client-fault-matrix.md says amqp091-go does (idle, it gives up
@@ -66,6 +67,18 @@ func TestBrowserPage(t *testing.T) {
 
 	br := startBrowser(t)
 	tb := br.first
+	// A wrong password first: the page says so in #error and stays on the
+	// login form.
+	tb.allow(401, "the login with a wrong password, on purpose", "api", "whoami")
+	tb.do(30*time.Second, "log in with a wrong password",
+		chromedp.Navigate(b.MgmtURL()+"/"),
+		chromedp.WaitVisible(chromedp.ID("login-user")),
+		chromedp.SendKeys(chromedp.ID("login-user"), "guest"),
+		chromedp.SendKeys(chromedp.ID("login-pass"), "wrong"),
+		chromedp.Click(chromedp.ID("login-submit")),
+	)
+	tb.waitJS(10*time.Second, "the page says the login failed",
+		`(() => { const e = document.getElementById('error'); return !e.hidden && e.textContent.includes('Login failed') && !document.getElementById('login').hidden; })()`)
 	tb.login(b, "guest", "guest")
 	tb.waitJS(15*time.Second, "the overview shows the totals, 2 connections and 3 messages ready",
 		`(() => { const d = document.getElementById('totals-list'); return !!d && /Connections\s*2/.test(d.textContent) && /Messages ready\s*3/.test(d.textContent); })()`)
