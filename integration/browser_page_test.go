@@ -16,18 +16,17 @@ import (
 
 // TestBrowserPage walks the management web page as a user would, in headless
 // Chromium: fail to log in with a wrong password (#error says so), log in;
-// see an amqp091-go connection in the connections table;
-// open its page and watch the heartbeat timeline grow; inject
-// mute-heartbeats with the page's button and see the client react as
-// docs/client-fault-matrix.md says amqp091-go does (idle, it gives up
-// reading 1.5T after the broker's last frame: NotifyClose with 501 and an
-// i/o timeout), the page mark the connection closed and the table drop it;
-// publish a message and get messages on a queue's page, purge and delete
-// the queue; force-close the other connection with a reason from its page
-// (amqp091-go gets 320 CONNECTION_FORCED with it). Nothing may reach
-// the browser's console as an error (CSP violations included), and no
-// JavaScript dialog may open. It takes the README's screenshots (see
-// tab.screenshot).
+// see an amqp091-go connection in the connections table; open its page and
+// watch the heartbeat timeline grow; inject mute-heartbeats with the page's
+// button and see the client react as docs/client-fault-matrix.md says
+// amqp091-go does (idle, it gives up reading 1.5T after the broker's last
+// frame: NotifyClose with 501 and an i/o timeout), the page mark the
+// connection closed and the table drop it; publish a message and get
+// messages on a queue's page, purge and delete the queue; force-close the
+// other connection from its page with a reason (amqp091-go gets 320
+// CONNECTION_FORCED with it). Nothing may reach the browser's console as an
+// error (CSP violations included), and no JavaScript dialog may open. It
+// takes the README's screenshots (see tab.screenshot).
 func TestBrowserPage(t *testing.T) {
 	skipBrowserOnRabbitMQ(t)
 	const hb = 2 // seconds: the client's timeout 1.5T is then 3 s
