@@ -22,11 +22,12 @@ import (
 // amqp091-go does (idle, it gives up reading 1.5T after the broker's last
 // frame: NotifyClose with 501 and an i/o timeout), the page mark the
 // connection closed and the table drop it; publish a message and get
-// messages on a queue's page, purge and delete the queue; force-close the
-// other connection from its page with a reason (amqp091-go gets 320
-// CONNECTION_FORCED with it). Nothing may reach the browser's console as an
-// error (CSP violations included), and no JavaScript dialog may open. It
-// takes the README's screenshots (see tab.screenshot).
+// messages on a queue's page, purge and delete the queue; inject and clear
+// a fault on the other connection, then force-close it from its page with a
+// reason (amqp091-go gets 320 CONNECTION_FORCED with it). Nothing may reach
+// the browser's console as an error (CSP violations included), and no
+// JavaScript dialog may open. It takes the README's screenshots (see
+// tab.screenshot).
 func TestBrowserPage(t *testing.T) {
 	skipBrowserOnRabbitMQ(t)
 	const hb = 2 // seconds: the client's timeout 1.5T is then 3 s
@@ -110,10 +111,7 @@ func TestBrowserPage(t *testing.T) {
 	tb.do(10*time.Second, "click the mute-heartbeats button",
 		chromedp.Click(chromedp.CSS(`button[data-fault="mute-heartbeats"]`)))
 	faultAt := time.Now()
-	pollUntil(t, 10*time.Second, "the broker reports the fault mute-heartbeats on "+name, func() (bool, error) {
-		c, err := b.conn(context.Background(), name)
-		return err == nil && c != nil && c.Fault == "mute-heartbeats", err
-	})
+	waitFault(t, b, name, "mute-heartbeats")
 	tb.waitJS(10*time.Second, "the page shows the fault",
 		`document.getElementById('conn-state').textContent.includes('mute-heartbeats') && !!document.querySelector('#hb-timeline [data-event="fault"]')`)
 	// The screenshot once the broker has been silent for T (twice the
@@ -215,9 +213,15 @@ func TestBrowserPage(t *testing.T) {
 	qName := b.connName(t, qConn)
 	tb.do(10*time.Second, "open the connections page", chromedp.Click(chromedp.CSS(`a[data-nav="connections"]`)))
 	tb.waitJS(15*time.Second, "the connections table lists "+qName, rowJS("connections", qName)+` !== null`)
-	tb.do(15*time.Second, "force-close the connection from its page",
+	tb.do(15*time.Second, "open its page and inject latency",
 		chromedp.Click(chromedp.CSS(rowCSS("connections", qName)+` a`)),
 		chromedp.WaitVisible(chromedp.ID("close-conn")),
+		chromedp.Click(chromedp.CSS(`button[data-fault="latency"]`)),
+	)
+	waitFault(t, b, qName, "latency")
+	tb.do(10*time.Second, "clear the fault from the page", chromedp.Click(chromedp.ID("fault-clear")))
+	waitFault(t, b, qName, nil)
+	tb.do(15*time.Second, "force-close the connection from its page",
 		chromedp.SendKeys(chromedp.ID("close-reason"), "closed by the browser test"),
 		chromedp.Click(chromedp.ID("close-conn")),
 	)
@@ -237,6 +241,16 @@ func TestBrowserPage(t *testing.T) {
 	if d := tb.Dialogs(); len(d) > 0 {
 		t.Errorf("the page opened JavaScript dialogs: %q", d)
 	}
+}
+
+// waitFault waits (up to 10 s) until the broker's API reports fault (a
+// kind, or nil for none) on the connection called name.
+func waitFault(t *testing.T, b *browserBroker, name string, fault any) {
+	t.Helper()
+	pollUntil(t, 10*time.Second, fmt.Sprintf("the broker reports the fault %v on %s", fault, name), func() (bool, error) {
+		c, err := b.conn(context.Background(), name)
+		return err == nil && c != nil && c.Fault == fault, err
+	})
 }
 
 // waitMessages waits (up to 10 s) until the broker's API says queue holds n
