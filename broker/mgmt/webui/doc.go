@@ -32,13 +32,16 @@
 // # Element ids for tests
 //
 // Browser tests may rely on these ids and attributes; they change only
-// together with the tests.
+// together with the tests. Polled parts (tables, charts, lists) are
+// replaced by new elements on each refresh, so look them up again rather
+// than holding on to a node (forms, and buttons outside tables, stay). The
+// focus, if it was in a redrawn part, moves to the same place in it.
 //
 // Always present:
 //
 //	#login            the login section (hidden once logged in)
 //	#login-form, #login-user, #login-pass, #login-submit
-//	#logout           button; #whoami shows "User: NAME"
+//	#logout           button; #whoami shows "User: NAME (TAG, …)"
 //	#nav              links with data-nav=overview|connections|queues|exchanges|admin
 //	                  (the current one has aria-current="page")
 //	#error            the last failure's text (hidden when none); a failed
@@ -66,7 +69,8 @@
 //	#hb-events        ol of events, newest first, each li with
 //	                  data-event=late|fault|clear|closed and a text
 //	#conn-facts       dl of the connection's fields
-//	#channels         table of channels (rows data-number=N), or
+//	#channels         table of channels (rows data-number=N; with
+//	                  #channels-none before it when there are none), or
 //	#channels-unavailable when the API answers 404
 //	button[data-fault=KIND]  inject KIND (mute-heartbeats, slow-heartbeats,
 //	                  freeze-out, freeze-in, half-open, latency, reset) with

@@ -26,6 +26,21 @@ export function login(user, pass) {
   sessionStorage.setItem(KEY, JSON.stringify({ user, auth: 'Basic ' + b64(user + ':' + pass) }));
 }
 
+// setTags remembers the user's tags (from /api/whoami), for display only:
+// the API decides what the user may do.
+export function setTags(tags) {
+  const s = session();
+  if (!s) return;
+  s.tags = Array.isArray(tags) ? tags : [];
+  sessionStorage.setItem(KEY, JSON.stringify(s));
+}
+
+// isAdmin tells whether the logged-in user has the administrator tag.
+export function isAdmin() {
+  const s = session();
+  return !!(s && s.tags && s.tags.includes('administrator'));
+}
+
 // logout forgets them.
 export function logout() {
   sessionStorage.removeItem(KEY);

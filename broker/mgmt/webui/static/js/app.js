@@ -3,7 +3,7 @@
 // {poll, interval}: poll() fetches and redraws, and runs again interval ms
 // after it finished, until the route changes.
 import { $, el, replace } from './dom.js';
-import { api, login, logout, session, setUnauthorizedHandler } from './api.js';
+import { api, login, logout, session, setTags, setUnauthorizedHandler } from './api.js';
 import { showError, clearError, status, takeFlash, setRefresher } from './ui.js';
 import * as overview from './overview.js';
 import * as connections from './connections.js';
@@ -64,7 +64,8 @@ async function route() {
   $('login').hidden = true;
   $('nav').hidden = false;
   $('session').hidden = false;
-  $('whoami').textContent = 'User: ' + session().user;
+  const s = session();
+  $('whoami').textContent = 'User: ' + s.user + (s.tags && s.tags.length ? ' (' + s.tags.join(', ') + ')' : '');
   const [first, ...rest] = parseHash();
   const r = routes[first];
   const view = $('view');
@@ -133,7 +134,8 @@ function start() {
     const user = $('login-user').value;
     login(user, $('login-pass').value);
     try {
-      await api('/api/whoami');
+      const me = await api('/api/whoami');
+      setTags(me && me.tags);
     } catch (err) {
       logout();
       showLogin(err.status === 401 ? 'Login failed' : err.message);

@@ -2,7 +2,7 @@
 // live heartbeat timeline (polled four times a second), its channels, fault
 // injection and force-close.
 import { el, replace, facts, field, num, text, bytes, on } from './dom.js';
-import { api, path } from './api.js';
+import { api, path, isAdmin } from './api.js';
 import { action } from './ui.js';
 import { now } from './rates.js';
 import { Timeline } from './timeline.js';
@@ -117,6 +117,7 @@ function faultForm(name) {
   return el('section', { 'aria-labelledby': 'fault-title' },
     el('h2', { id: 'fault-title' }, 'Inject a fault'),
     el('p', { class: 'muted' }, 'Administrators only. A fault changes how the broker treats this connection until it is cleared or its time runs out.'),
+    isAdmin() ? null : el('p', { id: 'fault-not-admin' }, 'Your user is not an administrator: the API will refuse these.'),
     field('For', forIn), field('Factor (slow heartbeats)', factorIn), field('Latency (latency)', latencyIn),
     el('div', { class: 'buttons' }, buttons, clear));
 }

@@ -42,10 +42,21 @@ export function on(node, event, f) {
   return node;
 }
 
-// replace sets node's children.
+const FOCUSABLE = 'a[href], button, input, select, textarea';
+
+// replace sets node's children. When the focus was inside node (a link in
+// a table that a poll redraws), it moves to the element at the same place
+// among the new ones, so keyboard users keep their place.
 export function replace(node, ...children) {
+  const active = document.activeElement;
+  const at = active && active !== node && node.contains(active) ? [...node.querySelectorAll(FOCUSABLE)].indexOf(active) : -1;
   node.replaceChildren();
-  return append(node, children);
+  append(node, children);
+  if (at >= 0) {
+    const again = node.querySelectorAll(FOCUSABLE)[at];
+    if (again) again.focus({ preventScroll: true });
+  }
+  return node;
 }
 
 // $ finds an element by id.
