@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/beatmq/beatmq/broker/internal/engine"
@@ -156,6 +157,16 @@ type Config struct {
 	// subject, "CN=client,O=example").
 	SSLCertLoginFrom string
 
+	// AuthMechanisms are the SASL mechanisms offered in connection.start, in
+	// this order (RabbitMQ's auth_mechanisms): "PLAIN", "AMQPLAIN" and
+	// "EXTERNAL" (a login named by the client certificate, RabbitMQ's
+	// rabbitmq_auth_mechanism_ssl). nil or empty means RabbitMQ's default,
+	// PLAIN and AMQPLAIN. EXTERNAL, when listed, is offered on TLS
+	// connections only, as RabbitMQ's should_offer/1 does; unlisted, it is
+	// not offered at all, since clients such as py-amqp (under kombu and
+	// Celery) pick EXTERNAL whenever it is offered, even with a password.
+	AuthMechanisms []string
+
 	// Users may log in. nil means one user, guest with password guest.
 	// They are the first users of a broker, each with every permission on
 	// every vhost and, unless its Tags say otherwise, the administrator tag.
@@ -224,6 +235,7 @@ func DefaultConfig() Config {
 		Users:            []User{{Name: "guest", Password: "guest"}},
 		LoopbackUsers:    []string{"guest"},
 		VHosts:           []string{"/"},
+		AuthMechanisms:   []string{"PLAIN", "AMQPLAIN"},
 	}
 }
 
@@ -255,6 +267,16 @@ func (c *Config) Validate() error {
 	case "", "common_name", "distinguished_name":
 	default:
 		errs = append(errs, fmt.Errorf("SSLCertLoginFrom %q: want common_name or distinguished_name", c.SSLCertLoginFrom))
+	}
+	mechs := map[string]bool{}
+	for _, m := range c.AuthMechanisms {
+		switch {
+		case !engine.KnownAuthMechanism(m):
+			errs = append(errs, fmt.Errorf("AuthMechanisms: unknown mechanism %q (want PLAIN, AMQPLAIN or EXTERNAL)", m))
+		case mechs[m]:
+			errs = append(errs, fmt.Errorf("AuthMechanisms: %q listed twice", m))
+		}
+		mechs[m] = true
 	}
 	if c.PrometheusAddr != "" {
 		if _, _, err := net.SplitHostPort(c.PrometheusAddr); err != nil {
@@ -333,6 +355,7 @@ func (c *Config) settings() settings {
 			Unit:             cmp.Or(c.HeartbeatUnit, time.Second),
 			MaxMessageSize:   resolve(c.MaxMessageSize, DefaultMaxMessageSize),
 			Loopback:         map[string]bool{},
+			AuthMechanisms:   slices.Clone(c.AuthMechanisms),
 		},
 	}
 	if c.LoopbackUsers == nil {
@@ -367,7 +390,6 @@ func (c *Config) settings() settings {
 	if c.TLS != nil {
 		s.tls = c.TLS.Clone()
 		s.tls.MinVersion = max(s.tls.MinVersion, tls.VersionTLS12)
-		s.conn.TLS = true
 		s.conn.TLSVerifyPeer = s.tls.ClientAuth >= tls.VerifyClientCertIfGiven
 	}
 	if c.SSLCertLoginFrom == "distinguished_name" {

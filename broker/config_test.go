@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -91,5 +92,38 @@ func TestConfigValidate(t *testing.T) {
 		if _, err := New(c); err == nil {
 			t.Errorf("New(%+v) accepted", c)
 		}
+	}
+}
+
+// AuthMechanisms lists only the mechanisms beatmq implements, each once; the
+// error names the one at fault. nil and empty mean RabbitMQ's default.
+func TestConfigAuthMechanisms(t *testing.T) {
+	for _, tc := range []struct {
+		mechanisms []string
+		err        string // "": accepted
+	}{
+		{nil, ""},
+		{[]string{}, ""},
+		{[]string{"EXTERNAL"}, ""},
+		{[]string{"AMQPLAIN", "EXTERNAL", "PLAIN"}, ""},
+		{[]string{"PLAIN", "SCRAM-SHA-1"}, `AuthMechanisms: unknown mechanism "SCRAM-SHA-1" (want PLAIN, AMQPLAIN or EXTERNAL)`},
+		{[]string{"plain"}, `AuthMechanisms: unknown mechanism "plain" (want PLAIN, AMQPLAIN or EXTERNAL)`},
+		{[]string{"RABBIT-CR-DEMO"}, `AuthMechanisms: unknown mechanism "RABBIT-CR-DEMO" (want PLAIN, AMQPLAIN or EXTERNAL)`},
+		{[]string{"PLAIN", "AMQPLAIN", "PLAIN"}, `AuthMechanisms: "PLAIN" listed twice`},
+	} {
+		c := Config{AuthMechanisms: tc.mechanisms}
+		err := c.Validate()
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%q: %v", tc.mechanisms, err)
+		case tc.err != "" && (err == nil || err.Error() != tc.err):
+			t.Errorf("%q: error %v, want %s", tc.mechanisms, err, tc.err)
+		}
+	}
+	if s := (&Config{}).settings(); s.conn.AuthMechanisms != nil {
+		t.Errorf("Config{} gives %q, want nil (the engine's default)", s.conn.AuthMechanisms)
+	}
+	if d := DefaultConfig(); !slices.Equal(d.AuthMechanisms, []string{"PLAIN", "AMQPLAIN"}) {
+		t.Errorf("DefaultConfig: %q", d.AuthMechanisms)
 	}
 }

@@ -104,31 +104,39 @@ func TestSynctestSilentClose(t *testing.T) {
 		input  []byte
 		reason broker.CloseReason
 		logs   []string // logged at the close, after "closing AMQP connection <id> (<name>):"
+		mechs  []string // Config.AuthMechanisms
 	}
 	negotiation := func(name string, input []byte, want string) tc {
 		return tc{"tune-ok " + name, func(r *brokertest.RawConn) { r.Handshake("neg") }, input, broker.ReasonNegotiationFailed,
 			[]string{"[error] %[1]s closing AMQP connection %[1]s (%[2]s - neg):",
-				"[error] %[1]s failed to negotiate connection parameters: " + want}}
+				"[error] %[1]s failed to negotiate connection parameters: " + want}, nil}
 	}
 	cases := []tc{
 		{"unknown mechanism", starting,
 			brokertest.FrameBytes(frames.TypeMethod, 0, brokertest.MethodPayload(&amqp.ConnectionStartOk{Mechanism: "EXTERNAL", Locale: "en_US"})),
 			broker.ReasonHandshakeError,
 			[]string{"[error] %[1]s closing AMQP connection %[1]s (%[2]s):",
-				`[error] %[1]s {handshake_error,starting,0,{amqp_error,command_invalid,"unknown authentication mechanism 'EXTERNAL'",'connection.start_ok'}}`}},
+				`[error] %[1]s {handshake_error,starting,0,{amqp_error,command_invalid,"unknown authentication mechanism 'EXTERNAL'",'connection.start_ok'}}`}, nil},
+		// EXTERNAL listed (the plugin enabled) but never offered without TLS.
+		{"mechanism not offered", starting,
+			brokertest.FrameBytes(frames.TypeMethod, 0, brokertest.MethodPayload(&amqp.ConnectionStartOk{Mechanism: "EXTERNAL", Locale: "en_US"})),
+			broker.ReasonHandshakeError,
+			[]string{"[error] %[1]s closing AMQP connection %[1]s (%[2]s):",
+				`[error] %[1]s {handshake_error,starting,0,{amqp_error,command_invalid,"invalid authentication mechanism 'EXTERNAL'",'connection.start_ok'}}`},
+			[]string{"PLAIN", "AMQPLAIN", "EXTERNAL"}},
 		{"frame too large while starting", starting, brokertest.FrameBytes(frames.TypeMethod, 0, make([]byte, 5000)),
 			broker.ReasonHandshakeError,
 			[]string{"[error] %[1]s closing AMQP connection %[1]s (%[2]s):",
-				`[error] %[1]s {handshake_error,starting,0,{amqp_error,frame_error,"type 1, all octets = <<>>: {frame_too_large,5000,4088}",none}}`}},
+				`[error] %[1]s {handshake_error,starting,0,{amqp_error,frame_error,"type 1, all octets = <<>>: {frame_too_large,5000,4088}",none}}`}, nil},
 		{"connection.open while tuning", func(r *brokertest.RawConn) { r.Handshake("early-open") },
 			brokertest.FrameBytes(frames.TypeMethod, 0, brokertest.MethodPayload(&amqp.ConnectionOpen{VirtualHost: "/"})),
 			broker.ReasonHandshakeError,
 			[]string{"[error] %[1]s closing AMQP connection %[1]s (%[2]s - early-open):",
-				`[error] %[1]s {handshake_error,tuning,0,{amqp_error,channel_error,"unexpected method in connection state tuning",'connection.open'}}`}},
+				`[error] %[1]s {handshake_error,tuning,0,{amqp_error,channel_error,"unexpected method in connection state tuning",'connection.open'}}`}, nil},
 		{"heartbeat on channel 1 while tuning", func(r *brokertest.RawConn) { r.Handshake("") },
 			brokertest.FrameBytes(frames.TypeHeartbeat, 1, nil), broker.ReasonHandshakeError,
 			[]string{"[error] %[1]s closing AMQP connection %[1]s (%[2]s):",
-				`[error] %[1]s {handshake_error,tuning,1,{amqp_error,unexpected_frame,"type 8, all octets = <<>>",none}}`}},
+				`[error] %[1]s {handshake_error,tuning,1,{amqp_error,unexpected_frame,"type 8, all octets = <<>>",none}}`}, nil},
 		negotiation("frame_max 1024", tuneOk(2047, 1024), "negotiated frame_max = 1024 is lower than the minimum allowed value (4096)"),
 		negotiation("frame_max 4095", tuneOk(2047, 4095), "negotiated frame_max = 4095 is lower than the minimum allowed value (4096)"),
 		negotiation("frame_max 0", tuneOk(2047, 0), "negotiated frame_max = 0 is higher than the maximum allowed value (131072)"),
@@ -141,7 +149,7 @@ func TestSynctestSilentClose(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				srv, logs := newServer(t, broker.Config{})
+				srv, logs := newServer(t, broker.Config{AuthMechanisms: tc.mechs})
 				r, done := pipeConn(t, srv)
 				tc.script(r)
 				sent := time.Now()

@@ -88,39 +88,122 @@ func TestTLSListenerPLAIN(t *testing.T) {
 	}
 }
 
-// connection.start offers EXTERNAL on TLS connections, with or without a
-// client certificate (rabbit_auth_mechanism_ssl:should_offer/1), and never
-// on plain TCP, where start-ok with EXTERNAL is a handshake error, "invalid"
-// rather than "unknown" once the broker has TLS (the mechanism is known),
-// as rabbit_reader:auth_mechanism_to_module/2 words it.
-func TestEXTERNALOffered(t *testing.T) {
+// withEXTERNAL lists EXTERNAL after RabbitMQ's defaults, as a RabbitMQ
+// with rabbitmq_auth_mechanism_ssl and auth_mechanisms PLAIN, AMQPLAIN,
+// EXTERNAL.
+var withEXTERNAL = brokertest.WithAuthMechanisms("PLAIN", "AMQPLAIN", "EXTERNAL")
+
+// connection.start offers Config.AuthMechanisms in their order, PLAIN
+// AMQPLAIN by default, without EXTERNAL even on TLS; EXTERNAL, when listed,
+// is offered on TLS connections, with or without a client certificate, and
+// never on plain TCP (rabbit_reader:auth_mechanisms/1 and
+// rabbit_auth_mechanism_ssl:should_offer/1).
+func TestAuthMechanismsOffered(t *testing.T) {
+	cases := []struct {
+		name       string
+		mechanisms []string // Config.AuthMechanisms
+		tls, tcp   string   // what connection.start offers
+	}{
+		{"default", nil, "PLAIN AMQPLAIN", "PLAIN AMQPLAIN"},
+		{"with EXTERNAL", []string{"PLAIN", "AMQPLAIN", "EXTERNAL"}, "PLAIN AMQPLAIN EXTERNAL", "PLAIN AMQPLAIN"},
+		{"EXTERNAL first", []string{"EXTERNAL", "AMQPLAIN"}, "EXTERNAL AMQPLAIN", "AMQPLAIN"},
+		{"reordered", []string{"AMQPLAIN", "PLAIN"}, "AMQPLAIN PLAIN", "AMQPLAIN PLAIN"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := start(t, unit, brokertest.WithTLS(), brokertest.WithAuthMechanisms(tc.mechanisms...))
+			for _, user := range []string{"guest", ""} {
+				r := dialTLSRaw(t, b, user)
+				r.SendProtocolHeader()
+				if s := brokertest.Expect[*amqp.ConnectionStart](r, 5*time.Second); s.Mechanisms != tc.tls {
+					t.Errorf("TLS (cert %q): mechanisms %q, want %q", user, s.Mechanisms, tc.tls)
+				}
+			}
+			r := brokertest.DialRaw(t, b.Addr())
+			r.SendProtocolHeader()
+			if s := brokertest.Expect[*amqp.ConnectionStart](r, 5*time.Second); s.Mechanisms != tc.tcp {
+				t.Errorf("TCP: mechanisms %q, want %q", s.Mechanisms, tc.tcp)
+			}
+		})
+	}
+}
+
+// start-ok with a mechanism that was not offered is a handshake error worded
+// as rabbit_reader:auth_mechanism_to_module/2 words it: "invalid" for a
+// mechanism RabbitMQ has registered (PLAIN, AMQPLAIN, RABBIT-CR-DEMO;
+// EXTERNAL with rabbitmq_auth_mechanism_ssl, which beatmq takes to be
+// enabled when AuthMechanisms lists it), "unknown" for any other, as
+// RabbitMQ 3.10.8 answers EXTERNAL without the plugin, over TLS too.
+func TestAuthMechanismNotOffered(t *testing.T) {
+	cases := []struct {
+		name       string
+		mechanisms []string
+		tls        bool
+		mechanism  string
+		want       string // "invalid" or "unknown"
+	}{
+		{"EXTERNAL not listed, TCP", nil, false, "EXTERNAL", "unknown"},
+		{"EXTERNAL not listed, TLS", nil, true, "EXTERNAL", "unknown"},
+		{"EXTERNAL listed, TCP", []string{"PLAIN", "AMQPLAIN", "EXTERNAL"}, false, "EXTERNAL", "invalid"},
+		{"PLAIN not listed", []string{"AMQPLAIN"}, false, "PLAIN", "invalid"},
+		{"RABBIT-CR-DEMO", nil, false, "RABBIT-CR-DEMO", "invalid"},
+		{"made up", nil, true, "SCRAM-SHA-256", "unknown"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := start(t, unit, brokertest.WithTLS(), brokertest.WithAuthMechanisms(tc.mechanisms...))
+			var r *brokertest.RawConn
+			if tc.tls {
+				r = dialTLSRaw(t, b, "guest")
+			} else {
+				r = brokertest.DialRaw(t, b.Addr())
+			}
+			r.SendProtocolHeader()
+			brokertest.Expect[*amqp.ConnectionStart](r, 5*time.Second)
+			r.SendMethod(0, &amqp.ConnectionStartOk{Mechanism: tc.mechanism, Response: "\x00guest\x00guest", Locale: "en_US"})
+			if kind, _, _ := r.WaitClosed(5 * time.Second); kind == brokertest.NotClosed {
+				t.Fatal("not closed")
+			}
+			want := `{handshake_error,starting,0,{amqp_error,command_invalid,"` + tc.want + ` authentication mechanism '` + tc.mechanism + `'",'connection.start_ok'}}`
+			if _, ok := b.Logs().WaitFor(want, time.Second); !ok {
+				t.Fatalf("no %s in:\n%s", want, b.Logs())
+			}
+		})
+	}
+}
+
+// A client that prefers EXTERNAL whenever it is offered, as py-amqp (under
+// kombu and Celery) does with its default GSSAPI, EXTERNAL, AMQPLAIN, PLAIN,
+// logs in over TLS with its password: by default EXTERNAL is not offered,
+// so it falls back to PLAIN, as with RabbitMQ. With EXTERNAL listed it picks
+// EXTERNAL, and a certificate for a user logs in as that user.
+func TestTLSClientPreferringEXTERNAL(t *testing.T) {
+	prefersExternal := []amqp091.Authentication{&amqp091.ExternalAuth{}, &amqp091.PlainAuth{Username: "guest", Password: "guest"}}
 	b := start(t, unit, brokertest.WithTLS())
-	for _, user := range []string{"guest", ""} {
-		r := dialTLSRaw(t, b, user)
-		r.SendProtocolHeader()
-		if s := brokertest.Expect[*amqp.ConnectionStart](r, 5*time.Second); s.Mechanisms != "PLAIN AMQPLAIN EXTERNAL" {
-			t.Errorf("TLS (cert %q): mechanisms %q", user, s.Mechanisms)
-		}
+	conn, err := dialAMQPS(t, b, "", prefersExternal...)
+	if err != nil {
+		t.Fatalf("EXTERNAL or PLAIN over TLS: %v", err)
 	}
-	r := brokertest.DialRaw(t, b.Addr())
-	r.SendProtocolHeader()
-	if s := brokertest.Expect[*amqp.ConnectionStart](r, 5*time.Second); s.Mechanisms != "PLAIN AMQPLAIN" {
-		t.Errorf("TCP: mechanisms %q", s.Mechanisms)
+	defer conn.Close()
+	if info, ok := b.ConnFrom(conn.LocalAddr()); !ok || info.AuthMechanism != "PLAIN" || info.User != "guest" {
+		t.Fatalf("connection %+v", info)
 	}
-	r.SendMethod(0, &amqp.ConnectionStartOk{Mechanism: "EXTERNAL", Locale: "en_US"})
-	if kind, _, _ := r.WaitClosed(5 * time.Second); kind == brokertest.NotClosed {
-		t.Fatal("not closed")
+
+	bx := start(t, unit, brokertest.WithTLS(), withEXTERNAL)
+	conn, err = dialAMQPS(t, bx, "guest", prefersExternal...)
+	if err != nil {
+		t.Fatalf("EXTERNAL listed: %v", err)
 	}
-	want := `{handshake_error,starting,0,{amqp_error,command_invalid,"invalid authentication mechanism 'EXTERNAL'",'connection.start_ok'}}`
-	if _, ok := b.Logs().WaitFor(want, time.Second); !ok {
-		t.Fatalf("no %s in:\n%s", want, b.Logs())
+	defer conn.Close()
+	if info, ok := bx.ConnFrom(conn.LocalAddr()); !ok || info.AuthMechanism != "EXTERNAL" || info.User != "guest" {
+		t.Fatalf("connection %+v", info)
 	}
 }
 
 // EXTERNAL logs in the user named by the client certificate's CN, who must
 // exist; no password is checked.
 func TestEXTERNALLogin(t *testing.T) {
-	b := start(t, unit, brokertest.WithTLS(), brokertest.WithUsers(broker.User{Name: "alice", Password: "not-given"}))
+	b := start(t, unit, brokertest.WithTLS(), withEXTERNAL, brokertest.WithUsers(broker.User{Name: "alice", Password: "not-given"}))
 	conn, err := dialAMQPS(t, b, "alice", &amqp091.ExternalAuth{})
 	if err != nil {
 		t.Fatalf("EXTERNAL as alice: %v", err)
@@ -141,7 +224,7 @@ func TestEXTERNALDistinguishedName(t *testing.T) {
 	cfg.MgmtAddr, cfg.HeartbeatUnit = "", unit
 	cfg.SSLCertLoginFrom = "distinguished_name"
 	cfg.Users = []broker.User{{Name: "CN=alice,O=beatmq", Password: "x"}}
-	b := start(t, unit, brokertest.WithConfig(cfg), brokertest.WithTLS())
+	b := start(t, unit, brokertest.WithConfig(cfg), brokertest.WithTLS(), withEXTERNAL)
 	conn, err := dialAMQPS(t, b, "alice", &amqp091.ExternalAuth{})
 	if err != nil {
 		t.Fatalf("EXTERNAL as CN=alice,O=beatmq: %v", err)
@@ -165,7 +248,7 @@ func TestEXTERNALRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			b := start(t, unit, brokertest.WithTLS(), brokertest.WithTLSVerify(tc.verify, false))
+			b := start(t, unit, brokertest.WithTLS(), withEXTERNAL, brokertest.WithTLSVerify(tc.verify, false))
 			_, err := dialAMQPS(t, b, tc.certUser, &amqp091.ExternalAuth{})
 			// amqp091-go reports the 403 connection.close it gets as ErrCredentials.
 			if !errors.Is(err, amqp091.ErrCredentials) {

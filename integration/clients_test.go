@@ -22,20 +22,25 @@ type scenarioArgs struct {
 	Count     int
 	Seconds   float64 // idle duration, or upper bound for hold/dead/watch
 	Every     float64 // watch: seconds between two published messages (0: none)
+	TLSCA     string  // connect over TLS trusting this CA (PEM file); "" for plain TCP
 }
 
 func (a scenarioArgs) flags(dash string) []string {
-	return []string{
-		dash + "host", "127.0.0.1",
-		dash + "port", strconv.Itoa(a.Port),
-		dash + "scenario", a.Scenario,
-		dash + "heartbeat", strconv.Itoa(a.Heartbeat),
-		dash + "name", a.Name,
-		dash + "queue", a.Queue,
-		dash + "count", strconv.Itoa(a.Count),
-		dash + "seconds", strconv.FormatFloat(a.Seconds, 'f', -1, 64),
-		dash + "every", strconv.FormatFloat(a.Every, 'f', -1, 64),
+	var tls []string
+	if a.TLSCA != "" {
+		tls = []string{dash + "tls-ca", a.TLSCA}
 	}
+	return append(tls,
+		dash+"host", "127.0.0.1",
+		dash+"port", strconv.Itoa(a.Port),
+		dash+"scenario", a.Scenario,
+		dash+"heartbeat", strconv.Itoa(a.Heartbeat),
+		dash+"name", a.Name,
+		dash+"queue", a.Queue,
+		dash+"count", strconv.Itoa(a.Count),
+		dash+"seconds", strconv.FormatFloat(a.Seconds, 'f', -1, 64),
+		dash+"every", strconv.FormatFloat(a.Every, 'f', -1, 64),
+	)
 }
 
 // client is one AMQP client library with a scenario program.

@@ -41,7 +41,9 @@
 // TLS (beatmq only: each test starts its own broker with --tls-addr and
 // verify_peer, certificates made by the test): TestTLSPika (pika with
 // ssl_options: PLAIN, EXTERNAL, EXTERNAL for an unknown user) and
-// TestTLSJava (the Java client over TLS 1.2: PLAIN, EXTERNAL).
+// TestTLSJava (the Java client over TLS 1.2: PLAIN, EXTERNAL), both with
+// --auth-mechanisms PLAIN,AMQPLAIN,EXTERNAL; TestTLSPyAMQP (py-amqp with a
+// password: AMQPLAIN by default, EXTERNAL refused once listed).
 //
 // Browser (beatmq only: each test starts its own broker and a headless
 // Chromium, driven with chromedp; a missing Chromium fails them, `make deps`

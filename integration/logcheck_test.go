@@ -33,6 +33,10 @@ var (
 	reClosingHead = regexp.MustCompile(`^closing AMQP connection (\S+) \(` + connName + `(?:, vhost: '([^']*)', user: '([^']*)')?\):$`)
 	reMissed      = regexp.MustCompile(`^missed heartbeats from client, timeout: (\d+)s$`)
 	reUnexpected  = regexp.MustCompile(`^client unexpectedly closed TCP connection$`)
+	// reTLSAlert is how RabbitMQ 3.10.8 logs a TLS connection whose client
+	// sent a user_canceled alert as it closed (the JDK does, so the Java
+	// client's every close over TLS 1.3 reads so there); see javaTLSClose.
+	reTLSAlert = regexp.MustCompile(`^\{inet_error,\{tls_alert,\{user_canceled,`)
 )
 
 // logLine is one parsed line of the broker's log.
@@ -70,6 +74,7 @@ func readLog(path string) (lines []logLine, bad []string, err error) {
 type connKey struct {
 	Name     string
 	PeerPort int
+	TLS      bool // the connection came to the broker's amqps port
 }
 
 func (k connKey) String() string {
@@ -87,6 +92,7 @@ const (
 	evCleanClose = "clean close"
 	evMissed     = "missed heartbeats"
 	evUnexpected = "unexpectedly closed"
+	evTLSAlert   = "closed by a TLS alert"
 )
 
 // connLog is what the log says about one connection.
@@ -215,6 +221,11 @@ func findConn(lines []logLine, k connKey, brokerPort int) (*connLog, error) {
 					return nil, fmt.Errorf("line %d: unexpected close after open without vhost/user: %s", l.N, l.Text)
 				}
 				first(evUnexpected)
+			case reTLSAlert.MatchString(next.Msg):
+				if l.Level != "error" {
+					return nil, fmt.Errorf("line %d: TLS alert close logged at %s, want error", l.N, l.Level)
+				}
+				first(evTLSAlert)
 			}
 		}
 	}
@@ -240,7 +251,11 @@ func checkConnLog(tgt target, k connKey, want, forbid []string) (*connLog, error
 	if err != nil {
 		return nil, err
 	}
-	c, err := findConn(lines, k, tgt.Port())
+	port := tgt.Port()
+	if k.TLS {
+		port = tgt.TLSPort()
+	}
+	c, err := findConn(lines, k, port)
 	if err != nil {
 		return nil, err
 	}
@@ -275,9 +290,9 @@ func eventSummary(c *connLog) string {
 		return "-"
 	}
 	short := map[string]string{evAccepting: "accept", evClientName: "name", evAuth: "auth",
-		evCleanClose: "close", evUnexpected: "unexpected-close", evMissed: "missed-hb"}
+		evCleanClose: "close", evUnexpected: "unexpected-close", evMissed: "missed-hb", evTLSAlert: "tls-alert-error"}
 	var out []string
-	for _, ev := range []string{evAccepting, evClientName, evAuth, evCleanClose, evUnexpected, evMissed} {
+	for _, ev := range []string{evAccepting, evClientName, evAuth, evCleanClose, evUnexpected, evTLSAlert, evMissed} {
 		if _, ok := c.Events[ev]; ok {
 			s := short[ev]
 			if ev == evMissed {
@@ -287,4 +302,15 @@ func eventSummary(c *connLog) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// javaTLSClose tells whether the target logs client's close over transport
+// tr as a TLS alert error instead of a clean or unexpected close. RabbitMQ
+// 3.10.8 does for the Java client over TLS: the JDK sends a user_canceled
+// alert when it closes a TLS 1.3 socket, Erlang's ssl treats it as fatal,
+// and the reader logs `closing AMQP connection … {inet_error,{tls_alert,
+// {user_canceled,…}}}` at error level, even after a clean connection.close.
+// beatmq logs what the client did (README, differences from RabbitMQ).
+func javaTLSClose(b target, tr transport, client string) bool {
+	return b.Kind() == "rabbitmq" && tr.tls && client == "java"
 }

@@ -36,6 +36,11 @@ type relayStats struct {
 	// AfterDropB2C holds what the broker sent (forwarded or not) after Drop,
 	// up to 64 KiB: the scenarios look in it for a connection.close.
 	AfterDropB2C []byte
+	// AfterDropB2CRecords are the TLS records the broker sent after Drop,
+	// read as TLS from the connection's first octet (meaningful only when the
+	// client speaks TLS through the relay): over TLS the frames themselves
+	// cannot be read, their records' sizes can.
+	AfterDropB2CRecords []tlsRecord
 }
 
 // relay is a one-connection TCP relay between a client and the broker that can
@@ -92,6 +97,7 @@ func (r *relay) Stats() relayStats {
 	defer r.mu.Unlock()
 	st := r.st
 	st.AfterDropB2C = append([]byte(nil), r.st.AfterDropB2C...)
+	st.AfterDropB2CRecords = append([]tlsRecord(nil), r.st.AfterDropB2CRecords...)
 	return st
 }
 
@@ -213,12 +219,20 @@ func (r *relay) accept() {
 func (r *relay) pipe(src, dst net.Conn, d direction) {
 	defer r.wg.Done()
 	buf := make([]byte, 32*1024)
+	var records tlsScanner
 	for {
 		n, err := src.Read(buf)
+		var recs []tlsRecord
+		if d == brokerToClient {
+			recs = records.feed(buf[:n])
+		}
 		if n > 0 && d == brokerToClient && (r.drop[0].Load() || r.drop[1].Load()) {
 			r.update(func(st *relayStats) {
 				if len(st.AfterDropB2C) < 64*1024 {
 					st.AfterDropB2C = append(st.AfterDropB2C, buf[:n]...)
+				}
+				if len(st.AfterDropB2CRecords) < 4096 {
+					st.AfterDropB2CRecords = append(st.AfterDropB2CRecords, recs...)
 				}
 			})
 		}

@@ -125,9 +125,11 @@ func (r *resultsTable) clients() []string {
 	}
 	var out []string
 	for _, c := range clientOrder {
-		if seen[c] {
-			out = append(out, c)
-			delete(seen, c)
+		for _, row := range []string{c, c + " tls"} { // a client's TLS row follows its TCP row
+			if seen[row] {
+				out = append(out, row)
+				delete(seen, row)
+			}
 		}
 	}
 	var rest []string
@@ -179,7 +181,7 @@ func (r *resultsTable) print(w io.Writer, kind string) {
 			if v == "" {
 				v = "-"
 			}
-			if exp, ok := negotiationExpected[c][a]; ok {
+			if exp, ok := negotiationExpected[strings.TrimSuffix(c, " tls")][a]; ok {
 				v += fmt.Sprintf(" (%d)", exp)
 			}
 			row = append(row, v)

@@ -85,7 +85,7 @@ func toolsRoundtrip(t *testing.T, b target, count int, detail *string) {
 	if _, err := tools(ctx, in.String(), "amqp-publish", "--url", toolsURL(b.Port()), "--heartbeat=5", "-r", queue, "-l"); err != nil {
 		t.Fatal(err)
 	}
-	p := startConsume(t, b.Port(), 5, queue, count, 60*time.Second)
+	p := startConsume(t, toolsURL(b.Port()), 5, queue, count, 60*time.Second)
 	out, stderr, err, ok := p.Wait(60 * time.Second)
 	if !ok {
 		t.Fatal("amqp-consume did not finish within 60s")

@@ -15,14 +15,21 @@ import (
 // the same client gets from RabbitMQ 3.10.8), and the broker's own view of each
 // connection must hold the same value. The four connections of a client are open
 // at the same time; the broker is asked once for all of them.
-func TestNegotiation(t *testing.T) {
+func TestNegotiation(t *testing.T) { negotiation(t, plainTCP) }
+
+// TestNegotiationTLS is scenario 2 over the broker's amqps listener: the
+// same values, and the broker lists each connection as ssl.
+func TestNegotiationTLS(t *testing.T) { negotiation(t, overTLS) }
+
+func negotiation(t *testing.T, tr transport) {
 	b := broker(t)
 	for _, c := range clients {
 		t.Run(c.Name, func(t *testing.T) {
 			t.Parallel()
 			slot(t) // four connections each, one with a 1 s heartbeat
 			var detail string
-			cell(t, colNegotiation, c.Name, &detail)
+			row := tr.row(c.Name)
+			cell(t, colNegotiation, row, &detail)
 			exp, ok := negotiationExpected[c.Name]
 			if !ok {
 				t.Fatalf("no expected negotiation row for %s in expected_test.go", c.Name)
@@ -30,8 +37,8 @@ func TestNegotiation(t *testing.T) {
 			sessions := map[int]*session{}
 			names := map[int]string{}
 			for _, ask := range negotiationAsks {
-				names[ask] = fmt.Sprintf("interop-negotiation-%s-%d", c.Name, ask)
-				sessions[ask] = run(t, c, scenarioArgs{Scenario: "hold", Port: b.Port(), Heartbeat: ask, Name: names[ask], Seconds: 60}, 90*time.Second)
+				names[ask] = fmt.Sprintf("interop-negotiation-%s%s-%d", tr.tag(), c.Name, ask)
+				sessions[ask] = run(t, c, tr.args(b, scenarioArgs{Scenario: "hold", Port: tr.port(b), Heartbeat: ask, Name: names[ask], Seconds: 60}), 90*time.Second)
 			}
 			clientView := map[int]int{}
 			for _, ask := range negotiationAsks {
@@ -52,16 +59,22 @@ func TestNegotiation(t *testing.T) {
 			if err != nil {
 				t.Errorf("the broker's view of its connections: %v", err)
 			}
-			brokerView := map[string]int{}
+			brokerView := map[string]brokerConn{}
 			for _, bc := range conns {
-				brokerView[bc.ConnectionName] = bc.Timeout
+				brokerView[bc.ConnectionName] = bc
 			}
 			var cells []string
 			for _, ask := range negotiationAsks {
 				cv, cok := clientView[ask]
-				bv, bok := brokerView[names[ask]]
+				bc, bok := brokerView[names[ask]]
+				bv := bc.Timeout
 				v := fmt.Sprintf("%s/%s", optInt(cv, cok), optInt(bv, bok))
-				recordNegotiation(c.Name, ask, v)
+				recordNegotiation(row, ask, v)
+				if bok {
+					if err := tr.checkSSL(bc); err != nil {
+						t.Error(err)
+					}
+				}
 				cells = append(cells, v)
 				if cok && cv != exp[ask] {
 					t.Errorf("asks %d: client negotiated %d, want %d (RabbitMQ 3.10.8 with the same client)", ask, cv, exp[ask])
@@ -89,14 +102,18 @@ func TestNegotiation(t *testing.T) {
 			var cl *connLog
 			for _, ask := range negotiationAsks {
 				var err error
-				cl, err = waitConnLog(b, connKey{Name: names[ask]}, []string{evAccepting, evClientName, evAuth, evCleanClose},
+				closed := evCleanClose
+				if javaTLSClose(b, tr, c.Name) {
+					closed = evTLSAlert
+				}
+				cl, err = waitConnLog(b, connKey{Name: names[ask], TLS: tr.tls}, []string{evAccepting, evClientName, evAuth, closed},
 					[]string{evMissed, evUnexpected}, 5*time.Second)
 				if err != nil {
 					t.Errorf("asks %d: %v", ask, err)
 					logErr = err
 				}
 			}
-			recordLog(c.Name, "negotiation", cl, logErr)
+			recordLog(row, "negotiation", cl, logErr)
 		})
 	}
 	if wantAmqpTools() {
@@ -104,8 +121,8 @@ func TestNegotiation(t *testing.T) {
 			t.Parallel()
 			slot(t)
 			var detail string
-			cell(t, colNegotiation, "amqp-tools", &detail)
-			toolsNegotiation(t, b, &detail)
+			cell(t, colNegotiation, tr.row("amqp-tools"), &detail)
+			toolsNegotiation(t, b, tr, &detail)
 		})
 	}
 }
@@ -114,7 +131,7 @@ func TestNegotiation(t *testing.T) {
 // the broker's view can be matched by port, and checks the broker's value (the
 // programs do not report theirs). Publishing one message to each queue ends each
 // amqp-consume cleanly.
-func toolsNegotiation(t *testing.T, b target, detail *string) {
+func toolsNegotiation(t *testing.T, b target, tr transport, detail *string) {
 	exp := negotiationExpected["amqp-tools"]
 	type held struct {
 		queue string
@@ -123,9 +140,9 @@ func toolsNegotiation(t *testing.T, b target, detail *string) {
 	}
 	hs := map[int]*held{}
 	for _, ask := range negotiationAsks {
-		h := &held{queue: fmt.Sprintf("interop-negotiation-amqp-tools-%d", ask), relay: newRelay(t, b.Addr(), 60*time.Second)}
+		h := &held{queue: fmt.Sprintf("interop-negotiation-%samqp-tools-%d", tr.tag(), ask), relay: newRelay(t, tr.addr(b), 60*time.Second)}
 		declareQueue(t, b.Port(), h.queue)
-		h.proc = startConsume(t, h.relay.Port(), ask, h.queue, 1, 60*time.Second)
+		h.proc = startConsume(t, tr.toolsURL(h.relay.Port()), ask, h.queue, 1, 60*time.Second, tr.consumeFlags(b)...)
 		hs[ask] = h
 	}
 	ports := map[int]int{} // ask → the connection's port as the broker sees its peer
@@ -167,12 +184,16 @@ func toolsNegotiation(t *testing.T, b target, detail *string) {
 		bc, ok := byPort[ports[ask]]
 		ok = ok && ports[ask] != 0
 		v := "-/" + optInt(bc.Timeout, ok)
-		recordNegotiation("amqp-tools", ask, v)
+		recordNegotiation(tr.row("amqp-tools"), ask, v)
 		cells = append(cells, v)
 		if !ok {
 			t.Errorf("asks %d: the broker does not list amqp-consume's connection", ask)
+			continue
 		} else if bc.Timeout != exp[ask] {
 			t.Errorf("asks %d: the broker uses heartbeat %d for amqp-consume's connection, want %d", ask, bc.Timeout, exp[ask])
+		}
+		if err := tr.checkSSL(bc); err != nil {
+			t.Error(err)
 		}
 	}
 	*detail = strings.Join(cells, " ")

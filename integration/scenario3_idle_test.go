@@ -77,7 +77,7 @@ func toolsIdle(t *testing.T, b target, detail *string) {
 	queue := "interop-idle-amqp-tools"
 	declareQueue(t, b.Port(), queue)
 	r := newRelay(t, b.Addr(), 60*time.Second)
-	p := startConsume(t, r.Port(), idleHeartbeat, queue, 1, 60*time.Second)
+	p := startConsume(t, toolsURL(r.Port()), idleHeartbeat, queue, 1, 60*time.Second)
 	st, ok := r.WaitFor(20*time.Second, func(s relayStats) bool { return s.Accepted })
 	if !ok {
 		t.Fatal("amqp-consume did not connect")

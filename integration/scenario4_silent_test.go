@@ -44,7 +44,13 @@ func clientDetectMax(client string, T time.Duration) time.Duration {
 // client must notice the missing heartbeats on its own and report its error; the
 // broker, still hearing the client, must not log missed heartbeats, and logs the
 // client's departure.
-func TestBrokerSilent(t *testing.T) {
+func TestBrokerSilent(t *testing.T) { brokerSilent(t, plainTCP) }
+
+// TestBrokerSilentTLS is scenario 4a over the broker's amqps listener: the
+// relay drops the TLS records, and each client notices on the same schedule.
+func TestBrokerSilentTLS(t *testing.T) { brokerSilent(t, overTLS) }
+
+func brokerSilent(t *testing.T, tr transport) {
 	b := broker(t)
 	const T = brokerQuietHeartbeat * time.Second
 	for _, c := range clients {
@@ -52,9 +58,10 @@ func TestBrokerSilent(t *testing.T) {
 			t.Parallel()
 			slot(t)
 			var detail string
-			cell(t, colBrokerQuiet, c.Name, &detail)
-			name := "interop-broker-silent-" + c.Name
-			r, s := startDead(t, b, c, name, brokerQuietHeartbeat)
+			row := tr.row(c.Name)
+			cell(t, colBrokerQuiet, row, &detail)
+			name := "interop-broker-silent-" + tr.tag() + c.Name
+			r, s := startDead(t, b, tr, c, name, brokerQuietHeartbeat)
 			r.Drop(brokerToClient)
 			res, err := s.Result(60 * time.Second)
 			if err != nil {
@@ -66,16 +73,16 @@ func TestBrokerSilent(t *testing.T) {
 			}
 			after := when(*res.TDetect).Sub(st.LastB2C)
 			detail = fmt.Sprintf("detected after %.2fs", after.Seconds())
-			recordDetection(c.Name, 0, fmt.Sprintf("%.2f s (%.2fT)", after.Seconds(), after.Seconds()/T.Seconds()), res.ErrorType+": "+res.Error)
+			recordDetection(row, 0, fmt.Sprintf("%.2f s (%.2fT)", after.Seconds(), after.Seconds()/T.Seconds()), res.ErrorType+": "+res.Error)
 			t.Logf("%s: detected %.2fs after the last octet from the broker: %s: %s", c.Name, after.Seconds(), res.ErrorType, res.Error)
 			if max := clientDetectMax(c.Name, T); after < T || after > max {
 				t.Errorf("detection %.2fs after the last octet from the broker; want between T=%v and %v (the client's algorithm)", after.Seconds(), T, max)
 			}
-			cl, err := waitConnLog(b, connKey{Name: name}, []string{evAccepting, evClientName, evAuth}, []string{evMissed}, 5*time.Second)
+			cl, err := waitConnLog(b, connKey{Name: name, TLS: tr.tls}, []string{evAccepting, evClientName, evAuth}, []string{evMissed}, 5*time.Second)
 			if err == nil {
-				cl, err = waitClose(b, connKey{Name: name}, 10*time.Second)
+				cl, err = waitClose(b, connKey{Name: name, TLS: tr.tls}, javaTLSClose(b, tr, c.Name), 10*time.Second)
 			}
-			recordLog(c.Name, "4a", cl, err)
+			recordLog(row, "4a", cl, err)
 			if err != nil {
 				t.Error(err)
 			}
@@ -86,11 +93,11 @@ func TestBrokerSilent(t *testing.T) {
 			t.Parallel()
 			slot(t)
 			var detail string
-			cell(t, colBrokerQuiet, "amqp-tools", &detail)
-			queue := "interop-broker-silent-amqp-tools"
+			cell(t, colBrokerQuiet, tr.row("amqp-tools"), &detail)
+			queue := "interop-broker-silent-" + tr.tag() + "amqp-tools"
 			declareQueue(t, b.Port(), queue)
-			r := newRelay(t, b.Addr(), 90*time.Second)
-			p := startConsume(t, r.Port(), brokerQuietHeartbeat, queue, 1, 60*time.Second)
+			r := newRelay(t, tr.addr(b), 90*time.Second)
+			p := startConsume(t, tr.toolsURL(r.Port()), brokerQuietHeartbeat, queue, 1, 60*time.Second, tr.consumeFlags(b)...)
 			st := settle(t, r)
 			r.Drop(brokerToClient)
 			_, stderr, perr, ok := p.Wait(40 * time.Second)
@@ -106,15 +113,15 @@ func TestBrokerSilent(t *testing.T) {
 			if perr != nil {
 				errText = perr.Error() + ": " + errText
 			}
-			recordDetection("amqp-tools", 0, fmt.Sprintf("%.2f s (%.2fT)", after.Seconds(), after.Seconds()/T.Seconds()), errText)
+			recordDetection(tr.row("amqp-tools"), 0, fmt.Sprintf("%.2f s (%.2fT)", after.Seconds(), after.Seconds()/T.Seconds()), errText)
 			if perr == nil {
 				t.Errorf("amqp-consume exited 0 after the broker went silent; want an error")
 			}
 			if max := clientDetectMax("amqp-tools", T); after < T || after > max {
 				t.Errorf("detection %.2fs after the last octet from the broker; want between T=%v and %v", after.Seconds(), T, max)
 			}
-			cl, err := waitClose(b, connKey{PeerPort: st.BrokerLocalPort}, 10*time.Second)
-			recordLog("amqp-tools", "4a", cl, err)
+			cl, err := waitClose(b, connKey{PeerPort: st.BrokerLocalPort, TLS: tr.tls}, false, 10*time.Second)
+			recordLog(tr.row("amqp-tools"), "4a", cl, err)
 			if err != nil {
 				t.Error(err)
 			}
@@ -137,8 +144,9 @@ func settle(t *testing.T, r *relay) relayStats {
 
 // waitClose waits until the log shows how the connection ended: a clean close or
 // "client unexpectedly closed TCP connection" (a client that gave up on a silent
-// broker may do either), and no missed heartbeats.
-func waitClose(b target, k connKey, timeout time.Duration) (*connLog, error) {
+// broker may do either), or with tlsAlert RabbitMQ's TLS alert error (see
+// javaTLSClose), and no missed heartbeats.
+func waitClose(b target, k connKey, tlsAlert bool, timeout time.Duration) (*connLog, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		cl, err := checkConnLog(b, k, []string{evAccepting}, []string{evMissed})
@@ -147,6 +155,9 @@ func waitClose(b target, k connKey, timeout time.Duration) (*connLog, error) {
 				return cl, nil
 			}
 			if _, ok := cl.Events[evUnexpected]; ok {
+				return cl, nil
+			}
+			if _, ok := cl.Events[evTLSAlert]; ok && tlsAlert {
 				return cl, nil
 			}
 			err = fmt.Errorf("connection %s: neither a clean close nor an unexpected-close line in the broker log", k)
@@ -162,7 +173,15 @@ func waitClose(b target, k connKey, timeout time.Duration) (*connLog, error) {
 // once the connection is open (heartbeat 2 s). The broker must close the
 // connection between 2T and 3T after the last octet it received, without a
 // connection.close, and log the missed heartbeats in RabbitMQ's words.
-func TestClientSilent(t *testing.T) {
+func TestClientSilent(t *testing.T) { clientSilent(t, plainTCP) }
+
+// TestClientSilentTLS is scenario 4b over the broker's amqps listener. The
+// frames inside TLS cannot be read, so what the broker sent after the drop is
+// judged by its TLS records: heartbeat-sized application data only, at least
+// two of them.
+func TestClientSilentTLS(t *testing.T) { clientSilent(t, overTLS) }
+
+func clientSilent(t *testing.T, tr transport) {
 	b := broker(t)
 	const T = clientQuietHeartbeat * time.Second
 	check := func(t *testing.T, client string, r *relay, k connKey) (string, bool) {
@@ -174,10 +193,22 @@ func TestClientSilent(t *testing.T) {
 		timing := fmt.Sprintf("%.2f s (%.2fT)", gap.Seconds(), gap.Seconds()/T.Seconds())
 		// RabbitMQ closes the socket without a connection.close and keeps
 		// sending its own heartbeats (every T/2) until then.
-		if hasConnectionClose(st.AfterDropB2C) {
-			t.Errorf("the broker sent a connection.close before closing the socket; RabbitMQ sends none on missed heartbeats")
+		closeSent, n := hasConnectionClose(st.AfterDropB2C), heartbeatFrames(st.AfterDropB2C)
+		if tr.tls {
+			// Over TLS RabbitMQ's fast_close sends close_notify first.
+			var alert bool
+			var other []tlsRecord
+			n, alert, other = afterDrop(st.AfterDropB2CRecords)
+			closeSent = len(other) > 0
+			t.Logf("%s: TLS records after the drop: %v", client, st.AfterDropB2CRecords)
+			if !alert {
+				t.Errorf("over TLS the broker closed without a close_notify alert after its heartbeats (records %v); RabbitMQ's fast_close sends one", st.AfterDropB2CRecords)
+			}
 		}
-		if n := heartbeatFrames(st.AfterDropB2C); n < 2 {
+		if closeSent {
+			t.Errorf("the broker sent a connection.close (over TLS: a record that is neither a heartbeat nor the closing alert, %v) before closing the socket; RabbitMQ sends none on missed heartbeats", st.AfterDropB2CRecords)
+		}
+		if n < 2 {
 			t.Errorf("the broker sent %d heartbeat frames to the client after the drop; want its own heartbeats every T/2 until the close", n)
 		} else {
 			timing += fmt.Sprintf(", no close method, %d heartbeats sent meanwhile", n)
@@ -202,20 +233,21 @@ func TestClientSilent(t *testing.T) {
 			t.Parallel()
 			slot(t)
 			var detail string
-			cell(t, colClientQuiet, c.Name, &detail)
-			name := "interop-client-silent-" + c.Name
-			r, s := startDead(t, b, c, name, clientQuietHeartbeat)
+			row := tr.row(c.Name)
+			cell(t, colClientQuiet, row, &detail)
+			name := "interop-client-silent-" + tr.tag() + c.Name
+			r, s := startDead(t, b, tr, c, name, clientQuietHeartbeat)
 			// Let the client send a heartbeat or two first, so the last octet the
 			// broker gets falls somewhere inside its check period, not at tune-ok.
 			time.Sleep(1300 * time.Millisecond)
 			r.Drop(clientToBroker)
-			timing, _ := check(t, c.Name, r, connKey{Name: name})
+			timing, _ := check(t, row, r, connKey{Name: name, TLS: tr.tls})
 			detail = "broker closed after " + strings.Fields(timing)[0] + "s"
 			res, err := s.Result(30 * time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
-			recordDetection(c.Name, 1, timing, res.ErrorType+": "+res.Error)
+			recordDetection(row, 1, timing, res.ErrorType+": "+res.Error)
 			if res.Error == "" || res.Alive == nil || *res.Alive {
 				t.Errorf("the client did not report the lost connection: %s%s", res.Raw, s.Stderr())
 			}
@@ -226,21 +258,21 @@ func TestClientSilent(t *testing.T) {
 			t.Parallel()
 			slot(t)
 			var detail string
-			cell(t, colClientQuiet, "amqp-tools", &detail)
-			queue := "interop-client-silent-amqp-tools"
+			cell(t, colClientQuiet, tr.row("amqp-tools"), &detail)
+			queue := "interop-client-silent-" + tr.tag() + "amqp-tools"
 			declareQueue(t, b.Port(), queue)
-			r := newRelay(t, b.Addr(), 90*time.Second)
-			p := startConsume(t, r.Port(), clientQuietHeartbeat, queue, 1, 60*time.Second)
+			r := newRelay(t, tr.addr(b), 90*time.Second)
+			p := startConsume(t, tr.toolsURL(r.Port()), clientQuietHeartbeat, queue, 1, 60*time.Second, tr.consumeFlags(b)...)
 			st := settle(t, r)
 			r.Drop(clientToBroker)
-			timing, _ := check(t, "amqp-tools", r, connKey{PeerPort: st.BrokerLocalPort})
+			timing, _ := check(t, tr.row("amqp-tools"), r, connKey{PeerPort: st.BrokerLocalPort, TLS: tr.tls})
 			detail = "broker closed after " + strings.Fields(timing)[0] + "s"
 			_, stderr, perr, ok := p.Wait(20 * time.Second)
 			errText := "still running"
 			if ok {
 				errText = fmt.Sprintf("%v: %s", perr, strings.TrimSpace(stderr))
 			}
-			recordDetection("amqp-tools", 1, timing, errText)
+			recordDetection(tr.row("amqp-tools"), 1, timing, errText)
 			if !ok || perr == nil {
 				t.Errorf("amqp-consume did not fail after the broker closed its connection: %s", errText)
 			}
@@ -248,12 +280,13 @@ func TestClientSilent(t *testing.T) {
 	}
 }
 
-// startDead runs client c's "dead" scenario through a fresh relay to b, asking
-// for heartbeat hb, and waits until the client reports that exact value.
-func startDead(t *testing.T, b target, c *client, name string, hb int) (*relay, *session) {
+// startDead runs client c's "dead" scenario through a fresh relay to b's
+// port for tr, asking for heartbeat hb, and waits until the client reports
+// that exact value.
+func startDead(t *testing.T, b target, tr transport, c *client, name string, hb int) (*relay, *session) {
 	t.Helper()
-	r := newRelay(t, b.Addr(), 90*time.Second)
-	s := run(t, c, scenarioArgs{Scenario: "dead", Port: r.Port(), Heartbeat: hb, Name: name, Seconds: 40}, 90*time.Second)
+	r := newRelay(t, tr.addr(b), 90*time.Second)
+	s := run(t, c, tr.args(b, scenarioArgs{Scenario: "dead", Port: r.Port(), Heartbeat: hb, Name: name, Seconds: 40}), 90*time.Second)
 	open, err := s.WaitOpen(60 * time.Second)
 	if err != nil {
 		t.Fatal(err)

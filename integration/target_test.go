@@ -26,6 +26,7 @@ type brokerConn struct {
 	PeerPort       int
 	ConnectionName string // the connection_name client property, if any
 	Timeout        int    // the heartbeat the broker uses for this connection, seconds
+	SSL            bool   // the connection came in over TLS
 }
 
 // target is the broker under test.
@@ -36,6 +37,12 @@ type target interface {
 	Addr() string
 	// Port is the AMQP port.
 	Port() int
+	// TLSPort is the amqps listener's port; its certificate (for 127.0.0.1
+	// and localhost) is signed by the CA in TLSCA. Client certificates are
+	// not asked for.
+	TLSPort() int
+	// TLSCA is the PEM file of the CA that signed the broker's certificate.
+	TLSCA() string
 	// LogPath is the broker's text log.
 	LogPath() string
 	// MetricsURL is the broker's Prometheus endpoint
@@ -113,6 +120,8 @@ type beatmqTarget struct {
 	port     int
 	mgmtPort int
 	promPort int
+	tlsPort  int
+	tlsCA    string
 	log      string
 	exited   chan struct{}
 	http     *http.Client
@@ -138,10 +147,20 @@ func startBeatmq(dir string) (target, error) {
 	if err != nil {
 		return nil, err
 	}
+	tlsPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	tf, err := makeTLSFiles(dir)
+	if err != nil {
+		return nil, err
+	}
 	b := &beatmqTarget{
 		port:     port,
 		mgmtPort: mgmtPort,
 		promPort: promPort,
+		tlsPort:  tlsPort,
+		tlsCA:    tf.ca,
 		log:      filepath.Join(dir, "beatmq.log"),
 		exited:   make(chan struct{}),
 		http:     &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
@@ -154,6 +173,10 @@ func startBeatmq(dir string) (target, error) {
 		"--addr", hostPort(port),
 		"--mgmt-addr", hostPort(mgmtPort),
 		"--prometheus-addr", hostPort(promPort),
+		"--tls-addr", hostPort(tlsPort),
+		"--tls-cert", tf.cert,
+		"--tls-key", tf.key,
+		"--tls-ca", tf.ca,
 		"--heartbeat", "60",
 		"--log-format", "text",
 		"--log-file", b.log,
@@ -164,7 +187,11 @@ func startBeatmq(dir string) (target, error) {
 		return nil, err
 	}
 	go func() { _ = b.cmd.Wait(); out.Close(); close(b.exited) }()
-	if err := waitPort(b.Addr(), 10*time.Second, b.exited); err != nil {
+	err = waitPort(b.Addr(), 10*time.Second, b.exited)
+	if err == nil {
+		err = waitPort(hostPort(tlsPort), 10*time.Second, b.exited)
+	}
+	if err != nil {
 		_ = b.Stop()
 		msg, _ := os.ReadFile(filepath.Join(dir, "beatmq.out"))
 		return nil, fmt.Errorf("%v; output: %s", err, msg)
@@ -175,6 +202,8 @@ func startBeatmq(dir string) (target, error) {
 func (b *beatmqTarget) Kind() string    { return "beatmq" }
 func (b *beatmqTarget) Addr() string    { return hostPort(b.port) }
 func (b *beatmqTarget) Port() int       { return b.port }
+func (b *beatmqTarget) TLSPort() int    { return b.tlsPort }
+func (b *beatmqTarget) TLSCA() string   { return b.tlsCA }
 func (b *beatmqTarget) LogPath() string { return b.log }
 func (b *beatmqTarget) MetricsURL() string {
 	return "http://" + hostPort(b.promPort) + "/metrics"
@@ -204,6 +233,7 @@ func (b *beatmqTarget) Connections(ctx context.Context) ([]brokerConn, error) {
 		Name             string         `json:"name"`
 		PeerPort         int            `json:"peer_port"`
 		Timeout          int            `json:"timeout"`
+		SSL              bool           `json:"ssl"`
 		ClientProperties map[string]any `json:"client_properties"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
@@ -212,7 +242,7 @@ func (b *beatmqTarget) Connections(ctx context.Context) ([]brokerConn, error) {
 	conns := make([]brokerConn, 0, len(raw))
 	for _, r := range raw {
 		name, _ := r.ClientProperties["connection_name"].(string)
-		conns = append(conns, brokerConn{Name: r.Name, PeerPort: r.PeerPort, ConnectionName: name, Timeout: r.Timeout})
+		conns = append(conns, brokerConn{Name: r.Name, PeerPort: r.PeerPort, ConnectionName: name, Timeout: r.Timeout, SSL: r.SSL})
 	}
 	return conns, nil
 }
@@ -246,6 +276,8 @@ type rabbitTarget struct {
 	env      []string
 	port     int
 	promPort int
+	tlsPort  int
+	tlsCA    string
 	node     string
 	dir      string
 }
@@ -267,7 +299,25 @@ func startRabbitMQ(dir string) (target, error) {
 	if node == "" {
 		node = fmt.Sprintf("beatmq-interop-%d@localhost", os.Getpid())
 	}
-	r := &rabbitTarget{port: port, promPort: promPort, node: node, dir: filepath.Join(dir, "rabbitmq")}
+	tlsPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	tf, err := makeTLSFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	r := &rabbitTarget{port: port, promPort: promPort, tlsPort: tlsPort, tlsCA: tf.ca, node: node, dir: filepath.Join(dir, "rabbitmq")}
+	// The amqps listener as RabbitMQ's TLS guide configures it, without
+	// client certificates (verify_none), like beatmq's default.
+	conf := strings.Join([]string{
+		"listeners.ssl.default = " + hostPort(tlsPort),
+		"ssl_options.cacertfile = " + tf.ca,
+		"ssl_options.certfile = " + tf.cert,
+		"ssl_options.keyfile = " + tf.key,
+		"ssl_options.verify = verify_none",
+		"ssl_options.fail_if_no_peer_cert = false",
+	}, "\n")
 	r.env = append(os.Environ(),
 		"RMQ_PORT="+strconv.Itoa(port),
 		"RMQ_DIST_PORT="+strconv.Itoa(dist),
@@ -275,12 +325,17 @@ func startRabbitMQ(dir string) (target, error) {
 		"RMQ_DIR="+r.dir,
 		"RMQ_MGMT_PORT=",
 		"RMQ_PROM_PORT="+strconv.Itoa(promPort),
+		"RMQ_CONF="+conf,
 		"RMQ_WATCH_PID="+strconv.Itoa(os.Getpid()))
 	cmd := r.script("start")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if _, err := cmd.Output(); err != nil {
 		return nil, fmt.Errorf("scripts/rabbitmq-node.sh start: %v: %s", err, stderr.String())
+	}
+	if err := waitPort(hostPort(tlsPort), 30*time.Second, nil); err != nil {
+		_ = r.Stop()
+		return nil, fmt.Errorf("RabbitMQ's amqps listener: %v", err)
 	}
 	return r, nil
 }
@@ -294,6 +349,8 @@ func (r *rabbitTarget) script(args ...string) *exec.Cmd {
 func (r *rabbitTarget) Kind() string    { return "rabbitmq" }
 func (r *rabbitTarget) Addr() string    { return hostPort(r.port) }
 func (r *rabbitTarget) Port() int       { return r.port }
+func (r *rabbitTarget) TLSPort() int    { return r.tlsPort }
+func (r *rabbitTarget) TLSCA() string   { return r.tlsCA }
 func (r *rabbitTarget) LogPath() string { return filepath.Join(r.dir, "log", r.node+".log") }
 func (r *rabbitTarget) MetricsURL() string {
 	return "http://" + hostPort(r.promPort) + "/metrics"
@@ -301,7 +358,7 @@ func (r *rabbitTarget) MetricsURL() string {
 
 // Connections runs rabbitmqctl list_connections with the JSON formatter.
 func (r *rabbitTarget) Connections(ctx context.Context) ([]brokerConn, error) {
-	cmd := r.script("ctl", "list_connections", "--formatter", "json", "name", "peer_port", "timeout", "client_properties")
+	cmd := r.script("ctl", "list_connections", "--formatter", "json", "name", "peer_port", "timeout", "ssl", "client_properties")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	done := make(chan struct{})
@@ -323,6 +380,7 @@ func (r *rabbitTarget) Connections(ctx context.Context) ([]brokerConn, error) {
 		Name             string  `json:"name"`
 		PeerPort         int     `json:"peer_port"`
 		Timeout          int     `json:"timeout"`
+		SSL              bool    `json:"ssl"`
 		ClientProperties [][]any `json:"client_properties"` // [key, type, value]
 	}
 	if err := json.Unmarshal(out, &raw); err != nil {
@@ -330,7 +388,7 @@ func (r *rabbitTarget) Connections(ctx context.Context) ([]brokerConn, error) {
 	}
 	conns := make([]brokerConn, 0, len(raw))
 	for _, c := range raw {
-		bc := brokerConn{Name: c.Name, PeerPort: c.PeerPort, Timeout: c.Timeout}
+		bc := brokerConn{Name: c.Name, PeerPort: c.PeerPort, Timeout: c.Timeout, SSL: c.SSL}
 		for _, p := range c.ClientProperties {
 			if len(p) == 3 && p[0] == "connection_name" {
 				bc.ConnectionName, _ = p[2].(string)

@@ -25,7 +25,7 @@ func TestTLSJava(t *testing.T) {
 	if err := runQuiet("javac", "-nowarn", "-d", classes, "-cp", javaClasspath(), filepath.Join("java", "TLSScenario.java")); err != nil {
 		t.Fatalf("compiling TLSScenario.java (is the Java client installed? `make deps`): %v", err)
 	}
-	tb := startTLSBeatmq(t)
+	tb := startTLSBeatmq(t, "PLAIN,AMQPLAIN,EXTERNAL")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "java", "-XX:TieredStopAtLevel=1", "-cp", classes+":"+javaClasspath(), "TLSScenario",

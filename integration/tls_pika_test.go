@@ -38,7 +38,7 @@ func TestTLSPika(t *testing.T) {
 	if err := runQuiet(pythonBin(), "-c", "import pika"); err != nil {
 		t.Fatalf("pika is not installed for %s (run `make deps`): %v", pythonBin(), err)
 	}
-	tb := startTLSBeatmq(t)
+	tb := startTLSBeatmq(t, "PLAIN,AMQPLAIN,EXTERNAL")
 	dir, tlsPort, logPath := tb.dir, tb.tlsPort, tb.logPath
 	badCert, badKey := tb.write(t, "mallory", &pkix.Name{CommonName: "mallory"})
 	cliCert, cliKey := tb.cliCert, tb.cliKey
@@ -86,7 +86,8 @@ func TestTLSPika(t *testing.T) {
 }
 
 // tlsBeatmq is a bin/beatmq child process with an amqps listener
-// (verify_peer) whose certificates, made by the test, are in dir.
+// (verify_peer) whose certificates, made by the test, are in dir, offering
+// the --auth-mechanisms it was started with.
 type tlsBeatmq struct {
 	dir, logPath    string
 	tlsPort         int
@@ -112,7 +113,7 @@ func (b *tlsBeatmq) write(t *testing.T, name string, subj *pkix.Name) (string, s
 	return cert, key
 }
 
-func startTLSBeatmq(t *testing.T) *tlsBeatmq {
+func startTLSBeatmq(t *testing.T, authMechanisms string) *tlsBeatmq {
 	t.Helper()
 	bin := os.Getenv("BEATMQ_BIN")
 	if bin == "" {
@@ -135,7 +136,8 @@ func startTLSBeatmq(t *testing.T) *tlsBeatmq {
 	b.logPath = filepath.Join(b.dir, "beatmq.log")
 	cmd := exec.Command(bin, "--addr", hostPort(port), "--mgmt-addr", "", "--prometheus-addr", "", "--data-dir", "",
 		"--tls-addr", hostPort(b.tlsPort), "--tls-cert", srvCert, "--tls-key", srvKey,
-		"--tls-ca", filepath.Join(b.dir, "ca.pem"), "--tls-verify", "verify_peer", "--log-file", b.logPath)
+		"--tls-ca", filepath.Join(b.dir, "ca.pem"), "--tls-verify", "verify_peer",
+		"--auth-mechanisms", authMechanisms, "--log-file", b.logPath)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

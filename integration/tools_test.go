@@ -52,13 +52,14 @@ type toolsProc struct {
 }
 
 // startConsume runs amqp-consume on queue with manual acks, exiting after count
-// messages; each body is written to stdout by `cat`.
-func startConsume(t *testing.T, port, heartbeat int, queue string, count int, limit time.Duration) *toolsProc {
+// messages; each body is written to stdout by `cat`. url is the broker's (or
+// a relay's); conn are extra connection options (--cacert=…).
+func startConsume(t *testing.T, url string, heartbeat int, queue string, count int, limit time.Duration, conn ...string) *toolsProc {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	p := &toolsProc{cancel: cancel, exited: make(chan struct{})}
-	p.cmd = exec.CommandContext(ctx, "amqp-consume", "--url", toolsURL(port), "--heartbeat="+strconv.Itoa(heartbeat),
-		"-q", queue, "-c", strconv.Itoa(count), "-p", "100", "cat")
+	args := append([]string{"--url", url, "--heartbeat=" + strconv.Itoa(heartbeat)}, conn...)
+	p.cmd = exec.CommandContext(ctx, "amqp-consume", append(args, "-q", queue, "-c", strconv.Itoa(count), "-p", "100", "cat")...)
 	p.cmd.WaitDelay = time.Second
 	p.cmd.Stdout, p.cmd.Stderr = lockedWriter{&p.mu, &p.out}, lockedWriter{&p.mu, &p.err}
 	if err := p.cmd.Start(); err != nil {

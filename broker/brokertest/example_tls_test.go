@@ -11,10 +11,12 @@ import (
 
 // WithTLS adds an amqps listener whose certificate comes from a CA made for
 // the broker; ClientTLS gives a client that CA and, for EXTERNAL, a client
-// certificate whose CN is the user. The listener survives Restart on the
+// certificate whose CN is the user. EXTERNAL is offered only when listed,
+// as with RabbitMQ's auth_mechanisms. The listener survives Restart on the
 // same port.
 func ExampleWithTLS() {
-	b, err := brokertest.Start(brokertest.WithTLS())
+	b, err := brokertest.Start(brokertest.WithTLS(),
+		brokertest.WithAuthMechanisms("PLAIN", "AMQPLAIN", "EXTERNAL"))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -136,9 +136,11 @@ func (ca *CA) WriteFiles(dir, name string, c tls.Certificate) (certFile, keyFile
 // WithTLS adds an amqps listener (TLSAddr, TLSURL) with a certificate
 // issued by a CA made for the broker (TLSCA), TLS 1.2 or later, verifying
 // client certificates when given (RabbitMQ's verify_peer without
-// fail_if_no_peer_cert), so that clients may log in with PLAIN or with
-// EXTERNAL. ClientTLS gives a client what it needs. To set the TLS
-// configuration yourself, put it in Config.TLS with WithConfig instead.
+// fail_if_no_peer_cert). It offers what Config.AuthMechanisms lists, PLAIN
+// and AMQPLAIN by default: for EXTERNAL logins add
+// WithAuthMechanisms("PLAIN", "AMQPLAIN", "EXTERNAL"). ClientTLS gives a
+// client what it needs. To set the TLS configuration yourself, put it in
+// Config.TLS with WithConfig instead.
 func WithTLS() Option {
 	return func(o *options) {
 		ca, err := NewCA()
@@ -155,6 +157,14 @@ func WithTLS() Option {
 		}
 		o.ca, o.tlsErr = ca, err
 	}
+}
+
+// WithAuthMechanisms sets the SASL mechanisms connection.start offers, in
+// this order (Config.AuthMechanisms, RabbitMQ's auth_mechanisms): "PLAIN",
+// "AMQPLAIN", "EXTERNAL". EXTERNAL is offered on TLS connections only
+// (WithTLS).
+func WithAuthMechanisms(mechanisms ...string) Option {
+	return func(o *options) { o.cfg.AuthMechanisms = mechanisms }
 }
 
 // WithTLSVerify sets WithTLS's client verification as RabbitMQ's

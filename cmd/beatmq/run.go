@@ -38,6 +38,7 @@ type options struct {
 	heartbeatWarn    float64
 	users            []string
 	loopbackUsers    []string
+	authMechanisms   []string
 	logFormat        string
 	logLevel         string
 	logFile          string
@@ -69,6 +70,7 @@ func newFlagSet(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.DurationVar(&o.handshakeTimeout, "handshake-timeout", broker.DefaultHandshakeTimeout, "time from accept until connection.open must complete (0: none)")
 	fs.StringSliceVar(&o.users, "users", []string{"guest:guest"}, "comma-separated user:password list: the first users, administrators with every permission; with a data directory, only on its first start (then beatmqctl add_user, set_permissions...)")
 	fs.StringSliceVar(&o.loopbackUsers, "loopback-users", []string{"guest"}, "comma-separated users allowed to connect from loopback addresses only (empty: none)")
+	fs.StringSliceVar(&o.authMechanisms, "auth-mechanisms", []string{"PLAIN", "AMQPLAIN"}, "comma-separated SASL mechanisms offered in connection.start, in this order: PLAIN, AMQPLAIN, EXTERNAL (EXTERNAL on TLS connections only) (RabbitMQ's auth_mechanisms)")
 	fs.Float64Var(&o.memWatermark, "vm-memory-high-watermark", alarm.DefaultMemoryHighWatermark, "fraction of the machine's memory above which publishers are blocked (0 to 1; settable at run time through the management API)")
 	fs.StringVar(&o.diskFreeLimit, "disk-free-limit", "50MB", "free space on the data directory's filesystem below which publishers are blocked: bytes, with a unit (50MB, 2GB, 500MiB) or {mem_relative,F}; settable at run time through the management API")
 	fs.StringVar(&o.dataDir, "data-dir", DefaultDataDir, "directory for durable queues' persistent messages and durable definitions (empty: memory only, nothing kept)")
@@ -158,6 +160,16 @@ func (o *options) config(logger *slog.Logger) (broker.Config, error) {
 		if u = strings.TrimSpace(u); u != "" {
 			cfg.LoopbackUsers = append(cfg.LoopbackUsers, u)
 		}
+	}
+	cfg.AuthMechanisms = []string{}
+	for _, m := range o.authMechanisms {
+		if m = strings.TrimSpace(m); m != "" {
+			cfg.AuthMechanisms = append(cfg.AuthMechanisms, m)
+		}
+	}
+	if len(cfg.AuthMechanisms) == 0 {
+		// Config would take an empty list for the default.
+		return cfg, errors.New("--auth-mechanisms: want at least one of PLAIN, AMQPLAIN, EXTERNAL")
 	}
 	if err := o.tls.apply(&cfg); err != nil {
 		return cfg, err

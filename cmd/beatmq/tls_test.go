@@ -6,9 +6,11 @@ import (
 	"crypto/tls"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,7 @@ import (
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
+	"github.com/beatmq/beatmq/amqp"
 	"github.com/beatmq/beatmq/broker/brokertest"
 )
 
@@ -38,6 +41,7 @@ func TestBadTLSFlags(t *testing.T) {
 		{"--tls-addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, "--tls-verify", "verify_maybe"},
 		{"--tls-addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, "--tls-fail-if-no-peer-cert"},
 		{"--ssl-cert-login-from", "serial_number"},
+		{"--auth-mechanisms", "PLAIN,SCRAM-SHA-256"}, {"--auth-mechanisms", "PLAIN,PLAIN"}, {"--auth-mechanisms", ""},
 		{"--mgmt-tls-addr", "127.0.0.1:0"}, // no certificate
 		{"--mgmt-tls-addr", "127.0.0.1:0", "--mgmt-tls-cert", cert, "--mgmt-tls-key", filepath.Join(dir, "missing.pem")},
 	} {
@@ -52,8 +56,8 @@ func TestBadTLSFlags(t *testing.T) {
 }
 
 // --tls-addr with verify_peer: the listener is logged as RabbitMQ logs it,
-// listed in /api/overview as amqp/ssl, and a client certificate logs in
-// with EXTERNAL.
+// listed in /api/overview as amqp/ssl, and with EXTERNAL in
+// --auth-mechanisms a client certificate logs in with it.
 func TestTLSServed(t *testing.T) {
 	dir := t.TempDir()
 	ca, err := brokertest.NewCA()
@@ -73,7 +77,7 @@ func TestTLSServed(t *testing.T) {
 	wg.Go(func() {
 		run(ctx, []string{"--addr", addr, "--mgmt-addr", mgmtAddr, "--prometheus-addr", "", "--mgmt-tls-addr", mgmtTLSAddr, "--tls-addr", tlsAddr,
 			"--tls-cert", cert, "--tls-key", key, "--tls-ca", filepath.Join(dir, "ca.pem"),
-			"--tls-verify", "verify_peer", "--log-file", logFile, "--data-dir", ""}, &out, &errb)
+			"--tls-verify", "verify_peer", "--auth-mechanisms", "PLAIN,AMQPLAIN,EXTERNAL", "--log-file", logFile, "--data-dir", ""}, &out, &errb)
 	})
 	defer wg.Wait()
 	defer cancel()
@@ -144,5 +148,39 @@ func TestTLSServed(t *testing.T) {
 	}
 	if started < 0 || complete < started {
 		t.Fatalf("log:\n%s", log)
+	}
+}
+
+// --auth-mechanisms maps onto Config.AuthMechanisms in its order, RabbitMQ's
+// PLAIN, AMQPLAIN by default, and connection.start offers them (EXTERNAL on
+// TLS connections only, so not here).
+func TestAuthMechanismsFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		want    []string
+		offered string
+	}{
+		{nil, []string{"PLAIN", "AMQPLAIN"}, "PLAIN AMQPLAIN"},
+		{[]string{"--auth-mechanisms", "AMQPLAIN"}, []string{"AMQPLAIN"}, "AMQPLAIN"},
+		{[]string{"--auth-mechanisms", "EXTERNAL, AMQPLAIN,PLAIN"}, []string{"EXTERNAL", "AMQPLAIN", "PLAIN"}, "AMQPLAIN PLAIN"},
+	} {
+		var o options
+		if err := newFlagSet(&o, io.Discard).Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := o.config(nil)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if !slices.Equal(cfg.AuthMechanisms, tc.want) {
+			t.Errorf("%v: AuthMechanisms %q, want %q", tc.args, cfg.AuthMechanisms, tc.want)
+		}
+		cfg.DataDir = ""
+		b := brokertest.Run(t, brokertest.WithConfig(cfg))
+		r := brokertest.DialRaw(t, b.Addr())
+		r.SendProtocolHeader()
+		if s := brokertest.Expect[*amqp.ConnectionStart](r, 5*time.Second); s.Mechanisms != tc.offered {
+			t.Errorf("%v: connection.start offers %q, want %q", tc.args, s.Mechanisms, tc.offered)
+		}
 	}
 }

@@ -7,6 +7,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -21,6 +23,7 @@ const client = "go"
 
 type options struct {
 	host, scenario, name, queue string
+	tlsCA                       string
 	port, heartbeat, count      int
 	seconds, every              float64
 }
@@ -36,6 +39,7 @@ func main() {
 	flag.IntVar(&o.count, "count", 1000, "messages to publish")
 	flag.Float64Var(&o.seconds, "seconds", 4, "idle: how long to stay idle; hold/dead/watch: upper bound")
 	flag.Float64Var(&o.every, "every", 0, "watch: seconds between two published messages (0: none)")
+	flag.StringVar(&o.tlsCA, "tls-ca", "", "connect with amqps, trusting this CA (PEM file)")
 	flag.Parse()
 
 	res := map[string]any{"event": "result", "client": client, "scenario": o.scenario, "closed": false}
@@ -85,11 +89,24 @@ type conn struct {
 }
 
 func connect(o options, res map[string]any) (*conn, error) {
-	url := fmt.Sprintf("amqp://guest:guest@%s:%d/?heartbeat=%d", o.host, o.port, o.heartbeat)
-	c, err := amqp.DialConfig(url, amqp.Config{
+	cfg := amqp.Config{
 		Properties: amqp.Table{"connection_name": o.name},
 		Dial:       amqp.DefaultDial(10 * time.Second),
-	})
+	}
+	scheme := "amqp"
+	if o.tlsCA != "" {
+		pem, err := os.ReadFile(o.tlsCA)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no certificate", o.tlsCA)
+		}
+		scheme, cfg.TLSClientConfig = "amqps", &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	url := fmt.Sprintf("%s://guest:guest@%s:%d/?heartbeat=%d", scheme, o.host, o.port, o.heartbeat)
+	c, err := amqp.DialConfig(url, cfg)
 	if err != nil {
 		return nil, err
 	}

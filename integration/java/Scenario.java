@@ -12,8 +12,12 @@ import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.ShutdownSignalException;
 
 import java.io.BufferedReader;
+import java.io.FileInputStream;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,6 +26,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 public final class Scenario {
     private static final String CLIENT = "java";
@@ -82,6 +89,20 @@ public final class Scenario {
         res.put("error_type", shown.getClass().getName());
     }
 
+    /** An SSLContext (TLS 1.2 or later) that trusts the CA in the PEM file caFile. */
+    private static SSLContext trusting(String caFile) throws Exception {
+        KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+        trust.load(null, null);
+        try (InputStream in = new FileInputStream(caFile)) {
+            trust.setCertificateEntry("ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
+        }
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        return ctx;
+    }
+
     private Connection connect() throws Exception {
         ConnectionFactory f = new ConnectionFactory();
         f.setHost(opt("host", "127.0.0.1"));
@@ -90,6 +111,10 @@ public final class Scenario {
         f.setAutomaticRecoveryEnabled(false);
         f.setTopologyRecoveryEnabled(false);
         f.setConnectionTimeout(10000);
+        String ca = opt("tls-ca", "");
+        if (!ca.isEmpty()) {
+            f.useSslProtocol(trusting(ca));
+        }
         Connection c = f.newConnection(opt("name", "java"));
         c.addShutdownListener(cause -> {
             tShutdown = now();

@@ -40,9 +40,12 @@ function stdinStop() {
 }
 
 async function connect(o, res, confirm) {
+  // --tls-ca: amqps, trusting that CA; Node checks the certificate's name
+  // (127.0.0.1 is among its addresses).
+  const tls = o['tls-ca'] ? { ca: [require('fs').readFileSync(o['tls-ca'])], minVersion: 'TLSv1.2' } : {};
   const conn = await amqp.connect(
-    { protocol: 'amqp', hostname: o.host, port: o.port, username: 'guest', password: 'guest', heartbeat: o.heartbeat },
-    { clientProperties: { connection_name: o.name }, timeout: 10000 },
+    { protocol: o['tls-ca'] ? 'amqps' : 'amqp', hostname: o.host, port: o.port, username: 'guest', password: 'guest', heartbeat: o.heartbeat },
+    { clientProperties: { connection_name: o.name }, timeout: 10000, ...tls },
   );
   // The value amqplib negotiated and sent in tune-ok.
   const hb = conn.connection.heartbeat;

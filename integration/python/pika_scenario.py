@@ -9,13 +9,15 @@ import time
 
 import pika
 
-from scenario_common import Client, WatchOps, emit, library, now, payload, stdin_says_stop
+from scenario_common import Client, WatchOps, emit, library, now, payload, stdin_says_stop, tls_context
 
 CLIENT = "pika"
 
 
 def connect(args):
+    ctx = tls_context(args)
     params = pika.ConnectionParameters(
+        ssl_options=pika.SSLOptions(ctx, "localhost") if ctx else None,
         host=args.host,
         port=args.port,
         heartbeat=args.heartbeat,

@@ -5,6 +5,7 @@ program must call drain_events and heartbeat_tick itself, as kombu does.
 """
 
 import socket
+import ssl
 import time
 
 import amqp
@@ -15,8 +16,14 @@ CLIENT = "pyamqp"
 
 
 def connect(args):
+    # py-amqp takes its TLS settings as a dict of ssl options; with a
+    # server_hostname it checks the broker's certificate name as kombu does.
+    tls = None
+    if args.tls_ca:
+        tls = {"ca_certs": args.tls_ca, "cert_reqs": ssl.CERT_REQUIRED, "server_hostname": "localhost"}
     conn = amqp.Connection(
         host="%s:%d" % (args.host, args.port),
+        ssl=tls or False,
         heartbeat=args.heartbeat,
         client_properties={"connection_name": args.name},
         connect_timeout=10,

@@ -9,6 +9,7 @@ import argparse
 import json
 import platform
 import select
+import ssl
 import sys
 import time
 
@@ -28,7 +29,19 @@ def parse_args(client):
                    help="idle: how long to stay idle; hold/dead/watch: upper bound")
     p.add_argument("--every", type=float, default=0.0,
                    help="watch: seconds between two published messages (0: none)")
+    p.add_argument("--tls-ca", default="",
+                   help="connect over TLS, trusting this CA (PEM file)")
     return p.parse_args()
+
+
+def tls_context(args):
+    """An ssl.SSLContext that trusts --tls-ca and checks the broker's name
+    (TLS 1.2 or later), or None for plain TCP."""
+    if not args.tls_ca:
+        return None
+    ctx = ssl.create_default_context(cafile=args.tls_ca)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
 
 
 def emit(obj):

@@ -19,6 +19,7 @@ OptionParser.new do |o|
   o.on("--count N", Integer) { |v| opts[:count] = v }
   o.on("--seconds S", Float) { |v| opts[:seconds] = v }
   o.on("--every S", Float) { |v| opts[:every] = v }
+  o.on("--tls-ca F") { |v| opts[:tls_ca] = v }
 end.parse!
 
 $stdout.sync = true
@@ -48,7 +49,10 @@ def stdin_says_stop
 end
 
 def connect(opts, res)
+  # --tls-ca: amqps with peer verification against that CA.
+  tls = opts[:tls_ca] ? { tls: true, tls_ca_certificates: [opts[:tls_ca]], verify_peer: true } : {}
   conn = Bunny.new(
+    **tls,
     host: opts[:host], port: opts[:port],
     heartbeat: opts[:heartbeat],
     connection_name: opts[:name],

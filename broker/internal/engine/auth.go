@@ -5,12 +5,64 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"slices"
 
 	"github.com/beatmq/beatmq/frames/erlterm"
 )
 
-// authMechanisms is what connection.start offers, in RabbitMQ's order.
-const authMechanisms = "PLAIN AMQPLAIN"
+// defaultAuthMechanisms is RabbitMQ's default auth_mechanisms, offered when
+// Settings.AuthMechanisms is nil.
+var defaultAuthMechanisms = []string{"PLAIN", "AMQPLAIN"}
+
+// KnownAuthMechanism reports whether beatmq implements mechanism, so that
+// Settings.AuthMechanisms may list it: PLAIN and AMQPLAIN (RabbitMQ's
+// built-in rabbit_auth_mechanism_plain and _amqplain) and EXTERNAL
+// (rabbitmq_auth_mechanism_ssl, conn_tls.go).
+func KnownAuthMechanism(mechanism string) bool {
+	switch mechanism {
+	case "PLAIN", "AMQPLAIN", "EXTERNAL":
+		return true
+	}
+	return false
+}
+
+// offeredMechanisms is rabbit_reader:auth_mechanisms/1: the configured
+// mechanisms whose should_offer/1 accepts the socket, which only
+// rabbit_auth_mechanism_ssl's refuses (for a socket without TLS). They keep
+// the configured order; RabbitMQ 3.10.8 lists them in its registry's ETS
+// order instead, which is not the configured one (README, TLS).
+func (c *Conn) offeredMechanisms() []string {
+	configured := c.set.AuthMechanisms
+	if len(configured) == 0 {
+		configured = defaultAuthMechanisms
+	}
+	offered := make([]string, 0, len(configured))
+	for _, m := range configured {
+		if m == "EXTERNAL" && c.tls == nil {
+			continue
+		}
+		offered = append(offered, m)
+	}
+	return offered
+}
+
+// mechanismRegistered tells, for a mechanism connection.start did not offer,
+// which of rabbit_reader:auth_mechanism_to_module/2's two errors applies:
+// "invalid authentication mechanism" for one RabbitMQ has registered,
+// "unknown" for the others. PLAIN, AMQPLAIN and RABBIT-CR-DEMO are always
+// registered (rabbit's own boot steps); EXTERNAL is when the
+// rabbitmq_auth_mechanism_ssl plugin is enabled, which beatmq takes to be
+// when AuthMechanisms lists it. Measured on RabbitMQ 3.10.8: EXTERNAL on
+// plain TCP is "invalid" with the plugin, "unknown" without it (also on TLS).
+func (c *Conn) mechanismRegistered(mechanism string) bool {
+	switch mechanism {
+	case "PLAIN", "AMQPLAIN", "RABBIT-CR-DEMO":
+		return true
+	case "EXTERNAL":
+		return slices.Contains(c.set.AuthMechanisms, "EXTERNAL")
+	}
+	return false
+}
 
 // authResult is the outcome of a login attempt, in RabbitMQ's terms.
 type authResult struct {

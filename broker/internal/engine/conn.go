@@ -197,7 +197,11 @@ func (c *Conn) abort(r CloseReason, err error) {
 		c.ctl.aborted, c.ctl.abortErr = r, err
 	}
 	c.ctl.mu.Unlock()
-	_ = c.cc.Reset()
+	if r == ReasonFaultReset {
+		_ = c.cc.Reset() // the fault is a reset, TLS or not
+	} else {
+		c.fastClose()
+	}
 	c.endFaults(false) // releases a frozen writer or reader
 	c.wakeUp()
 }
@@ -266,15 +270,15 @@ func (c *Conn) setState(s ConnState) {
 }
 
 // teardown runs once on the reader goroutine after the loop ended: log the
-// end, close the socket (RST, as RabbitMQ's fast_close with linger 0), stop
-// the heartbeat goroutines, release every channel and leave the server.
+// end, close the socket (fastClose), stop the heartbeat goroutines, release
+// every channel and leave the server.
 func (c *Conn) teardown() {
 	c.endFaults(true) // first: a frozen write would hold up the last flush
 	c.dropHold()
 	if c.fin.msg != "" {
 		c.log.Log(context.Background(), c.fin.level, c.fin.msg, c.endAttrs()...)
 	}
-	_ = c.cc.Reset()
+	c.fastClose()
 	c.countEnd()
 	if c.monitor != nil {
 		c.monitor.Stop()

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/beatmq/beatmq/amqp"
@@ -30,7 +32,7 @@ func (c *Conn) readProtocolHeader() error {
 	}
 	c.tuned.timeoutSec = 3 // ?NORMAL_TIMEOUT, the closing timeout until tune-ok
 	c.setState(StateStarting)
-	return c.send0(startMethod(c.set, major, minor, c.mechanisms()))
+	return c.send0(startMethod(c.set, major, minor, strings.Join(c.offeredMechanisms(), " ")))
 }
 
 // send0 writes a method on channel 0 from the reader goroutine (flushed when
@@ -108,12 +110,10 @@ func (c *Conn) startOk(so *amqp.ConnectionStartOk) error {
 			c.client.capAuthClose = boolField(t, "authentication_failure_close")
 		}
 	}
+	// rabbit_reader:auth_mechanism_to_module/2
 	switch {
-	case c.offers(so.Mechanism):
-	case so.Mechanism == "EXTERNAL" && c.set.TLS:
-		// Known (the server has TLS, as RabbitMQ with
-		// rabbitmq_auth_mechanism_ssl) but not offered on this connection
-		// (rabbit_reader:auth_mechanism_to_module/2).
+	case slices.Contains(c.offeredMechanisms(), so.Mechanism):
+	case c.mechanismRegistered(so.Mechanism):
 		return c.connectionException(0, amqp.Errorf(amqp.CommandInvalid, so,
 			"invalid authentication mechanism '%s'", so.Mechanism))
 	default:

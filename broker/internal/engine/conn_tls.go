@@ -15,6 +15,27 @@ import (
 // heartbeat detection sees TLS records, handshake and alerts included,
 // exactly as it sees a plain connection's frames.
 
+// fastClose closes the socket as rabbit_net:fast_close/1 does, whatever
+// ended the connection. A plain socket is closed abortively: SO_LINGER 0,
+// so the peer gets a RST (rabbit's tcp_listen_options have {linger, {true,
+// 0}}). A TLS connection first gets the close_notify alert, as fast_close
+// calls ssl:close before closing the TCP port, which the TLS protocol asks
+// for (RFC 8446 §6.1): clients then read a clean end of stream, as from
+// RabbitMQ. ssl:close is given 5 s there (SSL_CLOSE_TIMEOUT); tls.Conn.Close
+// bounds its alert write at 5 s too, and sends none while a write is in
+// progress (a blocked writer must not hold the close up). Any goroutine.
+func (c *Conn) fastClose() {
+	tc, ok := c.rw.(*tls.Conn)
+	if !ok {
+		_ = c.cc.Reset()
+		return
+	}
+	if l, ok := c.nc.(interface{ SetLinger(sec int) error }); ok {
+		_ = l.SetLinger(0) // as on a plain socket, once the alert is out
+	}
+	_ = tc.Close()
+}
+
 // CertLoginFrom says which part of a client certificate names the user who
 // logs in with EXTERNAL (RabbitMQ's ssl_cert_login_from).
 type CertLoginFrom int
@@ -46,27 +67,6 @@ type TLSInfo struct {
 	Version     string // "TLS 1.3"
 	CipherSuite string // "TLS_AES_128_GCM_SHA256"
 	PeerSubject string // the client certificate's subject, "" without one
-}
-
-// mechanisms is what connection.start offers: EXTERNAL too on a TLS
-// connection, with or without a client certificate, as
-// rabbit_auth_mechanism_ssl:should_offer/1 does (its refusal then says why
-// rather than the client failing to pick a mechanism).
-func (c *Conn) mechanisms() string {
-	if c.tls != nil {
-		return authMechanisms + " EXTERNAL"
-	}
-	return authMechanisms
-}
-
-// offers reports whether connection.start offered mechanism.
-func (c *Conn) offers(mechanism string) bool {
-	for m := range strings.FieldsSeq(c.mechanisms()) {
-		if m == mechanism {
-			return true
-		}
-	}
-	return false
 }
 
 // authenticateExternal is rabbit_auth_mechanism_ssl:init/1 and

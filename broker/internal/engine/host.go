@@ -69,9 +69,10 @@ type Settings struct {
 	HeartbeatWarn float64
 	// Totals, if not nil, sums heartbeat events over the server's connections.
 	Totals *Totals
-	// TLS: the server has TLS, so EXTERNAL is a known mechanism (offered
-	// on TLS connections only).
-	TLS bool
+	// AuthMechanisms are the SASL mechanisms connection.start offers, in
+	// this order (RabbitMQ's auth_mechanisms); nil means PLAIN, AMQPLAIN.
+	// EXTERNAL among them is offered on TLS connections only (auth.go).
+	AuthMechanisms []string
 	// TLSVerifyPeer: TLS listeners verify client certificates (verify_peer);
 	// EXTERNAL refuses every login without it, as RabbitMQ does.
 	TLSVerifyPeer bool
