@@ -5,7 +5,7 @@ BIN     := bin
 PKGS    := ./...
 
 .PHONY: all build run deps test check unit integration suite interop-rabbitmq deadpeer-rabbitmq \
-        fault-matrix bench bench-compare fuzz generate clean
+        fault-matrix screenshots browser-weight bench bench-compare fuzz generate clean
 
 all: build
 
@@ -71,6 +71,21 @@ deadpeer-rabbitmq: build
 fault-matrix: deps build
 	BEATMQ_FAULT_MATRIX=$(CURDIR)/docs/client-fault-matrix.md $(GO) test -tags integration -count=1 -timeout 40m -v \
 	  -run 'TestFaultMatrix' ./integration/...
+
+# The management web page's browser test in headless Chromium, alone, writing
+# the README's screenshots (overview, a connection's heartbeat timeline during
+# mute-heartbeats, a queue) into docs/screenshots; `make integration` runs it
+# with the screenshots in a temporary directory.
+screenshots: deps build
+	BEATMQ_SCREENSHOTS=$(CURDIR)/docs/screenshots BEATMQ_INTEROP_CLIENTS=go $(GO) test -tags integration -count=1 -timeout 10m -v \
+	  -run 'TestBrowserPage$$' ./integration/...
+
+# The connections page with 1,000 amqp091-go connections open: bytes transferred
+# on a cold load, time until the table has every row, then the page's own
+# refreshes; logged, not asserted.
+browser-weight: deps build
+	BEATMQ_BROWSER_WEIGHT=1 BEATMQ_INTEROP_CLIENTS=go $(GO) test -tags integration -count=1 -timeout 10m -v \
+	  -run 'TestBrowserConnectionsWeight' ./integration/...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v /integration)

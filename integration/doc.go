@@ -45,6 +45,21 @@
 // --auth-mechanisms PLAIN,AMQPLAIN,EXTERNAL; TestTLSPyAMQP (py-amqp with a
 // password: AMQPLAIN by default, EXTERNAL refused once listed).
 //
+// Browser (beatmq only: each test starts its own broker and a headless
+// Chromium, driven with chromedp; a missing Chromium fails them, `make deps`
+// installs it): TestBrowserPage logs in to the management web page, finds an
+// amqp091-go connection in the connections table, watches its heartbeat
+// timeline, mutes the broker's heartbeats from the page and sees the client
+// give up and the page drop the connection, publishes and gets messages on a
+// queue's page, and takes the README's screenshots; TestBrowserMarkupAsText
+// checks that connection names, properties, queue names, headers and bodies
+// with markup show as text and run nothing; TestBrowserCrossOrigin has a page
+// of another origin post forms and send fetches to the state-changing
+// endpoints while the browser is logged in, and checks from the broker that
+// nothing changed. Every one fails on a console error, an uncaught exception
+// or a CSP violation. TestBrowserConnectionsWeight (opt-in) measures the
+// connections page with 1,000 connections open.
+//
 // The tests carry the integration build tag, so `go test ./...` skips them: run
 // them with `make integration` (beatmq) or `make interop-rabbitmq`, or
 // `go test -tags integration ./integration/` after `make build`. Environment:
@@ -58,5 +73,8 @@
 //	BEATMQ_RESULTS_FILE     also write the results table to this file
 //	BEATMQ_FAULT_MATRIX     run the full fault matrix and write its tables into this Markdown file
 //	BEATMQ_KEEP             keep the temporary directory (broker log, builds)
+//	BEATMQ_CHROMIUM         the Chromium binary (default /usr/bin/chromium, else chromium on PATH)
+//	BEATMQ_SCREENSHOTS      write the browser tests' screenshots into this directory (`make screenshots`)
+//	BEATMQ_BROWSER_WEIGHT   run TestBrowserConnectionsWeight (`make browser-weight`)
 //	BEATMQ_PYTHON, BEATMQ_JAVA_CLASSPATH  override /usr/bin/python3 and the Debian jars
 package integration

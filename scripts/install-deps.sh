@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the test suites need on a fresh Debian machine: the real AMQP
-# clients used by integration/ (Python, Java, Ruby, command line), Node's amqplib
-# and the Go modules. Safe to run again: it skips what is already there.
+# clients used by integration/ (Python, Java, Ruby, command line), Node's amqplib,
+# Chromium for the management web page's browser tests and the Go modules. Safe
+# to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(python3-pika python3-amqp librabbitmq-client-java libslf4j-java ruby-bunny amqp-tools)
+# The browser tests (integration/browser_*_test.go) drive headless Chromium;
+# a font, so that the page's text (and its screenshots) renders.
+pkgs+=(chromium fonts-dejavu-core)
 # The side-by-side benchmark: RabbitMQ itself, and perf, with which
 # bench-compare.sh counts the brokers' fdatasync and fsync calls.
 if [ "${WITH_RABBITMQ:-0}" = 1 ]; then pkgs+=(rabbitmq-server linux-perf); fi
