@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"strings"
+	"time"
 
 	"github.com/beatmq/beatmq/heartbeat"
 )
@@ -21,11 +22,9 @@ import (
 // 0}}). A TLS connection first gets the close_notify alert, as fast_close
 // calls ssl:close before closing the TCP port, which the TLS protocol asks
 // for (RFC 8446 §6.1): clients then read a clean end of stream, as from
-// RabbitMQ. ssl:close is given 5 s there (SSL_CLOSE_TIMEOUT); tls.Conn.Close
-// bounds its alert write at 5 s too, and sends none while a write is in
-// progress (a blocked writer must not hold the close up). Any goroutine.
+// RabbitMQ. Any goroutine.
 func (c *Conn) fastClose() {
-	tc, ok := c.rw.(*tls.Conn)
+	tw, ok := c.rw.(*tlsWriter)
 	if !ok {
 		_ = c.cc.Reset()
 		return
@@ -33,7 +32,47 @@ func (c *Conn) fastClose() {
 	if l, ok := c.nc.(interface{ SetLinger(sec int) error }); ok {
 		_ = l.SetLinger(0) // as on a plain socket, once the alert is out
 	}
-	_ = tc.Close()
+	tw.closeNotify(sslCloseTimeout)
+}
+
+// sslCloseTimeout bounds the wait for the alert: RabbitMQ gives ssl:close
+// SSL_CLOSE_TIMEOUT, 5 s, before it closes the port anyway.
+const sslCloseTimeout = 5 * time.Second
+
+// tlsWriter serialises the connection's writes (the frame writer's and
+// heartbeats') with its close, so the close_notify alert is never skipped
+// because a write happened to be in flight: tls.Conn.Close sends no alert
+// then. In RabbitMQ the ssl connection process serialises them alike.
+type tlsWriter struct {
+	*tls.Conn
+	turn chan struct{} // holds one token while a write or the close runs
+}
+
+func newTLSWriter(tc *tls.Conn) *tlsWriter {
+	return &tlsWriter{Conn: tc, turn: make(chan struct{}, 1)}
+}
+
+// Write writes p once no other write or the close is running.
+func (w *tlsWriter) Write(p []byte) (int, error) {
+	w.turn <- struct{}{}
+	defer func() { <-w.turn }()
+	return w.Conn.Write(p)
+}
+
+// closeNotify waits up to timeout for a running write to finish (a write
+// blocked on a full socket does not), then closes with the alert, whose own
+// write tls.Conn bounds at 5 s; past the timeout it closes the socket
+// without one.
+func (w *tlsWriter) closeNotify(timeout time.Duration) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case w.turn <- struct{}{}:
+		_ = w.Conn.Close()
+		<-w.turn
+	case <-t.C:
+		_ = w.Conn.NetConn().Close()
+	}
 }
 
 // CertLoginFrom says which part of a client certificate names the user who
@@ -52,7 +91,7 @@ const (
 // NewTLS returns the connection whose TLS handshake has completed on tc,
 // which runs over the counted socket cc; it is not yet served.
 func NewTLS(h Host, set *Settings, cc *heartbeat.CountingConn, tc *tls.Conn) *Conn {
-	c := newConnOn(h, set, cc, tc)
+	c := newConnOn(h, set, cc, newTLSWriter(tc))
 	st := tc.ConnectionState()
 	c.tls = &st
 	c.ctl.info.TLS = TLSInfo{Version: tls.VersionName(st.Version), CipherSuite: tls.CipherSuiteName(st.CipherSuite)}
