@@ -108,11 +108,6 @@ func startBrowser(t *testing.T) *browser {
 // nothing hangs; the test decides whether one was allowed).
 func (b *browser) newTab(t *testing.T, parent context.Context) (*tab, context.CancelFunc) {
 	tb := &tab{t: t, responses: make(map[string][]int)}
-	// KNOWN PAGE DEFECT, allowed so that the rest is checked: index.html
-	// names no icon, so Chromium asks for /favicon.ico, which the API
-	// answers 404 and the console shows as an error. Remove this line when
-	// the page has one (e.g. <link rel="icon" href="data:,">).
-	tb.allowed = append(tb.allowed, allowedError{segs: []string{"favicon.ico"}, status: 404, why: "the page names no icon"})
 	var ctx context.Context
 	var cancel context.CancelFunc
 	ctx, cancel = chromedp.NewContext(parent, chromedp.WithListener(func(ev any) {

@@ -167,9 +167,10 @@ func (h *handler) visibleChannels(u *user, keep func(*Channel) bool) []channelJS
 	return out
 }
 
-// getChannels serves GET /api/channels.
-func (h *handler) getChannels(w http.ResponseWriter, _ *http.Request, u *user) {
-	writeJSON(w, http.StatusOK, h.visibleChannels(u, func(*Channel) bool { return true }))
+// getChannels serves GET /api/channels, whole or a page of them
+// (writeList).
+func (h *handler) getChannels(w http.ResponseWriter, r *http.Request, u *user) {
+	writeList(w, r, h.visibleChannels(u, func(*Channel) bool { return true }), func(c *channelJSON) string { return c.Name })
 }
 
 // getVhostChannels serves GET /api/vhosts/{vhost}/channels (404 for an

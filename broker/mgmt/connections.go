@@ -142,9 +142,10 @@ func (h *handler) visibleConnections(u *user, vhost string, onlyVhost bool) []co
 	return out
 }
 
-// getConnections serves GET /api/connections and /api/connections/.
-func (h *handler) getConnections(w http.ResponseWriter, _ *http.Request, u *user) {
-	writeJSON(w, http.StatusOK, h.visibleConnections(u, "", false))
+// getConnections serves GET /api/connections and /api/connections/, whole
+// or a page of them (writeList).
+func (h *handler) getConnections(w http.ResponseWriter, r *http.Request, u *user) {
+	writeList(w, r, h.visibleConnections(u, "", false), func(c *connectionJSON) string { return c.Name })
 }
 
 // getVhostConnections serves GET /api/vhosts/{vhost}/connections (404 for

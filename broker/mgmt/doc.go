@@ -19,14 +19,18 @@
 //	                                          and beatmq's "alarms" (as the health check lists them)
 //	GET    /api/whoami                        the authenticated user and its tags
 //	GET    /api/nodes                         the single node: mem_used, mem_limit, mem_alarm,
-//	                                          disk_free, disk_free_limit, disk_free_alarm, uptime
+//	                                          disk_free, disk_free_limit, disk_free_alarm, uptime,
+//	                                          and beatmq's beatmq_disk_monitored (false with no
+//	                                          data directory: disk_free and its limit are then 0)
 //	GET    /api/nodes/{node}
 //	GET    /api/health/checks/alarms          200 {"status":"ok"} or 503 with the alarms in effect
 //	                                          ("disk space", "memory")
 //	GET    /api/vhosts                        virtual hosts (those that have exchanges)
 //	GET    /api/vhosts/{vhost}                (administrator only)
 //	GET    /api/connections[/]                open connections (administrator and monitoring
-//	                                          users see all, others their own)
+//	                                          users see all, others their own); with ?page=N
+//	                                          (&page_size, &name, &use_regex) a page of those
+//	                                          whose name matches, as RabbitMQ paginates (paging.go)
 //	GET    /api/vhosts/{vhost}/connections
 //	GET    /api/connections/{name}
 //	DELETE /api/connections/{name}            force-close: connection.close 320 CONNECTION_FORCED
@@ -40,6 +44,7 @@
 //	GET    /api/exchanges[/]  /api/exchanges/{vhost}  /api/exchanges/{vhost}/{name}
 //	                                          (the default exchange is "amq.default" in URLs)
 //	GET    /api/channels  /api/vhosts/{vhost}/channels  /api/connections/{name}/channels
+//	                                          (/api/channels also with ?page=N, as connections)
 //	GET    /api/channels/{name}               open channels, "<connection name> (<number>)": prefetch,
 //	                                          consumers, unacked, unconfirmed, confirm and tx modes,
 //	                                          message_stats; one channel adds consumer_details

@@ -176,6 +176,9 @@ type nodeJSON struct {
 	ExchangeTypes         []exchangeTypeJSON `json:"exchange_types"`
 	VMMemoryHighWatermark float64            `json:"vm_memory_high_watermark"` // beatmq's own item
 	TotalMemory           uint64             `json:"total_memory"`             // beatmq's own item
+	// DiskMonitored is beatmq's own item: false when no disk monitor runs
+	// (no data directory), disk_free and disk_free_limit are then 0.
+	DiskMonitored bool `json:"beatmq_disk_monitored"`
 }
 
 // node describes the node for GET /api/nodes.
@@ -196,6 +199,7 @@ func (h *handler) node() nodeJSON {
 		ExchangeTypes:         exchangeTypes,
 		VMMemoryHighWatermark: mem.HighWatermark,
 		TotalMemory:           mem.Total,
+		DiskMonitored:         disk.Monitored,
 	}
 	if !ov.StartedAt.IsZero() {
 		n.Uptime = time.Since(ov.StartedAt).Milliseconds()

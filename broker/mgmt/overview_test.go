@@ -92,6 +92,15 @@ func TestNodesAndAlarms(t *testing.T) {
 		n["uptime"].(float64) < 2000 {
 		t.Errorf("node = %v", n)
 	}
+	if n["beatmq_disk_monitored"] != true {
+		t.Errorf("beatmq_disk_monitored = %v, want true", n["beatmq_disk_monitored"])
+	}
+	b.SetDisk(mgmt.Disk{})
+	nodes = nil
+	decode(t, get(t, srv, "/api/nodes"), &nodes)
+	if n := nodes[0]; n["beatmq_disk_monitored"] != false || n["disk_free"] != float64(0) {
+		t.Errorf("without a disk monitor: node = %v", n)
+	}
 	wantStatus(t, get(t, srv, "/api/nodes/beatmq@test"), http.StatusOK)
 	wantError(t, get(t, srv, "/api/nodes/other@host"), http.StatusNotFound, "Object Not Found", "Not Found")
 

@@ -18,9 +18,16 @@
 //     origin only, no framing), X-Content-Type-Options: nosniff,
 //     X-Frame-Options: DENY and Referrer-Policy: no-referrer. The files are
 //     served to GET and HEAD only, with an ETag.
-//   - broker/mgmt refuses non-safe cross-origin browser requests to the API
-//     (net/http.CrossOriginProtection), and the API needs the Authorization
-//     header, which a form on another site cannot send.
+//   - What keeps another site from acting through a logged-in browser is
+//     broker/mgmt refusing non-safe cross-origin browser requests to the API
+//     (net/http.CrossOriginProtection: Sec-Fetch-Site, else Origin against
+//     Host). The Authorization header alone would not do: once the browser
+//     has cached basic-auth credentials for the broker (a user who typed
+//     them into its own dialog, or a URL with user:pass@), it adds them to a
+//     form post or fetch from another site on its own. TestBrowserCrossOrigin
+//     (integration) checks exactly that case: with guest's credentials
+//     cached, another origin's forms and fetches change nothing. The page's
+//     own use of the header, with credentials: 'omit', is defence in depth.
 //
 // # Pages
 //
@@ -29,13 +36,41 @@
 // #/exchanges/VHOST/NAME, #/admin. NAME and VHOST are encoded with
 // encodeURIComponent.
 //
+// # No failed requests in the normal flow
+//
+// The browser logs every answer of 400 or more to its console as an error,
+// and the browser tests fail on any console error. So the page does not
+// ask for what it knows or expects to be gone:
+//
+//   - index.html names an empty icon (<link rel="icon" href="data:,">,
+//     allowed by img-src data:), so no /favicon.ico is requested.
+//   - A connection's page never polls GET /api/connections/{name}, which
+//     answers 404 once the connection has closed (the broker may close it
+//     at any moment, between any two polls). It polls the connection list
+//     filtered to that name, GET /api/connections?page=1&name=NAME (RabbitMQ's
+//     pagination, which broker/mgmt implements), and its channels likewise
+//     through GET /api/channels?page=1&name=NAME: a closed connection is an
+//     empty page. One such page costs what the single connection did (the
+//     body is the one connection), so the timeline keeps its 4 polls a
+//     second; once the connection is gone the page asks no more, as a
+//     connection's name is not reused.
+//   - Deleting a queue from its page pauses the page's polling first
+//     (ui.js pausePolling, which also waits for a poll in flight), so no
+//     poll asks for the queue after the DELETE; the page then returns to
+//     #/queues.
+//
+// An answer that is an error in the normal flow's terms (a wrong password
+// at login, 401; an object deleted by someone else, 404) is still logged by
+// the browser: that is what happened.
+//
 // # Element ids for tests
 //
 // Browser tests may rely on these ids and attributes; they change only
 // together with the tests. Polled parts (tables, charts, lists) are
 // replaced by new elements on each refresh, so look them up again rather
 // than holding on to a node (forms, and buttons outside tables, stay). The
-// focus, if it was in a redrawn part, moves to the same place in it.
+// focus, if it was in a redrawn part, moves to the same place in it. The
+// connections table is the exception: it is updated in place (see below).
 //
 // Always present:
 //
@@ -55,13 +90,17 @@
 //
 // Connections (#/connections): table #connections, one tbody row per
 // connection with data-name=NAME and data-fault-state=KIND or "none"; its
-// first cell links to the connection's page. #connections-count.
+// first cell links to the connection's page. #connections-count. The table
+// is built once and updated in place, keyed by data-name: a refresh adds
+// the rows of new connections, removes those of closed ones, and rewrites
+// only the cells whose text changed, so a row element stays the same
+// while its connection is open (and a closed connection's row is detached).
 //
 // A connection (#/connections/NAME):
 //
 //	#conn-name        heading with the name
-//	#conn-state       "State: running", or "Closed: …" once the API answers
-//	                  404; data-state=running|…|closed
+//	#conn-state       "State: running", or "Closed: …" once the connection
+//	                  is no longer listed; data-state=running|…|closed
 //	#hb-timeline      svg, redrawn about 4 times a second; data-points counts
 //	                  the samples plotted (one per poll, last 60 s); its lines
 //	                  at T, 2T and 3T have data-level="T = 60 s"|"2T"|"3T", its
@@ -71,7 +110,7 @@
 //	#conn-facts       dl of the connection's fields
 //	#channels         table of channels (rows data-number=N; with
 //	                  #channels-none before it when there are none), or
-//	#channels-unavailable when the API answers 404
+//	#channels-unavailable when GET /api/channels answers 404
 //	button[data-fault=KIND]  inject KIND (mute-heartbeats, slow-heartbeats,
 //	                  freeze-out, freeze-in, half-open, latency, reset) with
 //	#fault-for (e.g. "30s"), #fault-factor, #fault-latency

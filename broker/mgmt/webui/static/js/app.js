@@ -4,7 +4,7 @@
 // after it finished, until the route changes.
 import { $, el, replace } from './dom.js';
 import { api, login, logout, session, setTags, setUnauthorizedHandler } from './api.js';
-import { showError, clearError, status, takeFlash, setRefresher } from './ui.js';
+import { showError, clearError, status, takeFlash, setPoller } from './ui.js';
 import * as overview from './overview.js';
 import * as connections from './connections.js';
 import * as connection from './connection.js';
@@ -90,20 +90,24 @@ async function route() {
   const h1 = view.querySelector('h1');
   document.title = 'beatmq: ' + (h1 ? h1.textContent : 'management');
   if (!v || !v.poll) return;
-  // One poll at a time: a refresh asked for during a poll runs right after it.
-  let timer = null, running = false, again = false;
+  // One poll at a time: a refresh asked for during a poll runs right after
+  // it. An action may pause the loop (see ui.js pausePolling): no poll
+  // starts until it resumes, and the pause waits for one in flight.
+  let timer = null, running = null, again = false, paused = false;
   const loop = async () => {
-    if (gen !== generation) return;
-    running = true;
+    if (gen !== generation || paused) return;
     timer = null;
+    let done;
+    running = new Promise((resolve) => { done = resolve; });
     try {
       await v.poll();
       if (gen === generation) clearError('poll');
     } catch (err) {
       if (gen === generation) showError(err, 'poll');
     }
-    running = false;
-    if (gen !== generation) return;
+    running = null;
+    done();
+    if (gen !== generation || paused) return;
     if (again) {
       again = false;
       loop();
@@ -111,14 +115,28 @@ async function route() {
     }
     timer = setTimeout(loop, v.interval || 5000);
   };
-  setRefresher(() => {
-    if (gen !== generation) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    clearTimeout(timer);
-    loop();
+  setPoller({
+    refresh() {
+      if (gen !== generation || paused) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      clearTimeout(timer);
+      loop();
+    },
+    async pause() {
+      paused = true;
+      again = false;
+      clearTimeout(timer);
+      timer = null;
+      if (running) await running;
+    },
+    resume() {
+      if (gen !== generation || !paused) return;
+      paused = false;
+      loop();
+    },
   });
   loop();
 }

@@ -1,7 +1,7 @@
-// channels.js: a connection's channels (GET /api/connections/{name}/channels),
+// channels.js: a connection's channels (GET /api/channels, filtered by name),
 // or a note when the API has no such endpoint.
 import { el, replace, table, num, text } from './dom.js';
-import { api, path } from './api.js';
+import { api } from './api.js';
 
 const COLUMNS = [
   { label: 'Channel' }, { label: 'Name' }, { label: 'State' }, { label: 'Prefetch', num: true },
@@ -21,13 +21,17 @@ function stat(ch, key) {
   return num((ch.message_stats || {})[key] || 0);
 }
 
-// loadChannels fetches the channels of connection name into box. open
-// tells whether the connection is known to exist (a 404 then means the
-// endpoint is missing).
+// loadChannels fetches the channels of connection name into box. It asks
+// for GET /api/channels filtered by name (channel names are "CONNECTION
+// (N)"), so that a connection closing meanwhile gives an empty list rather
+// than an error answer (GET /api/connections/{name}/channels is a 500 then,
+// as in RabbitMQ).
 export async function loadChannels(box, name) {
   let chans;
   try {
-    chans = await api(path('connections', name, 'channels'));
+    const q = new URLSearchParams({ page: '1', page_size: '500', name });
+    const page = await api('/api/channels?' + q);
+    chans = ((page && page.items) || []).filter((ch) => ch.connection_details && ch.connection_details.name === name);
   } catch (err) {
     if (err.status === 404) {
       replace(box, el('p', { id: 'channels-unavailable' }, 'Channel list not available: this broker answered 404 for its channels.'));

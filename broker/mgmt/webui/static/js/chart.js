@@ -65,7 +65,11 @@ export function timeChart(opts) {
   }
   for (let i = 0; i <= 6; i++) {
     const t = t0 + (span * i) / 6;
-    g.push(svg('text', { x: x(t), y: H - 8, 'text-anchor': 'middle' }, i === 6 ? 'now' : '-' + fmt(span - (span * i) / 6) + 's'));
+    // The last tick's label ("now") ends at the right edge: centred on
+    // its tick it would run past it.
+    g.push(i === 6
+      ? svg('text', { x: W - 2, y: H - 8, 'text-anchor': 'end' }, 'now')
+      : svg('text', { x: x(t), y: H - 8, 'text-anchor': 'middle' }, '-' + fmt(span - (span * i) / 6) + 's'));
   }
   g.push(svg('line', { class: 'axis', x1: L, x2: L, y1: T, y2: H - B }));
   g.push(svg('line', { class: 'axis', x1: L, x2: W - R, y1: H - B, y2: H - B }));
@@ -77,7 +81,12 @@ export function timeChart(opts) {
     const ex = x(e.t);
     g.push(svg('line', { class: 'event event-' + e.kind, x1: ex, x2: ex, y1: T, y2: H - B, 'data-event': e.kind }));
     const sym = e.kind === 'late' ? '▲ ' : e.kind === 'fault' ? '■ ' : e.kind === 'clear' ? '○ ' : '';
-    g.push(svg('text', { x: ex + 2, y: T - 8 + (i % 2) * 10 }, sym + e.label));
+    // A label that would run past the right edge (an event of the last
+    // seconds) ends at its line instead of starting there (about 8 px a
+    // character at 13 px).
+    const label = sym + e.label, ey = T - 8 + (i % 2) * 10;
+    const atEnd = ex + 2 + label.length * 8 > W - 2;
+    g.push(svg('text', { x: atEnd ? ex - 2 : ex + 2, y: ey, 'text-anchor': atEnd ? 'end' : null }, label));
   });
   series.forEach((s, i) => {
     const pts = s.points.filter(([t]) => t >= t0);

@@ -1,6 +1,8 @@
 // connection.js: the #/connections/NAME page: the connection's details, a
 // live heartbeat timeline (polled four times a second), its channels, fault
-// injection and force-close.
+// injection and force-close. It polls the connection list filtered by name
+// (findConnection), never the connection's own URL, so that its closing is
+// an empty answer rather than a 404; once closed, it asks no more.
 import { el, replace, facts, field, num, text, bytes, on } from './dom.js';
 import { api, path, isAdmin } from './api.js';
 import { action } from './ui.js';
@@ -40,19 +42,19 @@ export function mount(view, params) {
   const v = { interval: POLL_MS };
   v.poll = async () => {
     const t = now();
-    let c;
-    try {
-      c = await api(path('connections', name));
-    } catch (err) {
-      if (err.status !== 404) throw err;
-      if (!gone) {
-        gone = true;
-        tl.closed(t);
-        state.textContent = 'Closed: this connection is no longer open.';
-        state.setAttribute('class', 'state-bad');
-        state.setAttribute('data-state', 'closed');
-        v.interval = 2000;
-      }
+    if (gone) {
+      // Closed for good (a name is not reused): only the chart moves on.
+      tl.draw(timelineBox, t);
+      return;
+    }
+    const c = await findConnection(name);
+    if (!c) {
+      gone = true;
+      tl.closed(t);
+      state.textContent = 'Closed: this connection is no longer open.';
+      state.setAttribute('class', 'state-bad');
+      state.setAttribute('data-state', 'closed');
+      v.interval = 1000;
       tl.draw(timelineBox, t);
       return;
     }
@@ -66,6 +68,18 @@ export function mount(view, params) {
     polls++;
   };
   return v;
+}
+
+// findConnection returns the open connection called name, or null when
+// there is none. It asks for a page of the connection list filtered by
+// name (GET /api/connections?page=1&name=…, as RabbitMQ paginates) rather
+// than for GET /api/connections/{name}: the page is one connection long,
+// and a closed connection is an empty page, not a 404 (which the browser
+// would log as an error in its console).
+export async function findConnection(name) {
+  const q = new URLSearchParams({ page: '1', page_size: '500', name });
+  const page = await api('/api/connections?' + q);
+  return ((page && page.items) || []).find((c) => c.name === name) || null;
 }
 
 // detailPairs lists what the API says about c.

@@ -51,7 +51,9 @@ export function mount(view) {
       ['RabbitMQ API version', ov.rabbitmq_version],
       ['Uptime', duration(node.uptime)],
       ['Memory used', bytes(node.mem_used) + ' of ' + bytes(node.mem_limit) + ' allowed'],
-      ['Disk free', bytes(node.disk_free) + ' (limit ' + bytes(node.disk_free_limit) + ')'],
+      ['Disk free', node.beatmq_disk_monitored === false
+        ? 'not monitored: no data directory'
+        : bytes(node.disk_free) + ' (limit ' + bytes(node.disk_free_limit) + ')'],
     ]));
     const ot = ov.object_totals, qt = ov.queue_totals;
     replace(totals, facts([

@@ -8,7 +8,7 @@ import { History, now } from './rates.js';
 import { argsTable } from './args.js';
 import { bindingsTable } from './bindings.js';
 import { publishForm, getForm } from './messages.js';
-import { action, flash } from './ui.js';
+import { action, flash, pausePolling, resumePolling } from './ui.js';
 
 const WINDOW = 300;
 
@@ -74,7 +74,14 @@ function dangerForm(vhost, name) {
     return 'Queue purged.';
   }));
   on(del, 'click', () => action(del, async () => {
-    await api(path('queues', vhost, name), { method: 'DELETE' });
+    // No poll of the queue once it is deleted: it would answer 404.
+    await pausePolling();
+    try {
+      await api(path('queues', vhost, name), { method: 'DELETE' });
+    } catch (err) {
+      resumePolling();
+      throw err;
+    }
     flash('Queue ' + name + ' deleted.');
     location.hash = '#/queues';
     return '';

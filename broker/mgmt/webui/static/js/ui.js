@@ -4,17 +4,32 @@
 import { $ } from './dom.js';
 
 let errorSource = null;
-let refresher = () => {};
+let poller = { refresh() {}, async pause() {}, resume() {} };
 
-// setRefresher sets what refresh() does: poll the current view now (the
-// app sets it for each view).
-export function setRefresher(f) {
-  refresher = f;
+// setPoller sets the current view's poll loop: refresh() polls now,
+// pause() stops it (resolving once a poll in flight has finished),
+// resume() starts it again. The app sets it for each view.
+export function setPoller(p) {
+  poller = p;
 }
 
 // refresh polls the current view now, so an action's effect shows at once.
 export function refresh() {
-  refresher();
+  poller.refresh();
+}
+
+// pausePolling stops the current view's polling and waits for a poll in
+// flight: an action that deletes what the view polls (a queue) calls it
+// first, so that no poll asks for the object after it is gone (which would
+// answer 404 and put an error in the browser's console). resumePolling
+// undoes it (when the action failed); a route change ends it too.
+export function pausePolling() {
+  return poller.pause();
+}
+
+// resumePolling restarts polling after pausePolling.
+export function resumePolling() {
+  poller.resume();
 }
 
 // showError writes msg (an Error or a string) to #error; source is 'poll'
