@@ -66,7 +66,7 @@ export class Timeline {
     replace(box, chart,
       legend(['Age of the last octet received', 'Age of the last octet sent']),
       el('p', { class: 'muted' }, T
-        ? 'Dashed horizontal lines: T, 2T and 3T. The broker sends a heartbeat after T/2 without output and closes the connection after 2T without input.'
+        ? 'Dashed horizontal lines: T, 2T and 3T. The broker sends a heartbeat after T/2 without output and closes the connection between 2T and 3T after the last octet received (it checks every T and closes at the second check that finds nothing new).'
         : 'Heartbeats are off on this connection (timeout 0), so there are no T lines.'),
       el('h3', null, 'Events'),
       this.events.length ? null : el('p', { id: 'hb-events-none' }, 'No events yet.'),
