@@ -3,10 +3,7 @@
 package integration
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,20 +27,7 @@ func TestTLSJava(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "java", "-XX:TieredStopAtLevel=1", "-cp", classes+":"+javaClasspath(), "TLSScenario",
 		strconv.Itoa(tb.tlsPort), filepath.Join(tb.dir, "ca.pem"), tb.cliCert, tb.cliKey)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("TLSScenario: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
-	}
-	got := map[string]pikaLogin{}
-	for sc := bufio.NewScanner(&stdout); sc.Scan(); {
-		var l pikaLogin
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("result line %q: %v", sc.Text(), err)
-		}
-		got[l.Name] = l
-		t.Logf("Java over TLS, %s: ok=%v body=%q %s", l.Name, l.OK, l.Body, l.Error)
-	}
+	got := runLogins(t, cmd, "Java over TLS")
 	for _, name := range []string{"plain", "external"} {
 		if l := got[name]; !l.OK || l.Body != "over TLS: "+name {
 			t.Errorf("%s: %+v", name, l)

@@ -48,20 +48,7 @@ func TestTLSPika(t *testing.T) {
 	py := exec.CommandContext(ctx, pythonBin(), "-u", filepath.Join("python", "pika_tls.py"),
 		"--port", strconv.Itoa(tlsPort), "--ca", filepath.Join(dir, "ca.pem"),
 		"--cert", cliCert, "--key", cliKey, "--unknown-cert", badCert, "--unknown-key", badKey)
-	var stdout, stderr bytes.Buffer
-	py.Stdout, py.Stderr = &stdout, &stderr
-	if err := py.Run(); err != nil {
-		t.Fatalf("pika_tls.py: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
-	}
-	got := map[string]pikaLogin{}
-	for sc := bufio.NewScanner(&stdout); sc.Scan(); {
-		var l pikaLogin
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("result line %q: %v", sc.Text(), err)
-		}
-		got[l.Name] = l
-		t.Logf("pika over TLS, %s: ok=%v body=%q %s %s", l.Name, l.OK, l.Body, l.ErrorType, l.Error)
-	}
+	got := runLogins(t, py, "pika over TLS")
 	for _, name := range []string{"plain", "external"} {
 		if l := got[name]; !l.OK || l.Body != "over TLS: "+name {
 			t.Errorf("%s: %+v", name, l)
@@ -83,6 +70,28 @@ func TestTLSPika(t *testing.T) {
 			t.Errorf("no %q in the broker log:\n%s", want, log)
 		}
 	}
+}
+
+// runLogins runs a TLS login program (pika_tls.py, TLSScenario.java) to
+// completion and returns its result lines by login name, each logged under
+// what.
+func runLogins(t *testing.T, cmd *exec.Cmd, what string) map[string]pikaLogin {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v\nstdout: %s\nstderr: %s", cmd.Args, err, stdout.String(), stderr.String())
+	}
+	got := map[string]pikaLogin{}
+	for sc := bufio.NewScanner(&stdout); sc.Scan(); {
+		var l pikaLogin
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("result line %q: %v", sc.Text(), err)
+		}
+		got[l.Name] = l
+		t.Logf("%s, %s: ok=%v body=%q %s %s", what, l.Name, l.OK, l.Body, l.ErrorType, l.Error)
+	}
+	return got
 }
 
 // tlsBeatmq is a bin/beatmq child process with an amqps listener
