@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -63,11 +64,29 @@ func lastRecordIsAlert(b []byte) bool {
 	return last != nil && (last[0] == 21 || last[0] == 23 && len(last) == 5+19)
 }
 
+// armedConn reports, once armed, the next write that reaches the socket:
+// with net.Pipe that write then waits for the reader, so it is in flight.
+type armedConn struct {
+	net.Conn
+	armed   atomic.Bool
+	writing chan struct{}
+}
+
+func (c *armedConn) Write(p []byte) (int, error) {
+	if c.armed.CompareAndSwap(true, false) {
+		close(c.writing)
+	}
+	return c.Conn.Write(p)
+}
+
 // tlsPair is a server and client TLS 1.3 connection over net.Pipe (no
-// buffer: a write waits for the reader), the client's raw octets recorded.
-func tlsPair(t *testing.T) (*tls.Conn, *tls.Conn, *teeConn) {
+// buffer: a write waits for the reader), the client's raw octets recorded;
+// arm the returned armedConn to learn when the server's next write is on
+// the socket.
+func tlsPair(t *testing.T) (*tls.Conn, *tls.Conn, *teeConn, *armedConn) {
 	t.Helper()
-	srvRaw, cliRaw := net.Pipe()
+	pipeSrv, cliRaw := net.Pipe()
+	srvRaw := &armedConn{Conn: pipeSrv, writing: make(chan struct{})}
 	tee := &teeConn{Conn: cliRaw}
 	srv := tls.Server(srvRaw, &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}})
 	cli := tls.Client(tee, &tls.Config{InsecureSkipVerify: true})
@@ -79,7 +98,8 @@ func tlsPair(t *testing.T) (*tls.Conn, *tls.Conn, *teeConn) {
 	if err := <-hs; err != nil {
 		t.Fatal(err)
 	}
-	return srv, cli, tee
+	srvRaw.armed.Store(true)
+	return srv, cli, tee, srvRaw
 }
 
 // A close that comes while a write is in flight still sends close_notify
@@ -98,7 +118,7 @@ func TestTLSWriterCloseNotify(t *testing.T) {
 		{"tls.Conn alone", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, cli, tee := tlsPair(t)
+			srv, cli, tee, raw := tlsPair(t)
 			w := newTLSWriter(srv)
 			write, closeIt := w.Write, func() { w.closeNotify(5 * time.Second) }
 			if !tc.serialise {
@@ -106,10 +126,15 @@ func TestTLSWriterCloseNotify(t *testing.T) {
 			}
 			wrote := make(chan error, 1)
 			go func() { _, err := write(payload); wrote <- err }()
-			time.Sleep(20 * time.Millisecond) // the write is in flight, waiting for the reader
+			<-raw.writing // the write is in flight, waiting for the reader
 			closed := make(chan struct{})
-			go func() { closeIt(); close(closed) }()
-			time.Sleep(20 * time.Millisecond) // the close waits for (or cuts) the write
+			if tc.serialise {
+				// closeNotify waits for the write, which waits for the reader.
+				go func() { closeIt(); close(closed) }()
+			} else {
+				closeIt() // returns at once: it cuts the write in flight
+				close(closed)
+			}
 			n, _ := io.Copy(io.Discard, cli)
 			<-closed
 			werr := <-wrote
@@ -123,11 +148,11 @@ func TestTLSWriterCloseNotify(t *testing.T) {
 		})
 	}
 	t.Run("write blocked past the timeout", func(t *testing.T) {
-		srv, cli, _ := tlsPair(t)
+		srv, cli, _, raw := tlsPair(t)
 		w := newTLSWriter(srv)
 		wrote := make(chan error, 1)
 		go func() { _, err := w.Write(payload); wrote <- err }()
-		time.Sleep(20 * time.Millisecond)
+		<-raw.writing
 		began := time.Now()
 		w.closeNotify(100 * time.Millisecond) // nobody reads: the write never finishes
 		if d := time.Since(began); d > 2*time.Second {
